@@ -13,7 +13,7 @@ bool init_eal(const std::vector<std::string>& extra) {
     static bool ok = false;
     std::call_once(once, [&] {
         std::vector<std::string> args = {"liprobe-test", "--no-huge", "--no-pci", "-m", "512",
-                                         "--in-memory", "--log-level=lib.*:error",
+                                         "--no-shconf", "--log-level=lib.*:error",
                                          "--file-prefix=liprobe-test-" + std::to_string(getpid())};
         args.insert(args.end(), extra.begin(), extra.end());
         std::vector<char*> argv;

@@ -18,7 +18,9 @@ inline constexpr size_t kAeadSaltLen = 12;
 
 // Opaque, 64-octet aligned IPsec-MB expanded key (struct gcm_key_data) plus the profile.
 struct alignas(64) GcmKey {
-    alignas(64) uint8_t expanded[640];  // >= sizeof(gcm_key_data); checked by static_assert
+    // >= sizeof(gcm_key_data) (1008 in IPsec-MB 1.3: the VAES/AVX512 path keeps 48 hash-key
+    // powers); checked by static_assert in gcm.cpp.
+    alignas(64) uint8_t expanded[1024];
     AeadProfile profile = AeadProfile::aes_128_gcm;
 };
 
@@ -36,8 +38,10 @@ public:
     // Control plane: expand a 16- or 32-octet key. Returns false on a bad length.
     bool expand_key(std::span<const uint8_t> key, GcmKey& out) const;
 
-    // Decrypts in place-or-not (dst may equal src) and checks the tag in constant time.
-    // Returns true when the tag matches. No allocation, no syscall.
+    // Decrypts in place-or-not (dst may equal src, or not overlap it) and checks the tag in
+    // constant time. Returns true when the tag matches. On a mismatch dst holds no plaintext: in
+    // place, the ciphertext is restored (another key may be tried); otherwise dst is zeroed.
+    // len and aad_len may be 0 (pointers then may be null). No allocation, no syscall.
     bool decrypt(const GcmKey& key, const uint8_t iv[kGcmIvLen], const uint8_t* aad, size_t aad_len,
                  const uint8_t* src, uint8_t* dst, size_t len, const uint8_t tag[kGcmTagLen]) const;
 
