@@ -1,0 +1,161 @@
+// The liprobe configuration (design.md 3.2): a TOML file turned into a validated Config. Control
+// plane only. Every problem is reported as a Diagnostic naming the file, the line when known, the
+// dotted key ("warrant[1].destinations[0]") and what is wrong. Target identities, LIIDs and key
+// material are never quoted in diagnostics. Unknown keys are errors so that typos cannot pass.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace liprobe::control {
+
+struct Diagnostic {
+    std::string file;   // the config file as named by the caller
+    uint32_t line = 0;  // 1-based; 0 when the problem has no single place in the file
+    uint32_t column = 0;
+    std::string key;      // dotted path, e.g. "warrant[0].targets[2]"; empty for syntax errors
+    std::string problem;  // never contains secrets or target identities
+    // "FILE:LINE: KEY: PROBLEM" (line and key left out when unknown).
+    std::string text() const;
+};
+
+struct HostPort {
+    std::string host;  // IPv4, IPv6 (without brackets) or DNS name
+    uint16_t port = 0;
+    bool empty() const { return host.empty(); }
+    std::string text() const;  // "host:port", "[v6]:port"
+};
+
+// True for 127.0.0.0/8, ::1 and "localhost".
+bool is_loopback_host(const std::string& host);
+
+enum class ExportFormat : uint8_t { etsi102232, x3 };
+enum class DeliverMode : uint8_t { decrypted, encrypted, both };
+
+// [[control.client]] roles, as a bit set.
+enum RoleBits : uint8_t { kRoleKeys = 1, kRoleX1 = 2, kRoleRead = 4 };
+
+struct ProbeSection {
+    std::string network_element_id;  // 1..16 octets (required)
+    std::string operator_id;         // 1..16 octets (required)
+    std::string country_code;        // 2 letters, stored upper case (required)
+};
+
+struct DpdkSection {
+    std::vector<std::string> eal_args;  // extra EAL arguments; empty = liprobe's defaults
+    uint32_t workers = 1;               // worker lcores
+    std::vector<std::string> ports;     // PCI addresses or vdev strings
+    uint32_t rx_queues = 1;             // per port; defaults to `workers`
+    uint32_t rx_descriptors = 1024;     // per RX queue
+    uint32_t mbufs = 8191;              // mbuf pool size
+    uint32_t burst = 32;                // rx_burst size
+    uint32_t max_media_flows = 65536;   // shared media flow table entries
+    uint32_t max_fragments = 4096;      // per worker IP reassembly entries
+};
+
+struct SipSection {
+    std::vector<uint16_t> ports{5060};
+    uint32_t dialog_timeout_s = 3600;
+    uint32_t max_dialogs = 65536;
+    uint32_t max_tcp_streams = 4096;
+};
+
+struct KeysSection {
+    uint32_t pending_ms = 2000;
+    uint32_t pending_packets = 4096;
+    std::string preload;  // resolved path, empty = none
+    uint32_t max_mkis = 1u << 20;
+};
+
+struct ControlClient {
+    std::string subject;
+    uint8_t roles = 0;  // RoleBits
+};
+
+struct ControlSection {
+    HostPort listen;                   // empty = the HTTPS API is off
+    std::string cert, key, client_ca;  // resolved paths
+    std::vector<ControlClient> clients;
+};
+
+struct MetricsSection {
+    HostPort listen{"127.0.0.1", 9580};  // empty = off
+    uint32_t status_interval_s = 10;     // 0 = no periodic status line
+};
+
+struct ExportSection {
+    uint32_t drain_timeout_s = 10;
+    std::string spool_dir = "/var/spool/liprobe";  // resolved; empty = no disk spool
+    uint32_t buffer_mb = 64;
+    uint32_t spool_mb = 1024;
+    uint32_t keepalive_s = 30;
+};
+
+struct Destination {
+    std::string id;
+    HostPort address;
+    ExportFormat format = ExportFormat::etsi102232;
+    bool tls = true;
+    std::string cert, key, ca;  // resolved paths (required when tls)
+    std::string server_name;    // defaults to the address host
+    uint32_t buffer_mb = 0;     // defaults from [export]
+    uint32_t spool_mb = 0;
+    uint32_t keepalive_s = 0;
+};
+
+struct Warrant {
+    std::string liid;                       // 1..25 octets
+    std::vector<std::string> targets;       // SIP, SIPS or tel URIs, as written
+    std::vector<std::string> destinations;  // Destination ids
+    DeliverMode deliver = DeliverMode::decrypted;
+    std::optional<int64_t> not_before_us;  // Unix microseconds
+    std::optional<int64_t> not_after_us;
+    std::array<uint8_t, 16> xid{};  // TS 103 221-1 XID: given, or derived from the LIID
+};
+
+struct Config {
+    std::string file;  // as named by the caller
+    ProbeSection probe;
+    DpdkSection dpdk;
+    SipSection sip;
+    KeysSection keys;
+    ControlSection control;
+    MetricsSection metrics;
+    ExportSection exporter;  // [export]
+    std::vector<Destination> destinations;
+    std::vector<Warrant> warrants;
+
+    const Destination* find_destination(const std::string& id) const;
+};
+
+struct LoadResult {
+    Config config;  // meaningful only when ok()
+    std::vector<Diagnostic> errors;
+    std::vector<Diagnostic> warnings;
+    bool ok() const { return errors.empty(); }
+};
+
+// Reads and validates the file. Relative paths inside it are resolved against its directory.
+LoadResult load_config(const std::string& path);
+// The same from text: `file` names it in diagnostics, `base_dir` resolves relative paths.
+LoadResult parse_config(const std::string& text, const std::string& file,
+                        const std::string& base_dir);
+
+// --check: every file the config names is readable and of the right kind (PEM certificates and
+// keys that match, preload JSON), and the spool directory is usable. Appends to result.
+void check_files(LoadResult& result);
+
+// RFC 3339 date-time with offset (e.g. 2025-01-31T08:00:00.5+01:00) to Unix microseconds.
+std::optional<int64_t> parse_rfc3339(const std::string& text);
+// "SIP URI", "tel URI": nullopt when `target` is a valid identity, else the problem (which never
+// quotes the target).
+std::optional<std::string> target_problem(const std::string& target);
+// XID for a warrant without one: a version 8 UUID from SHA-256("liprobe-xid" 0x00 LIID), stable
+// across restarts so that a LEMF sees the same XID for the same warrant.
+std::array<uint8_t, 16> derive_xid(const std::string& liid);
+std::string xid_text(const std::array<uint8_t, 16>& xid);
+
+}  // namespace liprobe::control

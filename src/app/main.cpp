@@ -1,0 +1,162 @@
+// liprobe: the probe's command line (design.md 3.1). Loads and validates the configuration;
+// the packet path (live ports or --pcap) comes with the dataplane component.
+#include <cerrno>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <iostream>
+#include <string>
+#include <string_view>
+
+#include "liprobe/control/config.hpp"
+
+#ifndef LIPROBE_VERSION
+#define LIPROBE_VERSION "unknown"
+#endif
+
+namespace {
+
+// Exit codes, documented in --help.
+constexpr int kExitOk = 0;
+constexpr int kExitConfig = 2;        // configuration or command-line error
+constexpr int kExitNotAvailable = 3;  // TODO(dataplane): remove once runs are implemented
+
+constexpr const char* kUsage =
+    "usage: liprobe --config FILE [--pcap FILE] [--check]\n"
+    "       liprobe --version | --help\n"
+    "\n"
+    "Lawful-interception media probe: finds the SIP calls of warrant targets, decrypts their\n"
+    "SRTP and delivers CC and IRI to the configured LEMFs.\n"
+    "\n"
+    "  --config FILE  TOML configuration (annotated example: config/liprobe.toml); relative\n"
+    "                 paths inside it are taken from the file's directory\n"
+    "  --pcap FILE    offline run: read FILE instead of the configured ports, on packet time;\n"
+    "                 exits 0 when every packet is processed and delivered\n"
+    "  --check        validate the configuration and every file it names, then exit\n"
+    "  --version      print the version and exit\n"
+    "  --help         print this text and exit\n"
+    "\n"
+    "Signals: SIGINT/SIGTERM stop and flush; SIGHUP reloads warrants and destinations.\n"
+    "Exit status: 0 success, 2 configuration or usage error, 3 not available in this build.\n";
+
+struct Options {
+    std::string config;
+    std::string pcap;
+    bool check = false;
+    bool version = false;
+    bool help = false;
+};
+
+int usage_error(const std::string& message) {
+    std::cerr << "liprobe: " << message << "\nTry 'liprobe --help'.\n";
+    return kExitConfig;
+}
+
+// Returns -1 when the options are usable, else the exit code.
+int parse_options(int argc, char** argv, Options& opts) {
+    for (int i = 1; i < argc; ++i) {
+        std::string arg = argv[i];
+        std::string value;
+        bool has_value = false;
+        if (const size_t eq = arg.find('='); arg.rfind("--", 0) == 0 && eq != std::string::npos) {
+            value = arg.substr(eq + 1);
+            arg = arg.substr(0, eq);
+            has_value = true;
+        }
+        if (arg == "--config" || arg == "--pcap") {
+            if (!has_value) {
+                if (i + 1 >= argc) return usage_error(arg + " needs a FILE");
+                value = argv[++i];
+            }
+            if (value.empty()) return usage_error(arg + " needs a FILE");
+            std::string& target = arg == "--config" ? opts.config : opts.pcap;
+            if (!target.empty()) return usage_error(arg + " is given twice");
+            target = value;
+            continue;
+        }
+        if (has_value) return usage_error(arg + " takes no value");
+        if (arg == "--check") {
+            opts.check = true;
+        } else if (arg == "--version") {
+            opts.version = true;
+        } else if (arg == "--help" || arg == "-h") {
+            opts.help = true;
+        } else {
+            return usage_error("unknown argument '" + arg + "'");
+        }
+    }
+    if (!opts.help && !opts.version && opts.config.empty())
+        return usage_error("--config FILE is required");
+    return -1;
+}
+
+// The capture must exist and start like a pcap or pcapng file.
+std::string pcap_problem(const std::string& path) {
+    std::FILE* f = std::fopen(path.c_str(), "rb");
+    if (f == nullptr) return std::string("cannot read: ") + std::strerror(errno);
+    uint8_t magic[4] = {};
+    const size_t n = std::fread(magic, 1, sizeof magic, f);
+    std::fclose(f);
+    const uint32_t m =
+        uint32_t{magic[0]} << 24 | uint32_t{magic[1]} << 16 | uint32_t{magic[2]} << 8 | magic[3];
+    const bool known =
+        m == 0xa1b2c3d4 || m == 0xd4c3b2a1 || m == 0xa1b23c4d || m == 0x4d3cb2a1 || m == 0x0a0d0d0a;
+    if (n != sizeof magic || !known) return "not a pcap or pcapng file";
+    return "";
+}
+
+void print_diagnostics(const liprobe::control::LoadResult& result) {
+    for (const auto& w : result.warnings) std::cerr << "warning: " << w.text() << "\n";
+    for (const auto& e : result.errors) std::cerr << "error: " << e.text() << "\n";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    Options opts;
+    if (const int rc = parse_options(argc, argv, opts); rc >= 0) return rc;
+    if (opts.help) {
+        std::cout << kUsage;
+        return kExitOk;
+    }
+    if (opts.version) {
+        std::cout << "liprobe " << LIPROBE_VERSION << "\n";
+        return kExitOk;
+    }
+
+    liprobe::control::LoadResult result = liprobe::control::load_config(opts.config);
+    if (result.ok()) {
+        // The files are checked before every run too: a bad certificate must stop the start,
+        // not the first delivery.
+        liprobe::control::check_files(result);
+    }
+    const liprobe::control::Config& cfg = result.config;
+    if (result.ok() && opts.pcap.empty() && cfg.dpdk.ports.empty()) {
+        liprobe::control::Diagnostic d{cfg.file, 0, 0, "dpdk.ports",
+                                       "no ports are configured: only --pcap runs are possible"};
+        if (opts.check)
+            result.warnings.push_back(d);
+        else
+            result.errors.push_back(d);
+    }
+    print_diagnostics(result);
+    if (!result.ok()) return kExitConfig;
+    if (!opts.pcap.empty()) {
+        if (const std::string problem = pcap_problem(opts.pcap); !problem.empty()) {
+            std::cerr << "error: " << opts.pcap << ": " << problem << "\n";
+            return kExitConfig;
+        }
+    }
+
+    if (opts.check) {
+        std::cout << cfg.file << ": configuration OK (" << cfg.warrants.size() << " warrants, "
+                  << cfg.destinations.size() << " destinations, " << cfg.dpdk.ports.size()
+                  << " ports)\n";
+        return kExitOk;
+    }
+
+    // TODO(dataplane): start EAL, the ports (or the net_pcap vdev for --pcap), the workers,
+    // the exporters and the control plane here; until then a run cannot proceed.
+    std::cerr << "liprobe: the dataplane is not built yet: only --check is available\n";
+    return kExitNotAvailable;
+}

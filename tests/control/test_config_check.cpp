@@ -1,0 +1,142 @@
+// check_files (--check): the certificates, keys, CA files, preload JSON and spool directory a
+// config names. Messages name the key and path and never quote file contents.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "liprobe/control/config.hpp"
+#include "pki.hpp"
+
+namespace liprobe::control {
+namespace {
+
+class ConfigCheck : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        dir_ = test::make_temp_dir();
+        test::write_key_and_cert(dir_ + "/probe.key", dir_ + "/probe.pem");
+        test::write_key_and_cert(dir_ + "/other.key", dir_ + "/ca.pem");
+        test::write_text(dir_ + "/keys.json", R"({"keys": []})");
+    }
+    void TearDown() override { test::remove_tree(dir_); }
+
+    // A config whose destination and control API use the given files (relative to dir_).
+    LoadResult check(const std::string& cert, const std::string& key,
+                     const std::string& preload = "keys.json", const std::string& spool = "spool") {
+        const std::string text = R"(
+[probe]
+network_element_id = "ne"
+operator_id = "op"
+country_code = "SE"
+[keys]
+preload = ")" + preload + R"("
+[control]
+listen = "127.0.0.1:8443"
+cert = ")" + cert + R"("
+key = ")" + key + R"("
+client_ca = "ca.pem"
+[[control.client]]
+subject = "CN=mf"
+roles = ["keys"]
+[export]
+spool_dir = ")" + spool + R"("
+[[destination]]
+id = "lemf"
+address = "127.0.0.1:4443"
+cert = ")" + cert + R"("
+key = ")" + key + R"("
+ca = "ca.pem"
+[[warrant]]
+liid = "L1"
+targets = ["sip:alice@example.org"]
+destinations = ["lemf"]
+)";
+        LoadResult r = parse_config(text, "c.toml", dir_);
+        EXPECT_TRUE(r.ok());
+        check_files(r);
+        return r;
+    }
+
+    static std::string texts(const std::vector<Diagnostic>& list) {
+        std::string out;
+        for (const auto& d : list) out += d.text() + "\n";
+        return out;
+    }
+
+    std::string dir_;
+};
+
+TEST_F(ConfigCheck, GoodFilesPass) {
+    const LoadResult r = check("probe.pem", "probe.key");
+    EXPECT_EQ(texts(r.errors), "");
+    EXPECT_EQ(texts(r.warnings), "");
+}
+
+TEST_F(ConfigCheck, MissingFileIsNamedWithItsKey) {
+    const LoadResult r = check("nope.pem", "probe.key");
+    EXPECT_EQ(texts(r.errors), "c.toml: control.cert: cannot read '" + dir_ +
+                                   "/nope.pem': No such file or directory\n"
+                                   "c.toml: destination[0].cert: cannot read '" +
+                                   dir_ + "/nope.pem': No such file or directory\n");
+}
+
+TEST_F(ConfigCheck, CertificateFileWithoutACertificate) {
+    test::write_text(dir_ + "/junk.pem", "not a certificate\n");
+    const LoadResult r = check("junk.pem", "probe.key");
+    EXPECT_EQ(texts(r.errors), "c.toml: control.cert: '" + dir_ +
+                                   "/junk.pem' holds no PEM certificate\n"
+                                   "c.toml: destination[0].cert: '" +
+                                   dir_ + "/junk.pem' holds no PEM certificate\n");
+}
+
+TEST_F(ConfigCheck, KeyOfAnotherCertificate) {
+    const LoadResult r = check("probe.pem", "other.key");
+    EXPECT_EQ(texts(r.errors),
+              "c.toml: control.key: does not belong to the certificate in '" + dir_ +
+                  "/probe.pem'\n"
+                  "c.toml: destination[0].key: does not belong to the certificate in '" +
+                  dir_ + "/probe.pem'\n");
+}
+
+TEST_F(ConfigCheck, PassphraseProtectedKeyIsRefused) {
+    test::write_key_and_cert(dir_ + "/enc.key", dir_ + "/enc.pem", "passphrase");
+    const LoadResult r = check("enc.pem", "enc.key");
+    const std::string problem =
+        "/enc.key' holds no PEM private key (keys protected by a passphrase are not supported)\n";
+    EXPECT_EQ(texts(r.errors), "c.toml: control.key: '" + dir_ + problem +
+                                   "c.toml: destination[0].key: '" + dir_ + problem);
+}
+
+TEST_F(ConfigCheck, GroupReadableKeyGivesAWarning) {
+    chmod((dir_ + "/probe.key").c_str(), 0640);
+    const LoadResult r = check("probe.pem", "probe.key");
+    EXPECT_EQ(texts(r.errors), "");
+    const std::string problem = "/probe.key' is readable by group or others (chmod 600 it)\n";
+    EXPECT_EQ(texts(r.warnings), "c.toml: control.key: '" + dir_ + problem +
+                                     "c.toml: destination[0].key: '" + dir_ + problem);
+}
+
+TEST_F(ConfigCheck, PreloadThatIsNotJsonIsLocatedButNotQuoted) {
+    test::write_text(dir_ + "/bad.json", "{\"keys\": [\n  {\"key\": \"00112233deadbeef\" ]}\n");
+    const LoadResult r = check("probe.pem", "probe.key", "bad.json");
+    EXPECT_EQ(texts(r.errors), "c.toml: keys.preload: '" + dir_ +
+                                   "/bad.json' is not valid JSON (line 2, column 30)\n");
+    EXPECT_EQ(texts(r.errors).find("deadbeef"), std::string::npos);
+}
+
+TEST_F(ConfigCheck, PreloadOfTheWrongShape) {
+    test::write_text(dir_ + "/shape.json", R"({"entries": []})");
+    const LoadResult r = check("probe.pem", "probe.key", "shape.json");
+    EXPECT_EQ(texts(r.errors), "c.toml: keys.preload: '" + dir_ +
+                                   "/shape.json' must hold {\"keys\": [...]} or a JSON array\n");
+}
+
+TEST_F(ConfigCheck, SpoolDirThatIsAFile) {
+    test::write_text(dir_ + "/file", "x");
+    const LoadResult r = check("probe.pem", "probe.key", "keys.json", "file");
+    EXPECT_EQ(texts(r.errors),
+              "c.toml: export.spool_dir: '" + dir_ + "/file' is not a directory\n");
+}
+
+}  // namespace
+}  // namespace liprobe::control
