@@ -1,0 +1,92 @@
+// liprobe-lemf: reference LEMF receiver. Shared declarations of its three parts: main.cpp
+// (options, TLS, listening, signals), receiver.cpp (one thread per connection: framing,
+// decoding, keep-alive answers) and store.cpp (sequence checks, pcap / JSON-lines output,
+// summary).
+#pragma once
+
+#include <openssl/ssl.h>
+
+#include <atomic>
+#include <cstdint>
+#include <cstdio>
+#include <map>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "liprobe/export/decode.hpp"
+#include "liprobe/export/encoder.hpp"
+
+namespace liprobe::lemf {
+
+// Synthetic addresses for decrypted RTP whose PDU carries none (ETSI 102 232-5 CC): the
+// target side is 10.0.0.1:50000, the other side 10.0.0.2:50002; direction picks which is the
+// source. Indeterminate direction: 10.0.0.3:50004 -> 10.0.0.4:50006.
+inline constexpr uint16_t kTargetPort = 50000, kPeerPort = 50002;
+
+class Store {
+  public:
+    Store(std::string dir, exporter::Format format);
+    ~Store();
+    // Continue the sequence state of a previous run from DIR/summary.json (--resume).
+    bool resume(std::string& error);
+
+    void record(const exporter::DecodedPdu& pdu, size_t pdu_bytes);
+    void keepalive_answered();
+    void keepalive_response_seen();
+    void connection_opened();
+    void connection_closed();
+    void malformed_connection(const std::string& reason);
+    void tls_failure(const std::string& reason);
+
+    // Flushes and closes every output file, writes DIR/summary.json, returns the summary.
+    nlohmann::json finish();
+    static void print_summary(const nlohmann::json& summary, FILE* out);
+
+  private:
+    struct Stream {
+        uint64_t pdus = 0, missing = 0, gap_events = 0, duplicates = 0;
+        uint64_t first_seq = 0, next_seq = 0;
+        bool started = false;
+    };
+    struct Output {
+        FILE* pcap = nullptr;
+        FILE* jsonl = nullptr;
+        uint64_t pdus = 0, pcap_packets = 0;
+    };
+    using StreamKey = std::tuple<std::string, uint64_t, int>;  // (LIID or XID, CIN, 0 CC/1 IRI)
+    using OutputKey = std::pair<std::string, uint64_t>;
+
+    Output& output_for(const OutputKey& key);
+    void close_outputs();
+    void write_pcap(Output& out, const exporter::DecodedPdu& pdu);
+    nlohmann::json summary_locked() const;
+
+    std::mutex mu_;
+    std::string dir_;
+    exporter::Format format_;
+    std::map<StreamKey, Stream> streams_;
+    std::map<OutputKey, Output> outputs_;
+    size_t open_outputs_ = 0;
+    uint64_t connections_ = 0, active_ = 0, malformed_ = 0, tls_failures_ = 0;
+    uint64_t keepalives_ = 0, keepalive_responses_ = 0, pdus_ = 0, pcap_skipped_ = 0;
+    std::vector<std::string> reasons_;  // first malformed / TLS failure reasons
+};
+
+struct Connection {
+    int fd = -1;
+    uint64_t id = 0;
+    std::string peer;
+};
+
+// Serves one accepted connection until the peer closes, the input is malformed, or stop is
+// set. ctx == nullptr: plain TCP.
+void serve_connection(Connection conn, SSL_CTX* ctx, exporter::Format format, Store& store,
+                      const std::atomic<bool>& stop);
+
+// The pcap record of a decrypted RTP packet: IPv4 (or IPv6) + UDP + RTP. Exposed for tests.
+std::vector<uint8_t> wrap_rtp(const exporter::DecodedPdu& pdu);
+
+}  // namespace liprobe::lemf
