@@ -79,8 +79,13 @@ private:
 };
 
 // Allocates n bytes of key memory: page aligned, mlock()ed, MADV_DONTDUMP. Freed with
-// free_key_memory after OPENSSL_cleanse. Control plane only.
+// free_key_memory after OPENSSL_cleanse. Control plane only. The KeyTable carves its contexts
+// from 1 MiB slabs of such memory; a freed context slot is zeroised (whole slot) and stays
+// mapped in its slab for reuse until the table is destroyed.
 void* alloc_key_memory(size_t n);
 void free_key_memory(void* p, size_t n);
+// mlock() is best effort (without CAP_IPC_LOCK, RLIMIT_MEMLOCK may refuse it): refusing keys
+// would lose CC, so failures are counted here for the metrics instead.
+size_t key_memory_lock_failures();
 
 }  // namespace liprobe::keys

@@ -24,7 +24,7 @@ struct Packet {
     uint32_t len = 0;          // the UDP payload length
     bool is_rtcp = false;
     int8_t preferred_cs_id = -1;  // PCK: CS-ID expected from the dialog direction, -1 unknown
-    int64_t time_us = 0;       // packet time, checked against the context's validity
+    int64_t time_us = 0;       // packet time vs the contexts' validity (0: not checked)
     // out
     Outcome outcome = Outcome::malformed;
     uint32_t plain_len = 0;    // decrypted: length of the plain RTP/RTCP packet at data

@@ -1,0 +1,516 @@
+// MKI key table: rte_hash (lock-free readers, one writer) from a fixed 20-octet MKI key to an
+// immutable MkiCandidates block; contexts live in locked, non-dumpable key memory; everything a
+// reader may still hold is freed (after zeroising) only once an rte_rcu_qsbr grace period ended.
+#include "liprobe/keys/key_table.hpp"
+
+#include <openssl/crypto.h>
+#include <rte_errno.h>
+#include <rte_hash.h>
+#include <rte_hash_crc.h>
+#include <rte_malloc.h>
+#include <rte_rcu_qsbr.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstring>
+#include <deque>
+#include <map>
+#include <new>
+#include <stdexcept>
+
+namespace liprobe::keys {
+
+namespace {
+
+// The rte_hash key: length first so that MKIs of different lengths never collide.
+struct HashKey {
+    uint8_t len = 0;
+    uint8_t pad[3] = {};
+    uint8_t mki[kMaxMkiLen] = {};
+};
+static_assert(sizeof(HashKey) == 20);
+
+HashKey make_key(const uint8_t* mki, size_t len) {
+    HashKey k;
+    k.len = static_cast<uint8_t>(len);
+    std::memcpy(k.mki, mki, len);
+    return k;
+}
+
+std::string key_bytes(const HashKey& k) {
+    return std::string(reinterpret_cast<const char*>(&k), sizeof(k));
+}
+
+size_t page_size() {
+    static const size_t size = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+    return size;
+}
+
+size_t round_to_pages(size_t n) {
+    const size_t p = page_size();
+    return (n + p - 1) / p * p;
+}
+
+std::atomic<size_t> g_lock_failures{0};
+
+// Contexts are carved from key-memory slabs: a page per context would lock 2.4x the memory
+// needed and cost five syscalls per key. A freed slot is zeroised and stays in its (locked)
+// slab for reuse; slabs are unmapped when the table is destroyed.
+class ContextPool {
+  public:
+    static constexpr size_t kSlotSize = (sizeof(SrtpContext) + 63) / 64 * 64;
+    static constexpr size_t kSlabBytes = size_t{1} << 20;
+
+    ContextPool() = default;
+    ContextPool(const ContextPool&) = delete;
+    ContextPool& operator=(const ContextPool&) = delete;
+    ~ContextPool() {
+        for (void* slab : slabs_) free_key_memory(slab, kSlabBytes);
+    }
+
+    void* allocate() {
+        if (free_.empty()) {
+            void* slab = alloc_key_memory(kSlabBytes);
+            if (slab == nullptr) return nullptr;
+            slabs_.push_back(slab);
+            auto* base = static_cast<uint8_t*>(slab);
+            for (size_t i = kSlabBytes / kSlotSize; i-- > 0;) free_.push_back(base + i * kSlotSize);
+        }
+        void* slot = free_.back();
+        free_.pop_back();
+        return slot;
+    }
+    void release(void* slot) {
+        OPENSSL_cleanse(slot, kSlotSize);
+        free_.push_back(slot);
+    }
+
+  private:
+    std::vector<void*> slabs_;
+    std::vector<void*> free_;
+};
+
+// One published MkiCandidates block with its pointer array right behind it.
+MkiCandidates* make_block(const std::vector<const SrtpContext*>& list) {
+    const size_t bytes = sizeof(MkiCandidates) + list.size() * sizeof(const SrtpContext*);
+    void* mem = ::operator new(bytes);
+    auto* block = new (mem) MkiCandidates;
+    auto** array = reinterpret_cast<const SrtpContext**>(block + 1);
+    for (size_t i = 0; i < list.size(); ++i) array[i] = list[i];
+    block->count = static_cast<uint32_t>(list.size());
+    block->contexts = array;
+    return block;
+}
+
+void free_block(MkiCandidates* block) {
+    block->~MkiCandidates();
+    ::operator delete(block);
+}
+
+std::string check_spec(const ContextSpec& s) {
+    const size_t key_len = static_cast<size_t>(s.profile);
+    if (s.mki.empty() || s.mki.size() > kMaxMkiLen) return "MKI length must be 1..16 octets";
+    if (s.short_mki.size() > kMaxMkiLen) return "short MKI longer than 16 octets";
+    if (s.rtp_key.size() != key_len || s.rtcp_key.size() != key_len)
+        return "session key length does not match the profile";
+    if (s.rtp_salt.size() != crypto::kAeadSaltLen || s.rtcp_salt.size() != crypto::kAeadSaltLen)
+        return "session salt must be 12 octets";
+    return "";
+}
+
+}  // namespace
+
+size_t key_memory_lock_failures() {
+    return g_lock_failures.load(std::memory_order_relaxed);
+}
+
+void* alloc_key_memory(size_t n) {
+    const size_t bytes = round_to_pages(n == 0 ? 1 : n);
+    void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) return nullptr;
+    // Excluded from core dumps before any secret is written.
+    (void)madvise(p, bytes, MADV_DONTDUMP);
+    // Best effort: without CAP_IPC_LOCK a low RLIMIT_MEMLOCK would otherwise refuse keys (and so
+    // lose CC); the failure is counted and exported instead (key_memory_lock_failures()).
+    if (mlock(p, bytes) != 0) g_lock_failures.fetch_add(1, std::memory_order_relaxed);
+    return p;
+}
+
+void free_key_memory(void* p, size_t n) {
+    if (p == nullptr) return;
+    const size_t bytes = round_to_pages(n == 0 ? 1 : n);
+    OPENSSL_cleanse(p, bytes);
+    (void)munlock(p, bytes);
+    munmap(p, bytes);
+}
+
+struct KeyTable::Impl {
+    // One installed entry (key_name): its contexts, and per MKI the contexts it contributes.
+    struct Entry {
+        KeyType type = KeyType::srtp;
+        int64_t not_before_us = 0, not_after_us = 0;
+        std::vector<SrtpContext*> contexts;
+        std::vector<std::pair<HashKey, std::vector<const SrtpContext*>>> mkis;  // in order
+    };
+    // One registered MKI: contributors in registration order, and what readers see now.
+    struct Registration {
+        HashKey key;
+        std::vector<std::pair<std::string, std::vector<const SrtpContext*>>> contributors;
+        MkiCandidates* published = nullptr;
+    };
+    // Things a reader may still hold, freed when the grace period of token has ended.
+    struct Retired {
+        uint64_t token = 0;
+        std::vector<SrtpContext*> contexts;
+        std::vector<MkiCandidates*> blocks;
+        std::vector<int32_t> key_positions;
+    };
+
+    crypto::GcmEngine gcm;  // control-plane key expansion only
+    ContextPool pool;
+    std::map<std::string, Entry> entries;
+    std::map<std::string, Registration> mkis;  // by key_bytes(HashKey)
+    std::deque<Retired> retired;
+    std::atomic<uint32_t> length_mask{0};
+    uint32_t length_refs[kMaxMkiLen + 1] = {};
+    uint64_t next_id = 1;
+    size_t live_contexts = 0;
+    uint32_t capacity = 0;
+
+    void destroy_context(SrtpContext* c) {
+        crypto::wipe(c->rtp);
+        crypto::wipe(c->rtcp);
+        OPENSSL_cleanse(c->member.data(), c->member.size());
+        c->~SrtpContext();
+        pool.release(c);  // cleanses the whole slot
+    }
+
+    void update_mask() {
+        uint32_t mask = 0;
+        for (size_t n = 1; n <= kMaxMkiLen; ++n)
+            if (length_refs[n] != 0) mask |= 1u << n;
+        length_mask.store(mask, std::memory_order_release);
+    }
+};
+
+KeyTable::KeyTable(const KeyTableConfig& config) : impl_(std::make_unique<Impl>()) {
+    if (config.capacity == 0 || config.max_readers == 0)
+        throw std::runtime_error("key table: capacity and max_readers must be > 0");
+    impl_->capacity = config.capacity;
+    rte_hash_parameters params{};
+    params.name = config.name.c_str();
+    params.entries = config.capacity;
+    params.key_len = sizeof(HashKey);
+    params.hash_func = rte_hash_crc;
+    params.hash_func_init_val = 0;
+    params.socket_id = config.socket_id;
+    // Lock-free readers with a single writer; the extendable bucket table keeps the capacity
+    // reachable whatever the cuckoo placement.
+    params.extra_flag = RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF | RTE_HASH_EXTRA_FLAGS_EXT_TABLE;
+    hash_ = rte_hash_create(&params);
+    if (hash_ == nullptr)
+        throw std::runtime_error("key table: rte_hash_create failed: " +
+                                 std::string(rte_strerror(rte_errno)));
+    const size_t rcu_bytes = rte_rcu_qsbr_get_memsize(config.max_readers);
+    rcu_ = static_cast<rte_rcu_qsbr*>(
+        rte_zmalloc_socket("liprobe_key_rcu", rcu_bytes, RTE_CACHE_LINE_SIZE, config.socket_id));
+    if (rcu_ == nullptr || rte_rcu_qsbr_init(rcu_, config.max_readers) != 0) {
+        rte_free(rcu_);
+        rte_hash_free(hash_);
+        throw std::runtime_error("key table: cannot set up rte_rcu_qsbr");
+    }
+}
+
+KeyTable::~KeyTable() {
+    // No reader may use the table any more: free everything at once.
+    for (auto& [name, reg] : impl_->mkis)
+        if (reg.published != nullptr) free_block(reg.published);
+    for (auto& r : impl_->retired) {
+        for (auto* c : r.contexts) impl_->destroy_context(c);
+        for (auto* b : r.blocks) free_block(b);
+    }
+    for (auto& [name, entry] : impl_->entries)
+        for (auto* c : entry.contexts) impl_->destroy_context(c);
+    rte_hash_free(hash_);
+    rte_free(rcu_);
+}
+
+const MkiCandidates* KeyTable::lookup(const uint8_t* mki, size_t mki_len) const {
+    if (mki_len == 0 || mki_len > kMaxMkiLen) return nullptr;
+    const HashKey key = make_key(mki, mki_len);
+    void* data = nullptr;
+    if (rte_hash_lookup_data(hash_, &key, &data) < 0) return nullptr;
+    return static_cast<const MkiCandidates*>(data);
+}
+
+uint32_t KeyTable::mki_length_mask() const {
+    return impl_->length_mask.load(std::memory_order_acquire);
+}
+
+void KeyTable::register_reader(unsigned reader_id) {
+    if (rte_rcu_qsbr_thread_register(rcu_, reader_id) != 0)
+        throw std::runtime_error("key table: bad RCU reader id");
+    rte_rcu_qsbr_thread_online(rcu_, reader_id);
+}
+
+void KeyTable::unregister_reader(unsigned reader_id) {
+    rte_rcu_qsbr_thread_offline(rcu_, reader_id);
+    rte_rcu_qsbr_thread_unregister(rcu_, reader_id);
+}
+
+void KeyTable::quiescent(unsigned reader_id) const {
+    rte_rcu_qsbr_quiescent(rcu_, reader_id);
+}
+
+std::string KeyTable::install(const EntryResult& entry) {
+    if (!entry.ok) return entry.reason.empty() ? "entry was not derived" : entry.reason;
+    if (entry.contexts.empty()) return "entry has no contexts";
+    const std::string& name = entry.contexts.front().key_name;
+    for (const auto& spec : entry.contexts) {
+        if (spec.key_name != name) return "contexts of one entry must share its key name";
+        if (std::string why = check_spec(spec); !why.empty()) return why;
+    }
+    Impl& im = *impl_;
+
+    // Build the new contexts first: nothing is visible to readers until the hash is updated.
+    Impl::Entry fresh;
+    fresh.type = entry.contexts.front().type;
+    fresh.not_before_us = entry.contexts.front().not_before_us;
+    fresh.not_after_us = entry.contexts.front().not_after_us;
+    auto drop_fresh = [&] {
+        for (auto* c : fresh.contexts) im.destroy_context(c);
+    };
+    for (const auto& s : entry.contexts) {
+        void* slot = im.pool.allocate();
+        if (slot == nullptr) {
+            drop_fresh();
+            return "out of key memory";
+        }
+        auto* c = new (slot) SrtpContext;
+        c->id = im.next_id++;  // before publication: readers compare ids of cached winners
+        fresh.contexts.push_back(c);
+        if (!im.gcm.expand_key({s.rtp_key.data(), s.rtp_key.size()}, c->rtp.key) ||
+            !im.gcm.expand_key({s.rtcp_key.data(), s.rtcp_key.size()}, c->rtcp.key)) {
+            drop_fresh();
+            return "session key expansion failed";
+        }
+        std::memcpy(c->rtp.salt, s.rtp_salt.data(), crypto::kAeadSaltLen);
+        std::memcpy(c->rtcp.salt, s.rtcp_salt.data(), crypto::kAeadSaltLen);
+        c->not_before_us = s.not_before_us;
+        c->not_after_us = s.not_after_us;
+        c->key_id = s.key_id;
+        c->csb_id = s.csb_id;
+        c->roc_rate = s.roc_rate;
+        std::memcpy(c->mki, s.mki.data(), s.mki.size());
+        c->mki_len = static_cast<uint8_t>(s.mki.size());
+        c->cs_id = s.cs_id;
+        c->type = s.type;
+        c->direction = s.direction;
+        c->member = s.member;
+        c->key_name = s.key_name;
+        // Group the entry's contexts by MKI: the full MKI, and the short one (GMK-ID) if any.
+        auto add = [&](const std::vector<uint8_t>& mki) {
+            const HashKey k = make_key(mki.data(), mki.size());
+            for (auto& [key, list] : fresh.mkis)
+                if (std::memcmp(&key, &k, sizeof(k)) == 0) return list.push_back(c);
+            fresh.mkis.push_back({k, {c}});
+        };
+        add(s.mki);
+        if (!s.short_mki.empty() && s.short_mki != s.mki) add(s.short_mki);
+    }
+
+    // The new state of every affected MKI: the previous entry of this name is replaced in place.
+    auto old_it = im.entries.find(name);
+    std::map<std::string, std::vector<std::pair<std::string, std::vector<const SrtpContext*>>>>
+        next;
+    auto contributors_of = [&](const HashKey& k) -> auto& {
+        const std::string kb = key_bytes(k);
+        auto [it, inserted] = next.try_emplace(kb);
+        if (inserted) {
+            auto reg = im.mkis.find(kb);
+            if (reg != im.mkis.end()) it->second = reg->second.contributors;
+        }
+        return it->second;
+    };
+    if (old_it != im.entries.end()) {
+        for (auto& [k, list] : old_it->second.mkis) contributors_of(k);  // materialise
+    }
+    for (auto& [k, list] : fresh.mkis) {
+        auto& contributors = contributors_of(k);
+        bool replaced = false;
+        for (auto& [who, ctxs] : contributors)
+            if (who == name) {
+                ctxs = list;
+                replaced = true;
+            }
+        if (!replaced) contributors.push_back({name, list});
+    }
+    if (old_it != im.entries.end()) {  // MKIs of the old entry that the new one does not have
+        for (auto& [k, list] : old_it->second.mkis) {
+            bool kept = false;
+            for (auto& [fk, fl] : fresh.mkis) kept |= std::memcmp(&fk, &k, sizeof(k)) == 0;
+            if (kept) continue;
+            auto& contributors = next[key_bytes(k)];
+            std::erase_if(contributors, [&](const auto& p) { return p.first == name; });
+        }
+    }
+
+    // Capacity: only brand-new MKIs need a slot.
+    size_t new_keys = 0;
+    for (auto& [kb, contributors] : next)
+        if (!contributors.empty() && !im.mkis.contains(kb)) ++new_keys;
+    if (im.mkis.size() + new_keys > im.capacity) {
+        drop_fresh();
+        return "key table full";
+    }
+
+    Impl::Retired retire;
+    // 1. Brand-new MKIs (the only step that can fail: undo it completely then).
+    std::vector<std::string> added;
+    for (auto& [kb, contributors] : next) {
+        if (contributors.empty() || im.mkis.contains(kb)) continue;
+        HashKey k;
+        std::memcpy(&k, kb.data(), sizeof(k));
+        std::vector<const SrtpContext*> flat;
+        for (auto& p : contributors) flat.insert(flat.end(), p.second.begin(), p.second.end());
+        MkiCandidates* block = make_block(flat);
+        if (rte_hash_add_key_data(hash_, &k, block) < 0) {
+            retire.blocks.push_back(block);
+            for (auto& a : added) {
+                auto& reg = im.mkis[a];
+                const int32_t pos = rte_hash_del_key(hash_, &reg.key);
+                if (pos >= 0) retire.key_positions.push_back(pos);
+                retire.blocks.push_back(reg.published);
+                --im.length_refs[reg.key.len];
+                im.mkis.erase(a);
+            }
+            // Readers may have seen the fresh contexts: they go through the grace period too.
+            im.update_mask();
+            retire.contexts = fresh.contexts;
+            retire.token = rte_rcu_qsbr_start(rcu_);
+            im.retired.push_back(std::move(retire));
+            return "key table full";
+        }
+        Impl::Registration reg;
+        reg.key = k;
+        reg.contributors = contributors;
+        reg.published = block;
+        im.mkis.emplace(kb, std::move(reg));
+        added.push_back(kb);
+        ++im.length_refs[k.len];
+    }
+    // 2. Existing MKIs: replace the data pointer (an update in place, cannot run out of space).
+    for (auto& [kb, contributors] : next) {
+        auto reg = im.mkis.find(kb);
+        if (reg == im.mkis.end() || contributors.empty()) continue;
+        if (std::find(added.begin(), added.end(), kb) != added.end()) continue;
+        std::vector<const SrtpContext*> flat;
+        for (auto& p : contributors) flat.insert(flat.end(), p.second.begin(), p.second.end());
+        MkiCandidates* block = make_block(flat);
+        rte_hash_add_key_data(hash_, &reg->second.key, block);
+        retire.blocks.push_back(reg->second.published);
+        reg->second.published = block;
+        reg->second.contributors = contributors;
+    }
+    // 3. MKIs nobody registers any more.
+    for (auto& [kb, contributors] : next) {
+        if (!contributors.empty()) continue;
+        auto reg = im.mkis.find(kb);
+        if (reg == im.mkis.end()) continue;
+        const int32_t pos = rte_hash_del_key(hash_, &reg->second.key);
+        if (pos >= 0) retire.key_positions.push_back(pos);
+        retire.blocks.push_back(reg->second.published);
+        --im.length_refs[reg->second.key.len];
+        im.mkis.erase(reg);
+    }
+    im.update_mask();
+
+    im.live_contexts += fresh.contexts.size();
+    if (old_it != im.entries.end()) {
+        retire.contexts = old_it->second.contexts;
+        im.live_contexts -= old_it->second.contexts.size();
+        old_it->second = std::move(fresh);
+    } else {
+        im.entries.emplace(name, std::move(fresh));
+    }
+    if (!retire.contexts.empty() || !retire.blocks.empty() || !retire.key_positions.empty()) {
+        retire.token = rte_rcu_qsbr_start(rcu_);
+        im.retired.push_back(std::move(retire));
+    }
+    return "";
+}
+
+bool KeyTable::revoke(const std::string& key_name) {
+    Impl& im = *impl_;
+    auto it = im.entries.find(key_name);
+    if (it == im.entries.end()) return false;
+    Impl::Retired retire;
+    for (auto& [k, list] : it->second.mkis) {
+        auto reg = im.mkis.find(key_bytes(k));
+        if (reg == im.mkis.end()) continue;
+        auto& contributors = reg->second.contributors;
+        std::erase_if(contributors, [&](const auto& p) { return p.first == key_name; });
+        retire.blocks.push_back(reg->second.published);
+        if (contributors.empty()) {
+            const int32_t pos = rte_hash_del_key(hash_, &reg->second.key);
+            if (pos >= 0) retire.key_positions.push_back(pos);
+            --im.length_refs[k.len];
+            im.mkis.erase(reg);
+        } else {
+            std::vector<const SrtpContext*> flat;
+            for (auto& p : contributors) flat.insert(flat.end(), p.second.begin(), p.second.end());
+            reg->second.published = make_block(flat);
+            rte_hash_add_key_data(hash_, &reg->second.key, reg->second.published);
+        }
+    }
+    im.update_mask();
+    retire.contexts = std::move(it->second.contexts);
+    im.live_contexts -= retire.contexts.size();
+    im.entries.erase(it);
+    retire.token = rte_rcu_qsbr_start(rcu_);
+    im.retired.push_back(std::move(retire));
+    return true;
+}
+
+std::vector<KeyInfo> KeyTable::list() const {
+    std::vector<KeyInfo> out;
+    for (const auto& [name, entry] : impl_->entries) {
+        KeyInfo info;
+        info.key_name = name;
+        info.type = entry.type;
+        for (const auto& [k, list] : entry.mkis) info.mkis_hex.push_back(to_hex(k.mki, k.len));
+        info.not_before_us = entry.not_before_us;
+        info.not_after_us = entry.not_after_us;
+        info.contexts = entry.contexts.size();
+        out.push_back(std::move(info));
+    }
+    return out;
+}
+
+size_t KeyTable::context_count() const {
+    return impl_->live_contexts;
+}
+
+size_t KeyTable::reclaim() {
+    Impl& im = *impl_;
+    size_t freed = 0;
+    // Tokens grow monotonically: stop at the first whose grace period is still running.
+    while (!im.retired.empty() && rte_rcu_qsbr_check(rcu_, im.retired.front().token, false) == 1) {
+        Impl::Retired& r = im.retired.front();
+        for (auto* c : r.contexts) im.destroy_context(c);
+        for (auto* b : r.blocks) free_block(b);
+        for (int32_t pos : r.key_positions) rte_hash_free_key_with_position(hash_, pos);
+        freed += r.contexts.size();
+        im.retired.pop_front();
+    }
+    return freed;
+}
+
+void KeyTable::synchronize() {
+    rte_rcu_qsbr_synchronize(rcu_, RTE_QSBR_THRID_INVALID);
+    reclaim();
+}
+
+}  // namespace liprobe::keys

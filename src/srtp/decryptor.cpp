@@ -1,0 +1,327 @@
+// Per-worker SRTP/SRTCP decryption. Fast path: no allocation after construction, no locks, no
+// syscalls, no exceptions. Contexts are only reached through candidates returned by lookup()
+// in the current burst; the per-stream cache stores context ids, never pointers.
+#include "liprobe/srtp/decryptor.hpp"
+
+#include <rte_prefetch.h>
+
+#include <cstring>
+#include <stdexcept>
+
+#include "liprobe/crypto/srtp.hpp"
+
+namespace liprobe::srtp {
+
+namespace {
+
+inline uint16_t load_be16(const uint8_t* p) {
+    return static_cast<uint16_t>(p[0] << 8 | p[1]);
+}
+inline uint32_t load_be32(const uint8_t* p) {
+    return uint32_t{p[0]} << 24 | uint32_t{p[1]} << 16 | uint32_t{p[2]} << 8 | uint32_t{p[3]};
+}
+
+// Largest protected packet handled (a UDP payload is at most 65,507 octets).
+constexpr size_t kScratchSize = 65536;
+// Slots probed per lookup in the open-addressing stream table.
+constexpr uint32_t kProbeWindow = 8;
+constexpr uint32_t kNoCandidate = UINT32_MAX;
+
+struct StreamKey {
+    uint32_t ssrc;
+    bool rtcp;
+    uint8_t mki_len;
+    const uint8_t* mki;
+};
+
+struct alignas(64) StreamEntry {
+    uint64_t context_id = 0;  // winner among the MKI's candidates; 0 = none yet
+    uint64_t last_use = 0;
+    uint32_t ssrc = 0;
+    uint32_t roc = 0;
+    uint32_t candidate_index = kNoCandidate;
+    uint16_t s_l = 0;
+    uint8_t mki_len = 0;  // 0: free slot
+    bool rtcp = false;
+    bool initialised = false;  // s_l / roc hold an authenticated index
+    uint8_t mki[keys::kMaxMkiLen] = {};
+
+    bool matches(const StreamKey& k) const {
+        return mki_len == k.mki_len && ssrc == k.ssrc && rtcp == k.rtcp &&
+               std::memcmp(mki, k.mki, k.mki_len) == 0;
+    }
+};
+
+inline uint64_t mix(uint64_t h) {
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    return h;
+}
+
+}  // namespace
+
+// Stream state plus the decryption scratch buffer, all allocated once at construction.
+struct SrtpDecryptor::StreamTable {
+    explicit StreamTable(uint32_t max_streams) {
+        uint32_t size = 64;
+        while (size < max_streams && size < (1u << 30)) size <<= 1;
+        slots.reset(new StreamEntry[size]);
+        mask = size - 1;
+        scratch.reset(new (std::align_val_t{64}) uint8_t[kScratchSize]);
+    }
+
+    static uint64_t hash(const StreamKey& k) {
+        uint64_t words[2] = {0, 0};
+        std::memcpy(words, k.mki, k.mki_len);
+        uint64_t h = mix(uint64_t{k.ssrc} << 16 ^ uint64_t{k.mki_len} << 1 ^ (k.rtcp ? 1 : 0));
+        h = mix(h ^ words[0]);
+        return mix(h ^ words[1]);
+    }
+
+    StreamEntry* find(const StreamKey& k) {
+        const uint64_t h = hash(k);
+        for (uint32_t i = 0; i < kProbeWindow; ++i) {
+            StreamEntry& e = slots[(h + i) & mask];
+            if (e.mki_len != 0 && e.matches(k)) return &e;
+        }
+        return nullptr;
+    }
+
+    // A slot for a new stream: a free one in the window, else the least recently used one.
+    StreamEntry* insert(const StreamKey& k, uint64_t& evictions) {
+        const uint64_t h = hash(k);
+        StreamEntry* victim = nullptr;
+        for (uint32_t i = 0; i < kProbeWindow; ++i) {
+            StreamEntry& e = slots[(h + i) & mask];
+            if (e.mki_len == 0) {
+                victim = &e;
+                break;
+            }
+            if (victim == nullptr || e.last_use < victim->last_use) victim = &e;
+        }
+        if (victim->mki_len != 0) ++evictions;
+        *victim = StreamEntry{};
+        victim->ssrc = k.ssrc;
+        victim->rtcp = k.rtcp;
+        victim->mki_len = k.mki_len;
+        std::memcpy(victim->mki, k.mki, k.mki_len);
+        return victim;
+    }
+
+    std::unique_ptr<StreamEntry[]> slots;
+    uint32_t mask = 0;
+    uint64_t clock = 0;
+    struct AlignedDelete {
+        void operator()(uint8_t* p) const { ::operator delete[](p, std::align_val_t{64}); }
+    };
+    std::unique_ptr<uint8_t[], AlignedDelete> scratch;
+    // The tail layout (MKI length, RCC ROC) that matched last, tried first: usually all packets
+    // of a deployment share one layout, so a miss costs a single hash lookup.
+    uint8_t hint_len[2] = {0, 0};
+    bool hint_rcc[2] = {false, false};
+};
+
+const char* outcome_name(Outcome o) {
+    switch (o) {
+        case Outcome::decrypted:
+            return "decrypted";
+        case Outcome::auth_failed:
+            return "auth_failed";
+        case Outcome::unknown_mki:
+            return "unknown_mki";
+        case Outcome::malformed:
+            return "malformed";
+    }
+    return "unknown";
+}
+
+SrtpDecryptor::SrtpDecryptor(const keys::KeyTable& table, const DecryptorConfig& config)
+    : table_(table), streams_(std::make_unique<StreamTable>(config.max_streams)) {}
+
+SrtpDecryptor::~SrtpDecryptor() = default;
+
+namespace {
+
+// What one packet's search saw, to name the outcome when nothing decrypted it.
+struct Search {
+    bool room = false;      // some layout left room for header + tag + tail
+    bool known = false;     // some MKI hypothesis was registered
+    bool valid = false;     // some candidate was valid at the packet time
+    uint32_t attempts = 0;  // GCM attempts
+};
+
+}  // namespace
+
+void SrtpDecryptor::decrypt_burst(Packet* packets, uint16_t n) {
+    StreamTable& st = *streams_;
+    uint8_t* const scratch = st.scratch.get();
+
+    for (uint16_t pi = 0; pi < n; ++pi) {
+        Packet& p = packets[pi];
+        if (pi + 1 < n && packets[pi + 1].data != nullptr && packets[pi + 1].len >= 16)
+            rte_prefetch0(packets[pi + 1].data + packets[pi + 1].len - 16);
+        p.outcome = Outcome::malformed;
+        p.plain_len = 0;
+        p.roc = 0;
+        p.context = nullptr;
+        const uint8_t* const data = p.data;
+        const size_t len = p.len;
+        const bool rtcp = p.is_rtcp;
+        const size_t min_len = rtcp ? crypto::kRtcpHeaderLen : crypto::kRtpFixedHeaderLen;
+
+        Search s;
+        bool done = false;
+        if (data == nullptr || len < min_len || len > kScratchSize || (data[0] >> 6) != 2) {
+            ++counters_.outcome[static_cast<size_t>(Outcome::malformed)];
+            continue;
+        }
+        size_t header_len = crypto::kRtcpHeaderLen;
+        uint16_t seq = 0;
+        uint32_t ssrc = 0;
+        if (rtcp) {
+            ssrc = load_be32(data + 4);
+        } else {
+            header_len = crypto::rtp_header_length(data, len);
+            if (header_len == 0) {
+                ++counters_.outcome[static_cast<size_t>(Outcome::malformed)];
+                continue;
+            }
+            seq = load_be16(data + 2);
+            ssrc = load_be32(data + 8);
+        }
+        // SRTP: header | ct | tag | MKI | [ROC]. SRTCP: header(8) | ct | tag | E|index | MKI.
+        const size_t fixed = header_len + crypto::kGcmTagLen + (rtcp ? crypto::kSrtcpIndexLen : 0);
+
+        // Tries one tail layout: MKI of mki_len octets, followed by an RCC ROC when rcc.
+        auto try_layout = [&](size_t mki_len, bool rcc) -> bool {
+            const size_t tail = mki_len + (rcc ? crypto::kRccRocLen : 0);
+            if (len < fixed + tail) return false;
+            s.room = true;
+            const uint8_t* mki = data + len - tail;
+            const keys::MkiCandidates* cands = table_.lookup(mki, mki_len);
+            if (cands == nullptr || cands->count == 0) return false;
+            s.known = true;
+
+            const StreamKey key{ssrc, rtcp, static_cast<uint8_t>(mki_len), mki};
+            StreamEntry* stream = st.find(key);
+            uint32_t roc = 0;
+            if (rcc) {
+                roc = load_be32(data + len - crypto::kRccRocLen);
+            } else if (stream != nullptr && stream->initialised) {
+                roc = crypto::estimate_roc(stream->s_l, stream->roc, seq);
+            }
+            const size_t protected_len = len - tail;
+
+            // One candidate: skipped when not valid now or its ROC layout differs from the
+            // assumed one; else one GCM attempt on a scratch copy, so a failure never touches
+            // the caller's packet.
+            auto attempt = [&](uint32_t index) -> bool {
+                const keys::SrtpContext* c = cands->contexts[index];
+                if (p.time_us != 0 && !keys::valid_at(*c, p.time_us)) return false;
+                s.valid = true;
+                if (!rtcp) {
+                    const bool carries_roc = c->roc_rate != 0 && seq % c->roc_rate == 0;
+                    if (carries_roc != rcc) return false;
+                }
+                if (++s.attempts > 1) ++counters_.trial_decryptions;
+                std::memcpy(scratch, data, protected_len);
+                size_t plain_len = 0;
+                uint32_t index_or_roc = roc;
+                if (rtcp) {
+                    if (!crypto::srtcp_decrypt(gcm_, c->rtcp, scratch, protected_len, &plain_len,
+                                               &index_or_roc))
+                        return false;
+                    std::memcpy(p.data, scratch, plain_len);
+                } else {
+                    size_t payload_len = 0;
+                    if (!crypto::srtp_decrypt(gcm_, c->rtp, scratch, protected_len, header_len, roc,
+                                              &payload_len))
+                        return false;
+                    std::memcpy(p.data + header_len, scratch + header_len, payload_len);
+                    plain_len = header_len + payload_len;
+                }
+                // Authenticated: now the stream state may learn from this packet.
+                StreamEntry* e =
+                    stream != nullptr ? stream : st.insert(key, counters_.stream_evictions);
+                e->context_id = c->id;
+                e->candidate_index = index;
+                e->last_use = ++st.clock;
+                if (!rtcp) {
+                    const uint64_t new_index = uint64_t{roc} << 16 | seq;
+                    const uint64_t old_index = uint64_t{e->roc} << 16 | e->s_l;
+                    // An RCC ROC is authoritative (late entry); estimates only move forward.
+                    if (rcc || !e->initialised || new_index > old_index) {
+                        e->roc = roc;
+                        e->s_l = seq;
+                        e->initialised = true;
+                    }
+                    if (rcc) ++counters_.rcc_roc_used;
+                }
+                p.outcome = Outcome::decrypted;
+                p.plain_len = static_cast<uint32_t>(plain_len);
+                p.roc = index_or_roc;
+                p.context = c;
+                return true;
+            };
+
+            // Order: the stream's cached winner (if still the same context), then the
+            // preferred CS-ID, then the rest in registration order.
+            uint32_t winner = kNoCandidate;
+            if (stream != nullptr && stream->candidate_index < cands->count &&
+                cands->contexts[stream->candidate_index]->id == stream->context_id) {
+                winner = stream->candidate_index;
+                if (attempt(winner)) return true;
+            }
+            const int preferred = p.preferred_cs_id;
+            if (preferred >= 0) {
+                for (uint32_t i = 0; i < cands->count; ++i)
+                    if (i != winner && cands->contexts[i]->cs_id == preferred && attempt(i))
+                        return true;
+            }
+            for (uint32_t i = 0; i < cands->count; ++i) {
+                if (i == winner || (preferred >= 0 && cands->contexts[i]->cs_id == preferred))
+                    continue;
+                if (attempt(i)) return true;
+            }
+            return false;
+        };
+
+        const uint32_t lengths = table_.mki_length_mask();
+        const int kind = rtcp ? 1 : 0;
+        const size_t hint_len = st.hint_len[kind];
+        const bool hint_rcc = st.hint_rcc[kind];
+        if (hint_len != 0 && (lengths >> hint_len & 1u)) done = try_layout(hint_len, hint_rcc);
+        // Longest MKI first; for SRTP the layout with an RCC ROC first (the group default).
+        for (size_t l = keys::kMaxMkiLen; !done && l >= 1; --l) {
+            if ((lengths >> l & 1u) == 0) continue;
+            for (int r = rtcp ? 1 : 0; !done && r < 2; ++r) {
+                const bool rcc = r == 0;
+                if (l == hint_len && rcc == hint_rcc) continue;
+                if (try_layout(l, rcc)) {
+                    done = true;
+                    st.hint_len[kind] = static_cast<uint8_t>(l);
+                    st.hint_rcc[kind] = rcc;
+                }
+            }
+        }
+
+        if (!done) {
+            if (s.attempts > 0) {
+                p.outcome = Outcome::auth_failed;  // key known, the packet does not verify
+            } else if (s.known && s.valid) {
+                p.outcome = Outcome::malformed;  // tail contradicts the context's RCC layout
+            } else if (s.known) {
+                p.outcome = Outcome::unknown_mki;  // known MKI, but no context valid now
+                ++counters_.expired_key;
+            } else if (s.room || (lengths == 0 && len >= fixed)) {
+                p.outcome = Outcome::unknown_mki;
+            } else {
+                p.outcome = Outcome::malformed;
+            }
+        }
+        ++counters_.outcome[static_cast<size_t>(p.outcome)];
+    }
+}
+
+}  // namespace liprobe::srtp
