@@ -195,9 +195,8 @@ FiveTuple five_tuple_of(const ParsedPacket& p) {
 }
 
 bool operator==(const FiveTuple& a, const FiveTuple& b) {
-    return a.src_port == b.src_port && a.dst_port == b.dst_port &&
-           a.ip_version == b.ip_version && a.protocol == b.protocol &&
-           std::memcmp(a.src.bytes, b.src.bytes, 16) == 0 &&
+    return a.src_port == b.src_port && a.dst_port == b.dst_port && a.ip_version == b.ip_version &&
+           a.protocol == b.protocol && std::memcmp(a.src.bytes, b.src.bytes, 16) == 0 &&
            std::memcmp(a.dst.bytes, b.dst.bytes, 16) == 0;
 }
 

@@ -17,11 +17,11 @@ inline constexpr unsigned kMaxGtpuExtensions = 8;
 
 enum class GtpuStatus : uint8_t {
     ok = 0,
-    truncated,       // payload ends inside the 8-octet header or the optional 4 octets
-    bad_version,     // version != 1 or protocol type != 1 (GTP' is not GTP-U)
-    not_gpdu,        // a signalling message (echo, error indication, end marker, ...)
-    bad_length,      // the length field runs past the UDP payload
-    bad_extension,   // extension of length 0, truncated, or more than kMaxGtpuExtensions
+    truncated,      // payload ends inside the 8-octet header or the optional 4 octets
+    bad_version,    // version != 1 or protocol type != 1 (GTP' is not GTP-U)
+    not_gpdu,       // a signalling message (echo, error indication, end marker, ...)
+    bad_length,     // the length field runs past the UDP payload
+    bad_extension,  // extension of length 0, truncated, or more than kMaxGtpuExtensions
 };
 const char* gtpu_status_name(GtpuStatus status);
 

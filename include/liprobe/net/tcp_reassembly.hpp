@@ -4,8 +4,9 @@
 // payload bytes are delivered in sequence order; segments ahead of a gap are held (up to
 // max_out_of_order ranges inside the buffer window); the in-order bytes are cut into messages
 // by a StreamFramer (for SIP: sip_stream_framer.hpp, Content-Length framing of RFC 3261 18.3).
-// A message longer than max_message_bytes, or one the framer rejects, is discarded and the
-// stream resynchronises at the next SIP start line. An entry is freed on FIN or RST, after
+// A message longer than max_message_bytes is skipped (its octets are discarded as they arrive,
+// by its Content-Length); one the framer rejects is discarded and the stream resynchronises at
+// the next SIP start line. An entry is freed on FIN or RST, after
 // idle_timeout_us of packet time without a segment, or evicted (least recently seen of its
 // hash bucket) when its bucket is full; all of these are counted.
 // No allocation after construction; message views stay valid until release().
@@ -23,8 +24,9 @@ namespace liprobe::net {
 enum class StreamFrameStatus : uint8_t { complete, need_more, error };
 struct StreamFrame {
     StreamFrameStatus status = StreamFrameStatus::need_more;
-    size_t skipped = 0;  // octets before the message (keep-alive CRLFs)
-    size_t length = 0;   // message length after skipped, when complete
+    size_t skipped = 0;      // octets before the message (keep-alive CRLFs)
+    size_t length = 0;       // message length after skipped, when complete; when too_large, the
+                             // whole length if known (the stream skips it), else 0
     bool too_large = false;  // error: the message is longer than max_message
 };
 // Frames the message at the start of data[0, len); a message longer than max_message is an
@@ -33,13 +35,14 @@ using StreamFramer = StreamFrame (*)(const uint8_t* data, size_t len, size_t max
 
 // Offset of the first line in data[0, len) that looks like a SIP start line (request line
 // ending " SIP/2.0" or status line starting "SIP/2.0 "), counting only complete lines that
-// begin after a LF (or at data when at_line_start); len when none. Used to resynchronise after a discarded message.
+// begin after a LF (or at data when at_line_start); len when none. Used to resynchronise after a
+// discarded message.
 size_t find_sip_start_line(const uint8_t* data, size_t len, bool at_line_start);
 
 struct TcpReassemblyConfig {
-    uint32_t max_connections = 256;       // directions; rounded up to a multiple of 8
-    uint32_t max_message_bytes = 16384;   // largest message; the buffer window is twice this
-    uint32_t max_out_of_order = 8;        // ranges held ahead of a gap (<= kMaxTcpOutOfOrder)
+    uint32_t max_connections = 256;      // directions; rounded up to a multiple of 8
+    uint32_t max_message_bytes = 16384;  // largest message; the buffer window is twice this
+    uint32_t max_out_of_order = 8;       // ranges held ahead of a gap (<= kMaxTcpOutOfOrder)
     int64_t idle_timeout_us = 300'000'000;
 };
 inline constexpr uint32_t kMaxTcpOutOfOrder = 16;
