@@ -245,6 +245,27 @@ const MkiCandidates* KeyTable::lookup(const uint8_t* mki, size_t mki_len) const 
     return static_cast<const MkiCandidates*>(data);
 }
 
+void KeyTable::lookup_bulk(const uint8_t* const* mkis, const uint8_t* mki_lens, uint32_t n,
+                           const MkiCandidates** out) const {
+    HashKey keys[kMaxBulkLookup];
+    const void* key_ptrs[kMaxBulkLookup];
+    uint32_t slot_of[kMaxBulkLookup];
+    uint32_t count = 0;
+    for (uint32_t i = 0; i < n && i < kMaxBulkLookup; ++i) {
+        out[i] = nullptr;
+        if (mkis[i] == nullptr || mki_lens[i] == 0 || mki_lens[i] > kMaxMkiLen) continue;
+        keys[count] = make_key(mkis[i], mki_lens[i]);
+        key_ptrs[count] = &keys[count];
+        slot_of[count++] = i;
+    }
+    if (count == 0) return;
+    void* data[kMaxBulkLookup];
+    uint64_t hits = 0;
+    if (rte_hash_lookup_bulk_data(hash_, key_ptrs, count, &hits, data) <= 0) return;
+    for (uint32_t k = 0; k < count; ++k)
+        if (hits >> k & 1) out[slot_of[k]] = static_cast<const MkiCandidates*>(data[k]);
+}
+
 uint32_t KeyTable::mki_length_mask() const {
     return impl_->length_mask.load(std::memory_order_acquire);
 }

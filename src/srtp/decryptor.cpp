@@ -22,7 +22,7 @@ inline uint32_t load_be32(const uint8_t* p) {
 }
 
 // Largest protected packet handled (a UDP payload is at most 65,507 octets).
-constexpr size_t kScratchSize = 65536;
+constexpr size_t kMaxPacket = 65536;
 // Slots probed per lookup in the open-addressing stream table.
 constexpr uint32_t kProbeWindow = 8;
 constexpr uint32_t kNoCandidate = UINT32_MAX;
@@ -61,14 +61,13 @@ inline uint64_t mix(uint64_t h) {
 
 }  // namespace
 
-// Stream state plus the decryption scratch buffer, all allocated once at construction.
+// Stream state, allocated once at construction.
 struct SrtpDecryptor::StreamTable {
     explicit StreamTable(uint32_t max_streams) {
         uint32_t size = 64;
         while (size < max_streams && size < (1u << 30)) size <<= 1;
         slots.reset(new StreamEntry[size]);
         mask = size - 1;
-        scratch.reset(new (std::align_val_t{64}) uint8_t[kScratchSize]);
     }
 
     static uint64_t hash(const StreamKey& k) {
@@ -112,10 +111,6 @@ struct SrtpDecryptor::StreamTable {
     std::unique_ptr<StreamEntry[]> slots;
     uint32_t mask = 0;
     uint64_t clock = 0;
-    struct AlignedDelete {
-        void operator()(uint8_t* p) const { ::operator delete[](p, std::align_val_t{64}); }
-    };
-    std::unique_ptr<uint8_t[], AlignedDelete> scratch;
     // The tail layout (MKI length, RCC ROC) that matched last, tried first: usually all packets
     // of a deployment share one layout, so a miss costs a single hash lookup.
     uint8_t hint_len[2] = {0, 0};
@@ -154,13 +149,60 @@ struct Search {
 }  // namespace
 
 void SrtpDecryptor::decrypt_burst(Packet* packets, uint16_t n) {
+    while (n > kMaxBurst) {
+        decrypt_burst(packets, kMaxBurst);
+        packets += kMaxBurst;
+        n -= kMaxBurst;
+    }
     StreamTable& st = *streams_;
-    uint8_t* const scratch = st.scratch.get();
+    const uint32_t lengths = table_.mki_length_mask();
 
+    // Stage 1: where the MKI sits under the layout that matched last, and one bulk lookup of
+    // all of them: rte_hash pipelines the bucket fetches, so a large table's cache misses
+    // overlap instead of adding up. Then prefetch what the decryption will touch (candidate
+    // block, context salt and key schedule, stream slot), one dependent level per pass.
+    const uint8_t* pre_mki[kMaxBurst];
+    uint8_t pre_len[kMaxBurst];
+    const keys::MkiCandidates* pre_cands[kMaxBurst];
+    // A lone packet gains nothing from the pipeline; it is looked up directly in stage 2.
+    for (uint16_t pi = 0; pi < n && n > 1; ++pi) {
+        const Packet& p = packets[pi];
+        pre_mki[pi] = nullptr;
+        pre_len[pi] = 0;
+        const int kind = p.is_rtcp ? 1 : 0;
+        const size_t hint_len = st.hint_len[kind];
+        if (hint_len == 0 || (lengths >> hint_len & 1u) == 0 || p.data == nullptr) continue;
+        const size_t tail = hint_len + (st.hint_rcc[kind] ? crypto::kRccRocLen : 0);
+        if (p.len < crypto::kRtpFixedHeaderLen + crypto::kGcmTagLen + tail) continue;
+        pre_mki[pi] = p.data + p.len - tail;
+        pre_len[pi] = static_cast<uint8_t>(hint_len);
+    }
+    if (n > 1) {
+        table_.lookup_bulk(pre_mki, pre_len, n, pre_cands);
+    } else {
+        pre_cands[0] = nullptr;
+    }
+    for (uint16_t pi = 0; pi < n; ++pi) {
+        if (pre_cands[pi] == nullptr) continue;
+        rte_prefetch0(pre_cands[pi]->contexts);
+        const Packet& p = packets[pi];
+        if (!p.is_rtcp) {
+            const StreamKey key{load_be32(p.data + 8), false, pre_len[pi], pre_mki[pi]};
+            rte_prefetch0(&st.slots[StreamTable::hash(key) & st.mask]);
+        }
+    }
+    for (uint16_t pi = 0; pi < n; ++pi) {
+        if (pre_cands[pi] == nullptr) continue;
+        const keys::SrtpContext* c = pre_cands[pi]->contexts[0];
+        const crypto::SrtpSessionKeys& k = packets[pi].is_rtcp ? c->rtcp : c->rtp;
+        rte_prefetch0(c);
+        rte_prefetch0(k.salt);
+        for (size_t line = 0; line < 6; ++line) rte_prefetch0(k.key.expanded + 64 * line);
+    }
+
+    // Stage 2: decrypt, packet by packet.
     for (uint16_t pi = 0; pi < n; ++pi) {
         Packet& p = packets[pi];
-        if (pi + 1 < n && packets[pi + 1].data != nullptr && packets[pi + 1].len >= 16)
-            rte_prefetch0(packets[pi + 1].data + packets[pi + 1].len - 16);
         p.outcome = Outcome::malformed;
         p.plain_len = 0;
         p.roc = 0;
@@ -172,7 +214,7 @@ void SrtpDecryptor::decrypt_burst(Packet* packets, uint16_t n) {
 
         Search s;
         bool done = false;
-        if (data == nullptr || len < min_len || len > kScratchSize || (data[0] >> 6) != 2) {
+        if (data == nullptr || len < min_len || len > kMaxPacket || (data[0] >> 6) != 2) {
             ++counters_.outcome[static_cast<size_t>(Outcome::malformed)];
             continue;
         }
@@ -194,12 +236,14 @@ void SrtpDecryptor::decrypt_burst(Packet* packets, uint16_t n) {
         const size_t fixed = header_len + crypto::kGcmTagLen + (rtcp ? crypto::kSrtcpIndexLen : 0);
 
         // Tries one tail layout: MKI of mki_len octets, followed by an RCC ROC when rcc.
-        auto try_layout = [&](size_t mki_len, bool rcc) -> bool {
+        auto try_layout = [&](size_t mki_len, bool rcc,
+                              const keys::MkiCandidates* looked_up) -> bool {
             const size_t tail = mki_len + (rcc ? crypto::kRccRocLen : 0);
             if (len < fixed + tail) return false;
             s.room = true;
             const uint8_t* mki = data + len - tail;
-            const keys::MkiCandidates* cands = table_.lookup(mki, mki_len);
+            const keys::MkiCandidates* cands =
+                looked_up != nullptr ? looked_up : table_.lookup(mki, mki_len);
             if (cands == nullptr || cands->count == 0) return false;
             s.known = true;
 
@@ -214,7 +258,7 @@ void SrtpDecryptor::decrypt_burst(Packet* packets, uint16_t n) {
             const size_t protected_len = len - tail;
 
             // One candidate: skipped when not valid now or its ROC layout differs from the
-            // assumed one; else one GCM attempt on a scratch copy, so a failure never touches
+            // assumed one; else one GCM attempt in place (restored on failure).
             // the caller's packet.
             auto attempt = [&](uint32_t index) -> bool {
                 const keys::SrtpContext* c = cands->contexts[index];
@@ -225,20 +269,19 @@ void SrtpDecryptor::decrypt_burst(Packet* packets, uint16_t n) {
                     if (carries_roc != rcc) return false;
                 }
                 if (++s.attempts > 1) ++counters_.trial_decryptions;
-                std::memcpy(scratch, data, protected_len);
+                // In place: a failed attempt restores the packet (crypto/srtp.hpp), so the
+                // next candidate sees the original and auth failures deliver it unchanged.
                 size_t plain_len = 0;
                 uint32_t index_or_roc = roc;
                 if (rtcp) {
-                    if (!crypto::srtcp_decrypt(gcm_, c->rtcp, scratch, protected_len, &plain_len,
+                    if (!crypto::srtcp_decrypt(gcm_, c->rtcp, p.data, protected_len, &plain_len,
                                                &index_or_roc))
                         return false;
-                    std::memcpy(p.data, scratch, plain_len);
                 } else {
                     size_t payload_len = 0;
-                    if (!crypto::srtp_decrypt(gcm_, c->rtp, scratch, protected_len, header_len, roc,
+                    if (!crypto::srtp_decrypt(gcm_, c->rtp, p.data, protected_len, header_len, roc,
                                               &payload_len))
                         return false;
-                    std::memcpy(p.data + header_len, scratch + header_len, payload_len);
                     plain_len = header_len + payload_len;
                 }
                 // Authenticated: now the stream state may learn from this packet.
@@ -287,18 +330,18 @@ void SrtpDecryptor::decrypt_burst(Packet* packets, uint16_t n) {
             return false;
         };
 
-        const uint32_t lengths = table_.mki_length_mask();
         const int kind = rtcp ? 1 : 0;
         const size_t hint_len = st.hint_len[kind];
         const bool hint_rcc = st.hint_rcc[kind];
-        if (hint_len != 0 && (lengths >> hint_len & 1u)) done = try_layout(hint_len, hint_rcc);
+        if (hint_len != 0 && (lengths >> hint_len & 1u))
+            done = try_layout(hint_len, hint_rcc, pre_cands[pi]);
         // Longest MKI first; for SRTP the layout with an RCC ROC first (the group default).
         for (size_t l = keys::kMaxMkiLen; !done && l >= 1; --l) {
             if ((lengths >> l & 1u) == 0) continue;
             for (int r = rtcp ? 1 : 0; !done && r < 2; ++r) {
                 const bool rcc = r == 0;
                 if (l == hint_len && rcc == hint_rcc) continue;
-                if (try_layout(l, rcc)) {
+                if (try_layout(l, rcc, nullptr)) {
                     done = true;
                     st.hint_len[kind] = static_cast<uint8_t>(l);
                     st.hint_rcc[kind] = rcc;

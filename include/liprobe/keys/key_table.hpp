@@ -50,6 +50,11 @@ public:
     // Returns nullptr when the MKI is unknown. The result stays valid until the calling reader
     // reports a quiescent state.
     const MkiCandidates* lookup(const uint8_t* mki, size_t mki_len) const;
+    // The same for up to kMaxBulkLookup MKIs at once (rte_hash pipelines the bucket fetches, which
+    // hides the cache misses of a large table). mkis[i] == nullptr gives out[i] == nullptr.
+    static constexpr uint32_t kMaxBulkLookup = 32;
+    void lookup_bulk(const uint8_t* const* mkis, const uint8_t* mki_lens, uint32_t n,
+                     const MkiCandidates** out) const;
     // Bit n set when some registered MKI has length n (1..16): where to look in a packet tail.
     uint32_t mki_length_mask() const;
     // RCU reader registration and quiescent-state reports (workers: once per burst).

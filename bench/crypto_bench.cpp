@@ -1,0 +1,410 @@
+// crypto_bench: the cost of liprobe's SRTP decryption path per packet, against anchors measured
+// in the same run on the same machine (issue 2, design.md section 4).
+//
+// Workload: 160-octet payloads, 8-octet MKI and a 4-octet RCC ROC in every packet (the TS 33.180
+// group-call layout), packets interleaved over 10,000 SSRCs (one context each), looked up in an
+// MKI table of 1,000,000 entries (LIPROBE_BENCH_MKIS overrides, e.g. for a quick run).
+//
+// Every variant first restores the packet from a pristine copy (a 200-octet memcpy), because
+// decryption works in place; the anchors pay the same cost, so the ratios are fair.
+//
+//   full_path/single, full_path/burst32   SrtpDecryptor: tail parse, MKI lookup, stream state,
+//                                          ROC, GCM (what a worker does per packet)
+//   anchor_ipsecmb_gcm                    raw IPsec-MB GCM on the same packets, keys at hand:
+//                                          the ceiling
+//   anchor_openssl_evp_gcm                OpenSSL EVP AES-128-GCM, one prepared ctx per stream
+//   anchor_libsrtp_unprotect/10k_ssrc     libsrtp2 srtp_unprotect_mki, 10,000 SSRCs, MKI 8
+//                                          (no RCC: libsrtp2 has no RCCm3)
+//   anchor_libsrtp_unprotect/1_ssrc       the same with one SSRC: libsrtp2's best case
+#include <benchmark/benchmark.h>
+#include <openssl/evp.h>
+#include <rte_eal.h>
+#include <srtp2/srtp.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "liprobe/crypto/gcm.hpp"
+#include "liprobe/crypto/srtp.hpp"
+#include "liprobe/keys/key_table.hpp"
+#include "liprobe/srtp/decryptor.hpp"
+
+namespace {
+
+using liprobe::crypto::GcmEngine;
+using liprobe::crypto::SrtpSessionKeys;
+
+constexpr size_t kStreams = 10000;
+constexpr size_t kPacketsPerStream = 4;
+constexpr size_t kPackets = kStreams * kPacketsPerStream;
+constexpr size_t kPayload = 160;
+constexpr size_t kMkiLen = 8;
+constexpr size_t kHeader = 12;
+constexpr size_t kPacketLen = kHeader + kPayload + 16 + kMkiLen + 4;  // 200
+constexpr size_t kSlot = 256;
+
+struct Stream {
+    uint32_t ssrc;
+    uint8_t mki[kMkiLen];
+    uint8_t rtp_key[16];
+    uint8_t rtp_salt[12];
+    SrtpSessionKeys keys;           // for the raw IPsec-MB anchor
+    EVP_CIPHER_CTX* evp = nullptr;  // for the OpenSSL anchor, key set once
+};
+
+struct World {
+    std::vector<Stream> streams;
+    std::vector<uint8_t> pristine;  // kPackets x kSlot
+    std::vector<uint8_t> work;
+    std::vector<uint16_t> stream_of;  // packet index -> stream index
+    std::unique_ptr<liprobe::keys::KeyTable> table;
+    std::unique_ptr<GcmEngine> gcm;
+    size_t table_mkis = 0;
+    // libsrtp anchor: packets protected by libsrtp2 (MKI 8, no ROC field)
+    std::vector<uint8_t> srtp_pristine_10k, srtp_pristine_1;
+    std::vector<uint16_t> srtp_len_10k, srtp_len_1;
+};
+
+World* g_world = nullptr;
+
+void fill(std::mt19937_64& rng, uint8_t* p, size_t n) {
+    for (size_t i = 0; i < n; ++i) p[i] = static_cast<uint8_t>(rng());
+}
+
+liprobe::keys::EntryResult make_entry(const std::string& name, const uint8_t* mki,
+                                      const uint8_t* key, const uint8_t* salt) {
+    liprobe::keys::EntryResult e;
+    e.ok = true;
+    e.type = "srtp";
+    e.key_name = name;
+    liprobe::keys::ContextSpec c;
+    c.type = liprobe::keys::KeyType::srtp;
+    c.key_name = name;
+    c.mki.assign(mki, mki + kMkiLen);
+    c.roc_rate = 1;
+    c.rtp_key = liprobe::keys::SecretBytes({key, key + 16});
+    c.rtp_salt = liprobe::keys::SecretBytes({salt, salt + 12});
+    c.rtcp_key = c.rtp_key;
+    c.rtcp_salt = c.rtp_salt;
+    c.master_key = c.rtp_key;
+    c.master_salt = c.rtp_salt;
+    e.contexts.push_back(std::move(c));
+    return e;
+}
+
+void build_rtp(uint8_t* out, uint32_t ssrc, uint16_t seq, std::mt19937_64& rng) {
+    out[0] = 0x80;
+    out[1] = 0x60;
+    out[2] = seq >> 8;
+    out[3] = seq & 0xff;
+    uint32_t ts = seq * 160u;
+    out[4] = ts >> 24, out[5] = ts >> 16, out[6] = ts >> 8, out[7] = ts;
+    out[8] = ssrc >> 24, out[9] = ssrc >> 16, out[10] = ssrc >> 8, out[11] = ssrc;
+    fill(rng, out + kHeader, kPayload);
+}
+
+// libsrtp2 packets for the anchor: one session per SSRC set, MKI 8, AES-128-GCM.
+void build_libsrtp_packets(World& w, size_t streams, std::vector<uint8_t>& out,
+                           std::vector<uint16_t>& lens) {
+    std::mt19937_64 rng(7);
+    out.assign(kPackets * kSlot, 0);
+    lens.assign(kPackets, 0);
+    std::vector<srtp_t> sessions(streams);
+    for (size_t s = 0; s < streams; ++s) {
+        Stream& st = w.streams[s];
+        uint8_t master[28];
+        std::memcpy(master, st.rtp_key, 16);
+        std::memcpy(master + 16, st.rtp_salt, 12);
+        srtp_master_key_t mk{master, st.mki, kMkiLen};
+        srtp_master_key_t* keys[1] = {&mk};
+        srtp_policy_t policy{};
+        srtp_crypto_policy_set_aes_gcm_128_16_auth(&policy.rtp);
+        srtp_crypto_policy_set_aes_gcm_128_16_auth(&policy.rtcp);
+        policy.ssrc.type = ssrc_specific;
+        policy.ssrc.value = st.ssrc;
+        policy.keys = keys;
+        policy.num_master_keys = 1;
+        policy.window_size = 1024;
+        if (srtp_create(&sessions[s], &policy) != srtp_err_status_ok) std::abort();
+    }
+    for (size_t i = 0; i < kPackets; ++i) {
+        size_t s = i % streams;
+        uint16_t seq = static_cast<uint16_t>(i / streams + 1);
+        uint8_t* p = &out[i * kSlot];
+        build_rtp(p, w.streams[s].ssrc, seq, rng);
+        int len = kHeader + kPayload;
+        if (srtp_protect_mki(sessions[s], p, &len, 1, 0) != srtp_err_status_ok) std::abort();
+        lens[i] = static_cast<uint16_t>(len);
+    }
+    for (auto s : sessions) srtp_dealloc(s);
+}
+
+World* build_world() {
+    auto* w = new World;
+    const char* env = std::getenv("LIPROBE_BENCH_MKIS");
+    w->table_mkis = env ? std::strtoul(env, nullptr, 10) : 1000000;
+    w->table_mkis = std::max(w->table_mkis, kStreams);
+    std::mt19937_64 rng(42);
+    w->gcm = std::make_unique<GcmEngine>();
+
+    liprobe::keys::KeyTableConfig cfg;
+    cfg.name = "bench_mki";
+    cfg.capacity = static_cast<uint32_t>(w->table_mkis + w->table_mkis / 4);
+    w->table = std::make_unique<liprobe::keys::KeyTable>(cfg);
+
+    // The table: table_mkis distinct 8-octet MKIs; the first kStreams carry the traffic.
+    w->streams.resize(kStreams);
+    uint8_t mki[kMkiLen], key[16], salt[12];
+    for (size_t i = 0; i < w->table_mkis; ++i) {
+        uint64_t v = 0x0000000100000000ull + i * 0x9E3779B1ull;  // distinct, purpose tag 0
+        for (size_t b = 0; b < kMkiLen; ++b) mki[b] = static_cast<uint8_t>(v >> (56 - 8 * b));
+        fill(rng, key, 16);
+        fill(rng, salt, 12);
+        if (i < kStreams) {
+            Stream& s = w->streams[i];
+            s.ssrc = static_cast<uint32_t>(rng());
+            std::memcpy(s.mki, mki, kMkiLen);
+            std::memcpy(s.rtp_key, key, 16);
+            std::memcpy(s.rtp_salt, salt, 12);
+            w->gcm->expand_key({key, 16}, s.keys.key);
+            std::memcpy(s.keys.salt, salt, 12);
+            s.evp = EVP_CIPHER_CTX_new();
+            EVP_DecryptInit_ex(s.evp, EVP_aes_128_gcm(), nullptr, key, nullptr);
+        }
+        std::string err = w->table->install(make_entry("k" + std::to_string(i), mki, key, salt));
+        if (!err.empty()) {
+            std::fprintf(stderr, "install failed: %s\n", err.c_str());
+            std::abort();
+        }
+    }
+
+    // Our packets (RCC ROC after the MKI), protected with our encryptor; interleaved by stream.
+    w->pristine.assign(kPackets * kSlot, 0);
+    w->work.assign(kPackets * kSlot, 0);
+    w->stream_of.resize(kPackets);
+    uint8_t plain[kSlot];
+    for (size_t i = 0; i < kPackets; ++i) {
+        size_t s = i % kStreams;
+        const Stream& st = w->streams[s];
+        uint16_t seq = static_cast<uint16_t>(i / kStreams + 1);
+        uint32_t roc = 3;
+        build_rtp(plain, st.ssrc, seq, rng);
+        uint8_t* p = &w->pristine[i * kSlot];
+        size_t n = liprobe::crypto::srtp_encrypt(*w->gcm, st.keys, plain, kHeader + kPayload,
+                                                 roc, p);
+        std::memcpy(p + n, st.mki, kMkiLen);
+        p[n + kMkiLen] = 0, p[n + kMkiLen + 1] = 0, p[n + kMkiLen + 2] = 0,
+                   p[n + kMkiLen + 3] = static_cast<uint8_t>(roc);
+        if (n + kMkiLen + 4 != kPacketLen) std::abort();
+        w->stream_of[i] = static_cast<uint16_t>(s);
+    }
+    w->work = w->pristine;
+
+    srtp_init();
+    build_libsrtp_packets(*w, kStreams, w->srtp_pristine_10k, w->srtp_len_10k);
+    build_libsrtp_packets(*w, 1, w->srtp_pristine_1, w->srtp_len_1);
+    return w;
+}
+
+inline uint8_t* restore(World& w, size_t i) {
+    uint8_t* p = &w.work[i * kSlot];
+    std::memcpy(p, &w.pristine[i * kSlot], kPacketLen);
+    return p;
+}
+
+void full_path(benchmark::State& state) {
+    World& w = *g_world;
+    const auto burst = static_cast<uint16_t>(state.range(0));
+    liprobe::srtp::DecryptorConfig cfg;
+    cfg.max_streams = 1u << 15;
+    liprobe::srtp::SrtpDecryptor dec(*w.table, cfg);
+    liprobe::srtp::Packet pkts[liprobe::srtp::kMaxBurst];
+    size_t i = 0;
+    uint64_t ok = 0;
+    for (auto _ : state) {
+        for (uint16_t b = 0; b < burst; ++b) {
+            pkts[b] = {};
+            pkts[b].data = restore(w, i);
+            pkts[b].len = kPacketLen;
+            if (++i == kPackets) i = 0;
+        }
+        dec.decrypt_burst(pkts, burst);
+        for (uint16_t b = 0; b < burst; ++b)
+            ok += pkts[b].outcome == liprobe::srtp::Outcome::decrypted;
+    }
+    const uint64_t total = state.iterations() * burst;
+    if (ok != total) state.SkipWithError("not every packet decrypted");
+    state.SetItemsProcessed(static_cast<int64_t>(total));
+}
+
+void anchor_ipsecmb_gcm(benchmark::State& state) {
+    World& w = *g_world;
+    size_t i = 0;
+    uint64_t ok = 0;
+    for (auto _ : state) {
+        uint8_t* p = restore(w, i);
+        const Stream& st = w.streams[w.stream_of[i]];
+        // IV = (00 00 || SSRC || ROC || SEQ) XOR salt, ROC from the RCC field (RFC 7714 8.1)
+        uint8_t iv[12] = {0, 0, p[8], p[9], p[10], p[11], p[kPacketLen - 4], p[kPacketLen - 3],
+                          p[kPacketLen - 2], p[kPacketLen - 1], p[2], p[3]};
+        for (int b = 0; b < 12; ++b) iv[b] ^= st.keys.salt[b];
+        ok += w.gcm->decrypt(st.keys.key, iv, p, kHeader, p + kHeader, p + kHeader, kPayload,
+                             p + kHeader + kPayload);
+        if (++i == kPackets) i = 0;
+    }
+    if (ok != static_cast<uint64_t>(state.iterations())) state.SkipWithError("tag mismatch");
+    state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
+}
+
+void anchor_openssl_evp_gcm(benchmark::State& state) {
+    World& w = *g_world;
+    size_t i = 0;
+    uint64_t ok = 0;
+    for (auto _ : state) {
+        uint8_t* p = restore(w, i);
+        const Stream& st = w.streams[w.stream_of[i]];
+        uint8_t iv[12] = {0, 0, p[8], p[9], p[10], p[11], p[kPacketLen - 4], p[kPacketLen - 3],
+                          p[kPacketLen - 2], p[kPacketLen - 1], p[2], p[3]};
+        for (int b = 0; b < 12; ++b) iv[b] ^= st.rtp_salt[b];
+        EVP_CIPHER_CTX* c = st.evp;
+        int n = 0;
+        EVP_DecryptInit_ex(c, nullptr, nullptr, nullptr, iv);
+        EVP_DecryptUpdate(c, nullptr, &n, p, kHeader);
+        EVP_DecryptUpdate(c, p + kHeader, &n, p + kHeader, kPayload);
+        EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, 16, p + kHeader + kPayload);
+        ok += EVP_DecryptFinal_ex(c, p + kHeader + kPayload, &n) == 1;
+        if (++i == kPackets) i = 0;
+    }
+    if (ok != static_cast<uint64_t>(state.iterations())) state.SkipWithError("tag mismatch");
+    state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
+}
+
+// libsrtp2 keeps replay state, so every pass over the packet set runs on fresh sessions
+// (session creation is excluded from the timing).
+void anchor_libsrtp(benchmark::State& state) {
+    World& w = *g_world;
+    const size_t streams = static_cast<size_t>(state.range(0));
+    auto& pristine = streams == 1 ? w.srtp_pristine_1 : w.srtp_pristine_10k;
+    auto& lens = streams == 1 ? w.srtp_len_1 : w.srtp_len_10k;
+    std::vector<uint8_t> work(pristine.size());
+    std::vector<uint8_t> master(streams * 28);
+    std::vector<srtp_master_key_t> mks(streams);
+    std::vector<srtp_master_key_t*> mkp(streams);
+    auto make_session = [&](srtp_t* session) {
+        srtp_policy_t* head = nullptr;
+        std::vector<srtp_policy_t> pol(streams);
+        for (size_t s = 0; s < streams; ++s) {
+            Stream& st = w.streams[s];
+            std::memcpy(&master[s * 28], st.rtp_key, 16);
+            std::memcpy(&master[s * 28 + 16], st.rtp_salt, 12);
+            mks[s] = {&master[s * 28], st.mki, kMkiLen};
+            mkp[s] = &mks[s];
+            srtp_crypto_policy_set_aes_gcm_128_16_auth(&pol[s].rtp);
+            srtp_crypto_policy_set_aes_gcm_128_16_auth(&pol[s].rtcp);
+            pol[s].ssrc.type = ssrc_specific;
+            pol[s].ssrc.value = st.ssrc;
+            pol[s].keys = &mkp[s];
+            pol[s].num_master_keys = 1;
+            pol[s].window_size = 1024;
+            pol[s].next = head;
+            head = &pol[s];
+        }
+        if (srtp_create(session, head) != srtp_err_status_ok) std::abort();
+    };
+    srtp_t session = nullptr;
+    make_session(&session);
+    size_t i = 0;
+    uint64_t ok = 0;
+    for (auto _ : state) {
+        uint8_t* p = &work[i * kSlot];
+        std::memcpy(p, &pristine[i * kSlot], kPacketLen);
+        int len = lens[i];
+        ok += srtp_unprotect_mki(session, p, &len, 1) == srtp_err_status_ok;
+        if (++i == kPackets) {
+            i = 0;
+            state.PauseTiming();
+            srtp_dealloc(session);
+            make_session(&session);
+            state.ResumeTiming();
+        }
+    }
+    srtp_dealloc(session);
+    if (ok != static_cast<uint64_t>(state.iterations())) state.SkipWithError("unprotect failed");
+    state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
+}
+
+BENCHMARK(full_path)->Arg(1)->Arg(32)->ArgName("burst");
+BENCHMARK(anchor_ipsecmb_gcm);
+BENCHMARK(anchor_openssl_evp_gcm);
+BENCHMARK(anchor_libsrtp)->Arg(kStreams)->Arg(1)->ArgName("ssrcs");
+
+// Collects the per-packet time of every run (the median aggregate when --benchmark_repetitions
+// is used) and prints ns/packet, Mpps and the ratios against the anchors after the run.
+class RatioReporter : public benchmark::ConsoleReporter {
+public:
+    void ReportRuns(const std::vector<Run>& runs) override {
+        ConsoleReporter::ReportRuns(runs);
+        for (const auto& r : runs) {
+            if (r.error_occurred) continue;
+            bool median = r.run_type == Run::RT_Aggregate && r.aggregate_name == "median";
+            if (r.run_type == Run::RT_Aggregate && !median) continue;
+            auto it = r.counters.find("items_per_second");
+            if (it == r.counters.end()) continue;
+            std::string name = r.run_name.str();
+            if (median || !seen_median_.count(name)) ns_[name] = 1e9 / it->second.value;
+            if (median) seen_median_[name] = true;
+        }
+    }
+    void Finalize() override {
+        ConsoleReporter::Finalize();
+        std::printf("\n%-40s %12s %10s\n", "per packet", "ns/packet", "Mpps/core");
+        for (auto& [n, ns] : ns_) std::printf("%-40s %12.1f %10.2f\n", n.c_str(), ns, 1e3 / ns);
+        auto get = [&](const char* n) { return ns_.count(n) ? ns_[n] : 0.0; };
+        double single = get("full_path/burst:1"), burst = get("full_path/burst:32");
+        double ipsec = get("anchor_ipsecmb_gcm"), evp = get("anchor_openssl_evp_gcm");
+        double srtp10k = get("anchor_libsrtp/ssrcs:10000"), srtp1 = get("anchor_libsrtp/ssrcs:1");
+        if (burst > 0 && ipsec > 0) {
+            std::printf("\nfull path (burst 32) / raw IPsec-MB GCM   = %.2f x  (target <= 2)\n",
+                        burst / ipsec);
+            std::printf("full path (single)   / raw IPsec-MB GCM   = %.2f x\n", single / ipsec);
+            if (evp > 0) std::printf("OpenSSL EVP GCM      / full path (burst)  = %.2f x\n", evp / burst);
+            if (srtp10k > 0)
+                std::printf("libsrtp2 (10k SSRCs) / full path (burst)  = %.1f x  (target >= 10)\n",
+                            srtp10k / burst);
+            if (srtp1 > 0)
+                std::printf("libsrtp2 (1 SSRC)    / full path (burst)  = %.1f x\n", srtp1 / burst);
+        }
+    }
+
+private:
+    std::map<std::string, double> ns_;
+    std::map<std::string, bool> seen_median_;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    std::string prefix = "--file-prefix=liprobe-bench-" + std::to_string(getpid());
+    const char* eal[] = {"crypto_bench", "--no-huge", "--no-pci", "--no-shconf", "--no-telemetry", "-m", "2048",
+                         "--log-level=lib.*:error", prefix.c_str()};
+    if (rte_eal_init(static_cast<int>(std::size(eal)), const_cast<char**>(eal)) < 0) {
+        std::fprintf(stderr, "EAL init failed\n");
+        return 1;
+    }
+    benchmark::Initialize(&argc, argv);
+    std::fprintf(stderr, "building MKI table and packets...\n");
+    g_world = build_world();
+    std::printf("IPsec-MB architecture: %s; MKI table: %zu entries; %zu SSRCs; %zu-octet payload\n",
+                g_world->gcm->architecture(), g_world->table_mkis, kStreams, kPayload);
+    RatioReporter reporter;
+    benchmark::RunSpecifiedBenchmarks(&reporter);
+    benchmark::Shutdown();
+    return 0;
+}
