@@ -1,5 +1,5 @@
-// liprobe: the probe's command line (design.md 3.1). Loads and validates the configuration;
-// the packet path (live ports or --pcap) comes with the dataplane component.
+// liprobe: the probe's command line (design.md 3.1). Loads and validates the configuration, then
+// runs the dataplane on the configured ports or, with --pcap, offline on a capture.
 #include <cerrno>
 #include <cstdint>
 #include <cstdio>
@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "liprobe/control/config.hpp"
+#include "liprobe/dataplane/engine.hpp"
 
 #ifndef LIPROBE_VERSION
 #define LIPROBE_VERSION "unknown"
@@ -18,8 +19,7 @@ namespace {
 
 // Exit codes, documented in --help.
 constexpr int kExitOk = 0;
-constexpr int kExitConfig = 2;        // configuration or command-line error
-constexpr int kExitNotAvailable = 3;  // TODO(dataplane): remove once runs are implemented
+constexpr int kExitConfig = 2;  // configuration or command-line error
 
 constexpr const char* kUsage =
     "usage: liprobe --config FILE [--pcap FILE] [--check]\n"
@@ -37,7 +37,7 @@ constexpr const char* kUsage =
     "  --help         print this text and exit\n"
     "\n"
     "Signals: SIGINT/SIGTERM stop and flush; SIGHUP reloads warrants and destinations.\n"
-    "Exit status: 0 success, 2 configuration or usage error, 3 not available in this build.\n";
+    "Exit status: 0 success, 2 configuration or usage error, 1 start-up failure (ports, EAL).\n";
 
 struct Options {
     std::string config;
@@ -155,8 +155,8 @@ int main(int argc, char** argv) {
         return kExitOk;
     }
 
-    // TODO(dataplane): start EAL, the ports (or the net_pcap vdev for --pcap), the workers,
-    // the exporters and the control plane here; until then a run cannot proceed.
-    std::cerr << "liprobe: the dataplane is not built yet: only --check is available\n";
-    return kExitNotAvailable;
+    liprobe::dataplane::RunOptions run_options;
+    run_options.config_path = opts.config;
+    run_options.pcap = opts.pcap;
+    return liprobe::dataplane::run(cfg, run_options);
 }

@@ -1,0 +1,23 @@
+// The probe process (design.md 1, 3.1): EAL from the config, ports (PCI addresses or vdevs, or one
+// net_pcap vdev for --pcap), RSS with a symmetric Toeplitz key, N worker lcores running to
+// completion, one exporter thread per destination, and the main lcore for control (status line,
+// signals, SIGHUP reload of the warrants under RCU). Offline runs end when the capture is consumed:
+// pending packets go out as encrypted CC, destinations are drained, a summary is printed.
+#pragma once
+
+#include <string>
+
+#include "liprobe/control/config.hpp"
+
+namespace liprobe::dataplane {
+
+struct RunOptions {
+    std::string config_path;  // for SIGHUP reloads
+    std::string pcap;         // offline run when set
+};
+
+// Runs until the input ends (offline) or SIGINT/SIGTERM. Returns the process exit code:
+// 0 success, 1 start-up failure (named on stderr).
+int run(const control::Config& config, const RunOptions& options);
+
+}  // namespace liprobe::dataplane

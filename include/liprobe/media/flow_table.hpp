@@ -1,0 +1,129 @@
+// The shared media flow table (design.md 1): media endpoints negotiated in the SDP of intercepted
+// dialogs -> what a worker needs to intercept a packet sent to or from that endpoint. An rte_hash
+// with lock-free readers (any worker looks up any flow) and serialised writers (the worker that
+// parsed the SDP installs and removes). Values come from a fixed pool (bounded memory: a FlowInfo
+// is well under the 512 octets per media flow of issue 4); a replaced or removed value returns to
+// the pool only after an rte_rcu_qsbr grace period, so a reader never sees freed memory.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+struct rte_hash;
+struct rte_ring;
+struct rte_rcu_qsbr;
+
+namespace liprobe::media {
+
+inline constexpr size_t kMaxDialogWarrants = 8;
+
+// Which party of a dialog: the initiator sent the dialog-creating INVITE.
+enum class Side : uint8_t { initiator = 0, receiver = 1, unknown = 2 };
+inline Side other_side(Side s) {
+    return s == Side::initiator ? Side::receiver : s == Side::receiver ? Side::initiator : s;
+}
+
+// A UDP endpoint (address, port), the hash key. 20 octets, no padding.
+struct FlowKey {
+    uint8_t family = 0;  // 4 or 6
+    uint8_t reserved = 0;
+    uint16_t port = 0;  // host order
+    uint8_t addr[16] = {};
+    bool operator==(const FlowKey&) const = default;
+};
+static_assert(sizeof(FlowKey) == 20);
+
+enum class FlowKind : uint8_t { rtp = 0, rtcp = 1, rtp_rtcp_mux = 2 };
+
+// One intercepting warrant of a flow: what every CC record of it needs.
+struct FlowWarrant {
+    uint32_t warrant = 0;  // global warrant id (exporter WarrantInfo index)
+    uint32_t cin = 0;
+    Side target_side = Side::unknown;  // where this warrant's target is in the dialog
+};
+
+struct FlowInfo {
+    FlowKey key;
+    Side owner = Side::unknown;  // the side whose SDP named this endpoint (it receives there)
+    FlowKind kind = FlowKind::rtp;
+    bool secure = false;  // SRTP profile (SAVP) in the SDP
+    uint8_t warrant_count = 0;
+    FlowWarrant warrants[kMaxDialogWarrants];
+    uint64_t owner_tag = 0;  // the dialog that installed it (worker, slot, generation)
+    uint32_t pool_index = 0;
+};
+static_assert(sizeof(FlowInfo) <= 512, "design: at most 512 octets per media flow");
+
+struct FlowTableConfig {
+    std::string name = "liprobe_flows";  // rte_hash name, unique per process
+    uint32_t capacity = 65536;           // endpoints (a call with audio uses about 4)
+    rte_rcu_qsbr* rcu = nullptr;         // grace periods for values; required
+};
+
+struct FlowTableCounters {
+    uint64_t installed = 0, replaced = 0, removed = 0, refused_full = 0, retired_pending = 0;
+};
+
+class FlowTable;
+
+// One per writing thread (a worker): its own queue of values waiting for a grace period.
+class FlowWriter {
+  public:
+    explicit FlowWriter(FlowTable& table);
+    ~FlowWriter();  // the table must still exist; waits for nothing (see FlowTable::drain)
+    FlowWriter(const FlowWriter&) = delete;
+    FlowWriter& operator=(const FlowWriter&) = delete;
+
+    // A zeroed value from the pool, or nullptr when the table is full (counted).
+    FlowInfo* allocate();
+    // Gives back a value that was never installed.
+    void release(FlowInfo* info);
+    // Installs info for info->key, replacing (and retiring) any previous value. False when the
+    // hash is full: info is released and the refusal counted.
+    bool install(FlowInfo* info);
+    // Removes key when its current value was installed by owner_tag. True when removed.
+    bool remove(const FlowKey& key, uint64_t owner_tag);
+    // Returns retired values whose grace period ended to the pool. Non-blocking; call per burst.
+    void reclaim();
+    // Blocking: waits for the grace period of everything retired (control plane, end of run).
+    void drain();
+
+    const FlowTableCounters& counters() const { return counters_; }
+
+  private:
+    struct Retired {
+        uint64_t token;
+        FlowInfo* info;
+        int32_t key_position;  // < 0: the key stays (a replaced value)
+    };
+    void retire(FlowInfo* info, int32_t key_position);
+    FlowTable& table_;
+    std::vector<Retired> retired_;  // ring, capacity == pool size (never overflows)
+    size_t head_ = 0, count_ = 0;
+    FlowTableCounters counters_;
+};
+
+class FlowTable {
+  public:
+    explicit FlowTable(const FlowTableConfig& config);  // throws std::runtime_error
+    ~FlowTable();
+    FlowTable(const FlowTable&) = delete;
+    FlowTable& operator=(const FlowTable&) = delete;
+
+    // Fast path, any registered RCU reader: valid until the caller's next quiescent report.
+    const FlowInfo* lookup(const FlowKey& key) const;
+    uint32_t size() const;  // installed endpoints
+    uint32_t capacity() const { return capacity_; }
+
+  private:
+    friend class FlowWriter;
+    rte_hash* hash_ = nullptr;
+    rte_ring* free_ = nullptr;
+    rte_rcu_qsbr* rcu_ = nullptr;
+    uint32_t capacity_ = 0;
+    std::vector<FlowInfo> pool_;
+};
+
+}  // namespace liprobe::media

@@ -1,0 +1,137 @@
+// Interception logic of one worker (design.md 1, 3.4, 3.5), independent of DPDK ports so that it
+// can be driven from tests: SIP messages -> dialogs by Call-ID -> warrant matches -> IRI records
+// and media flows; UDP packets on intercepted flows -> SRTP decryption in bursts -> CC records;
+// packets whose key is unknown wait in a bounded pending queue (on packet time).
+//
+// Fast path: no allocation, lock, syscall or exception after construction. Dialogs and pending
+// slots come from pools sized at construction.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string_view>
+#include <vector>
+
+#include "liprobe/export/record.hpp"
+#include "liprobe/keys/key_table.hpp"
+#include "liprobe/media/flow_table.hpp"
+#include "liprobe/net/parse.hpp"
+#include "liprobe/sip/dialog_message.hpp"
+#include "liprobe/srtp/decryptor.hpp"
+#include "liprobe/targets/selector_set.hpp"
+
+namespace liprobe::media {
+
+enum class DeliverMode : uint8_t { decrypted = 0, encrypted = 1, both = 2 };
+
+inline constexpr size_t kMaxWarrantDestinations = 8;
+
+// Per global warrant id: where its records go and how.
+struct WarrantRoute {
+    bool active = false;  // false: removed by a reload; nothing is delivered for it any more
+    DeliverMode deliver = DeliverMode::decrypted;
+    int64_t not_before_us = 0;  // 0: unbounded
+    int64_t not_after_us = 0;
+    uint8_t destination_count = 0;
+    uint16_t destinations[kMaxWarrantDestinations] = {};  // RecordSink destination indices
+};
+
+// The warrant set as the workers see it; immutable once published (the control plane swaps it
+// under RCU on SIGHUP).
+struct Policy {
+    std::unique_ptr<const targets::SelectorSet> selectors;
+    std::vector<uint32_t> global_id;   // selector warrant index -> global warrant id
+    std::vector<WarrantRoute> routes;  // by global warrant id
+};
+
+// Where records go: one exporter per destination index in the product, a capture in tests.
+class RecordSink {
+  public:
+    virtual ~RecordSink() = default;
+    virtual exporter::Record* get_record(uint16_t destination, uint32_t bytes) = 0;
+    virtual bool submit(uint16_t destination, exporter::Record* record) = 0;  // false: lost
+};
+
+// A relaxed counter one thread writes and others read.
+struct Counter {
+    std::atomic<uint64_t> v{0};
+    void add(uint64_t n = 1) {
+        v.store(v.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+    }
+    uint64_t get() const { return v.load(std::memory_order_relaxed); }
+};
+
+struct InterceptorCounters {
+    Counter sip_messages, sip_intercepted, sip_retransmissions, sip_sdp_errors;
+    Counter dialogs_created, dialogs_ended, dialogs_timed_out, dialogs_refused_full;
+    Counter dialog_warrants_refused;  // more than kMaxDialogWarrants warrants in one dialog
+    Counter flows_refused;            // flow table or pool full
+    Counter media_packets;            // packets on intercepted flows
+    Counter plain_rtp;                // delivered as they are (non-SRTP profile)
+    Counter srtp_decrypted, srtp_auth_failed, srtp_unknown_mki, srtp_malformed;
+    Counter pending_queued, pending_resolved, pending_expired, pending_flushed, pending_overflow,
+        pending_too_large;
+    Counter cc_rtp_records, cc_ip_records, iri_records;
+    Counter records_lost;  // no record buffer or the destination's ring was full
+};
+
+struct InterceptorConfig {
+    unsigned worker = 0;  // selector scratch slot and owner tag
+    uint32_t max_dialogs = 4096;
+    int64_t dialog_timeout_us = 3600LL * 1000000;
+    int64_t linger_us = 32LL * 1000000;  // an ended dialog absorbs late retransmissions/ACKs
+    uint32_t pending_packets = 4096;
+    int64_t pending_us = 2000LL * 1000;
+    uint32_t pending_slot_bytes = 2048;  // larger IP packets are delivered encrypted at once
+};
+
+// A received UDP packet as the interceptor sees it. frame is writable: SRTP decrypts in place.
+struct UdpPacket {
+    uint8_t* frame = nullptr;
+    uint32_t frame_len = 0;
+    const net::ParsedPacket* parsed = nullptr;  // status ok
+    int64_t time_us = 0;                        // packet time (Unix microseconds)
+};
+
+class Interceptor {
+  public:
+    Interceptor(const InterceptorConfig& config, FlowTable& flows, const keys::KeyTable& keys,
+                RecordSink& sink, std::atomic<uint32_t>& cin_counter);
+    ~Interceptor();
+    Interceptor(const Interceptor&) = delete;
+    Interceptor& operator=(const Interceptor&) = delete;
+
+    // The policy to use from now on (the caller guarantees it outlives its use: RCU).
+    void set_policy(const Policy* policy) { policy_ = policy; }
+
+    // One parsed SIP message carried in pkt. Returns true when it belongs to an intercepted
+    // dialog (IRI was produced).
+    bool on_sip(const UdpPacket& pkt, const sip::SipMessage& msg, uint8_t ip_protocol = 17);
+
+    // A UDP packet that is not SIP: true when it is on an intercepted flow. Such a packet is
+    // staged; the frame must stay valid until flush() (call it before freeing the burst).
+    bool on_udp(const UdpPacket& pkt);
+    // Decrypts and delivers the staged packets (one SRTP burst).
+    void flush();
+
+    // Housekeeping on packet time: dialog timeouts, pending expiry and retries (when the key
+    // generation changed), retired flow values.
+    void tick(int64_t now_us, uint64_t key_generation);
+    // End of input: every pending packet is delivered as encrypted CC.
+    void finish();
+
+    const InterceptorCounters& counters() const { return counters_; }
+    const FlowWriter& flow_writer() const;
+    size_t active_dialogs() const;
+    size_t pending() const;
+
+    struct Impl;
+
+  private:
+    std::unique_ptr<Impl> impl_;
+    const Policy* policy_ = nullptr;
+    InterceptorCounters counters_;
+};
+
+}  // namespace liprobe::media

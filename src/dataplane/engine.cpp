@@ -1,0 +1,633 @@
+#include "liprobe/dataplane/engine.hpp"
+
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+#include <rte_mbuf.h>
+#include <rte_mbuf_dyn.h>
+#include <rte_rcu_qsbr.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <sstream>
+#include <thread>
+
+#include "liprobe/dataplane/worker.hpp"
+#include "liprobe/export/exporter.hpp"
+#include "liprobe/keys/key_model.hpp"
+#include "liprobe/net/pcap_file.hpp"
+
+namespace liprobe::dataplane {
+
+namespace {
+
+std::atomic<int> g_signal_stop{0};
+std::atomic<int> g_signal_hup{0};
+
+void on_signal(int sig) {
+    if (sig == SIGHUP)
+        g_signal_hup.store(1);
+    else
+        g_signal_stop.store(sig);
+}
+
+bool has_arg(const std::vector<std::string>& args, std::initializer_list<const char*> names) {
+    for (const auto& a : args)
+        for (const char* n : names) {
+            const std::string name(n);
+            if (a == name || a.rfind(name + "=", 0) == 0 ||
+                (name.size() == 2 && a.rfind(name, 0) == 0))
+                return true;
+        }
+    return false;
+}
+
+class ExporterSink : public media::RecordSink {
+  public:
+    std::vector<exporter::Exporter*> exporters;
+    exporter::Record* get_record(uint16_t d, uint32_t bytes) override {
+        return d < exporters.size() ? exporters[d]->get_record(bytes) : nullptr;
+    }
+    bool submit(uint16_t d, exporter::Record* r) override { return exporters[d]->submit(r); }
+};
+
+media::DeliverMode deliver_of(control::DeliverMode m) {
+    switch (m) {
+        case control::DeliverMode::encrypted:
+            return media::DeliverMode::encrypted;
+        case control::DeliverMode::both:
+            return media::DeliverMode::both;
+        default:
+            return media::DeliverMode::decrypted;
+    }
+}
+
+// LIID -> global warrant id, stable for the process lifetime (exporters index WarrantInfo by it).
+struct WarrantRegistry {
+    std::map<std::string, uint32_t> ids;
+    std::vector<exporter::WarrantInfo> infos;
+    uint32_t id_for(const control::Warrant& w) {
+        auto it = ids.find(w.liid);
+        exporter::WarrantInfo info;
+        info.liid = w.liid;
+        std::copy(w.xid.begin(), w.xid.end(), info.xid);
+        info.matched_target = w.targets.empty() ? "" : w.targets.front();
+        if (it != ids.end()) {
+            infos[it->second] = info;
+            return it->second;
+        }
+        const uint32_t id = static_cast<uint32_t>(infos.size());
+        ids[w.liid] = id;
+        infos.push_back(info);
+        return id;
+    }
+};
+
+std::unique_ptr<media::Policy> build_policy(const control::Config& cfg, WarrantRegistry& reg,
+                                            const std::map<std::string, uint16_t>& dest_index,
+                                            unsigned slots, std::string& error) {
+    auto policy = std::make_unique<media::Policy>();
+    std::vector<targets::Warrant> tw;
+    for (const auto& w : cfg.warrants) tw.push_back({w.liid, w.targets, w.destinations});
+    targets::SelectorSet::Options opt;
+    opt.scratch_slots = slots;
+    policy->selectors = targets::SelectorSet::build(tw, opt, error);
+    if (!policy->selectors) return nullptr;
+    for (const auto& w : cfg.warrants) {
+        const uint32_t gid = reg.id_for(w);
+        policy->global_id.push_back(gid);
+        if (policy->routes.size() < reg.infos.size()) policy->routes.resize(reg.infos.size());
+        media::WarrantRoute& r = policy->routes[gid];
+        r.active = true;
+        r.deliver = deliver_of(w.deliver);
+        r.not_before_us = w.not_before_us.value_or(0);
+        r.not_after_us = w.not_after_us.value_or(0);
+        for (const auto& d : w.destinations) {
+            auto it = dest_index.find(d);
+            if (it == dest_index.end()) {
+                std::cerr << "liprobe: warning: warrant " << gid << ": destination '" << d
+                          << "' is not running (destinations change with a restart)\n";
+                continue;
+            }
+            if (r.destination_count < media::kMaxWarrantDestinations)
+                r.destinations[r.destination_count++] = it->second;
+        }
+    }
+    policy->routes.resize(reg.infos.size());
+    return policy;
+}
+
+struct PortSetup {
+    uint16_t port = 0;
+    uint16_t queues = 1;
+    bool rss = false;
+};
+
+// The symmetric Toeplitz key: 0x6d5a repeated makes hash(a->b) == hash(b->a), so both directions
+// of a flow (and of a SIP dialog's 5-tuple) reach the same worker.
+uint8_t g_rss_key[40];
+
+bool setup_port(uint16_t port, unsigned workers, const control::DpdkSection& dp, rte_mempool* pool,
+                PortSetup& out, std::string& error) {
+    rte_eth_dev_info info{};
+    if (rte_eth_dev_info_get(port, &info) != 0) {
+        error = "cannot read device info";
+        return false;
+    }
+    uint16_t queues = static_cast<uint16_t>(std::min<uint32_t>(workers, info.max_rx_queues));
+    if (queues == 0) queues = 1;
+    rte_eth_conf conf{};
+    const uint64_t want = RTE_ETH_RSS_IP | RTE_ETH_RSS_UDP | RTE_ETH_RSS_TCP;
+    out.rss = queues > 1 && (info.flow_type_rss_offloads & want) != 0;
+    if (!out.rss) queues = 1;  // a device without RSS cannot spread flows symmetrically
+    if (out.rss) {
+        for (size_t i = 0; i < sizeof g_rss_key; i += 2) {
+            g_rss_key[i] = 0x6d;
+            g_rss_key[i + 1] = 0x5a;
+        }
+        conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+        conf.rx_adv_conf.rss_conf.rss_key = g_rss_key;
+        conf.rx_adv_conf.rss_conf.rss_key_len = sizeof g_rss_key;
+        conf.rx_adv_conf.rss_conf.rss_hf = want & info.flow_type_rss_offloads;
+    }
+    int rc = rte_eth_dev_configure(port, queues, 1, &conf);
+    if (rc != 0) {
+        error = std::string("rte_eth_dev_configure: ") + rte_strerror(-rc);
+        return false;
+    }
+    uint16_t rxd = static_cast<uint16_t>(dp.rx_descriptors), txd = 512;
+    rte_eth_dev_adjust_nb_rx_tx_desc(port, &rxd, &txd);
+    const int socket = rte_eth_dev_socket_id(port);
+    for (uint16_t q = 0; q < queues; ++q) {
+        rc = rte_eth_rx_queue_setup(port, q, rxd, socket < 0 ? SOCKET_ID_ANY : socket, nullptr,
+                                    pool);
+        if (rc != 0) {
+            error = std::string("rte_eth_rx_queue_setup: ") + rte_strerror(-rc);
+            return false;
+        }
+    }
+    rc = rte_eth_tx_queue_setup(port, 0, txd, socket < 0 ? SOCKET_ID_ANY : socket, nullptr);
+    if (rc != 0) {
+        error = std::string("rte_eth_tx_queue_setup: ") + rte_strerror(-rc);
+        return false;
+    }
+    rc = rte_eth_dev_start(port);
+    if (rc != 0) {
+        error = std::string("rte_eth_dev_start: ") + rte_strerror(-rc);
+        return false;
+    }
+    rte_eth_promiscuous_enable(port);  // a probe sees everything on its tap; vdevs may refuse
+    out.port = port;
+    out.queues = queues;
+    return true;
+}
+
+int lcore_main(void* arg) {
+    return static_cast<Worker*>(arg)->run();
+}
+
+std::string read_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+}  // namespace
+
+int run(const control::Config& cfg, const RunOptions& options) {
+    const bool offline = !options.pcap.empty();
+    const unsigned workers = cfg.dpdk.workers == 0 ? 1 : cfg.dpdk.workers;
+
+    // Offline: count the records (end-of-input detection) and learn the link type.
+    uint64_t expected = 0;
+    net::LinkType link = net::LinkType::ethernet;
+    if (offline) {
+        try {
+            net::PcapReader reader(options.pcap);
+            if (!reader.link_type()) {
+                std::cerr << "liprobe: " << options.pcap << ": unsupported link type "
+                          << reader.dlt() << "\n";
+                return 1;
+            }
+            link = *reader.link_type();
+            net::PcapRecord rec;
+            while (reader.next(rec)) ++expected;
+        } catch (const std::exception& e) {
+            std::cerr << "liprobe: " << e.what() << "\n";
+            return 1;
+        }
+    }
+
+    // ---- EAL ----
+    std::vector<std::string> args{"liprobe"};
+    for (const auto& a : cfg.dpdk.eal_args) args.push_back(a);
+    const std::vector<std::string> user = cfg.dpdk.eal_args;
+    if (!has_arg(user, {"-l", "--lcores", "-c"})) {
+        const unsigned cpus = std::max(1u, std::thread::hardware_concurrency());
+        // Control lcore + workers, floating over the machine's CPUs unless the config pins them.
+        args.push_back("--lcores=(0-" + std::to_string(workers) + ")@(0-" +
+                       std::to_string(cpus - 1) + ")");
+    }
+    if (!has_arg(user, {"--log-level"})) args.push_back("--log-level=warning");
+    if (offline) {
+        if (!has_arg(user, {"--huge-dir", "--socket-mem", "--no-huge"}))
+            args.push_back("--no-huge");
+        if (!has_arg(user, {"-a", "--allow", "-b", "--block", "--no-pci"}))
+            args.push_back("--no-pci");
+        if (!has_arg(user, {"-m", "--socket-mem"})) {
+            args.push_back("-m");
+            args.push_back("1024");
+        }
+        // No shared runtime files (several offline runs may share a machine); --in-memory does
+        // not combine with --no-huge's legacy memory mode.
+        if (!has_arg(user, {"--file-prefix", "--in-memory", "--no-shconf"})) {
+            args.push_back("--no-shconf");
+            args.push_back("--file-prefix=liprobe-" + std::to_string(getpid()));
+        }
+        args.push_back("--vdev=net_pcap0,rx_pcap=" + options.pcap);
+    } else {
+        for (const auto& p : cfg.dpdk.ports) {
+            if (p.rfind("net_", 0) == 0)
+                args.push_back("--vdev=" + p);
+            else
+                args.push_back("-a" + p);
+        }
+    }
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    if (rte_eal_init(static_cast<int>(argv.size()), argv.data()) < 0) {
+        std::cerr << "liprobe: EAL initialisation failed: " << rte_strerror(rte_errno) << "\n";
+        return 1;
+    }
+    int exit_code = 0;
+    {
+        // ---- ports ----
+        std::vector<std::string> port_names;
+        if (offline) {
+            port_names.push_back("net_pcap0");
+        } else {
+            for (const auto& p : cfg.dpdk.ports) port_names.push_back(p.substr(0, p.find(',')));
+        }
+        rte_mempool* pool = rte_pktmbuf_pool_create("liprobe_mbufs", cfg.dpdk.mbufs, 256, 0,
+                                                    RTE_MBUF_DEFAULT_BUF_SIZE, rte_socket_id());
+        if (pool == nullptr) {
+            std::cerr << "liprobe: cannot create the mbuf pool (" << cfg.dpdk.mbufs
+                      << " mbufs): " << rte_strerror(rte_errno) << "\n";
+            rte_eal_cleanup();
+            return 1;
+        }
+        std::vector<PortSetup> ports;
+        for (const auto& name : port_names) {
+            uint16_t pid = 0;
+            std::string error;
+            PortSetup ps;
+            if (rte_eth_dev_get_port_by_name(name.c_str(), &pid) != 0 ||
+                !setup_port(pid, workers, cfg.dpdk, pool, ps, error)) {
+                std::cerr << "liprobe: port " << name << ": "
+                          << (error.empty() ? "not found" : error) << "\n";
+                rte_eal_cleanup();
+                return 1;
+            }
+            ports.push_back(ps);
+        }
+        int ts_offset = rte_mbuf_dynfield_lookup(RTE_MBUF_DYNFIELD_TIMESTAMP_NAME, nullptr);
+        const int ts_bit = rte_mbuf_dynflag_lookup(RTE_MBUF_DYNFLAG_RX_TIMESTAMP_NAME, nullptr);
+        if (ts_bit < 0) ts_offset = -1;
+
+        // ---- keys ----
+        keys::KeyTableConfig kc;
+        kc.capacity = cfg.keys.max_mkis;
+        kc.max_readers = workers + 1;
+        std::unique_ptr<keys::KeyTable> key_table;
+        try {
+            key_table = std::make_unique<keys::KeyTable>(kc);
+        } catch (const std::exception& e) {
+            std::cerr << "liprobe: " << e.what() << "\n";
+            rte_eal_cleanup();
+            return 1;
+        }
+        std::atomic<uint64_t> key_generation{0};
+        size_t keys_loaded = 0, keys_refused = 0;
+        if (!cfg.keys.preload.empty()) {
+            for (const auto& entry : keys::derive_keys_text(read_file(cfg.keys.preload))) {
+                std::string reason = entry.ok ? key_table->install(entry) : entry.reason;
+                if (reason.empty()) {
+                    ++keys_loaded;
+                } else {
+                    ++keys_refused;
+                    std::cerr << "liprobe: warning: " << cfg.keys.preload << ": keys["
+                              << entry.index << "]: " << reason << "\n";
+                }
+            }
+            key_generation.fetch_add(1);
+        }
+
+        // ---- destinations ----
+        exporter::ProbeIdentity probe{cfg.probe.operator_id, cfg.probe.network_element_id,
+                                      cfg.probe.country_code};
+        std::vector<std::unique_ptr<exporter::Exporter>> exporters;
+        std::map<std::string, uint16_t> dest_index;
+        ExporterSink sink;
+        for (const auto& d : cfg.destinations) {
+            exporter::DestinationConfig dc;
+            dc.id = d.id;
+            dc.address = d.address.text();
+            dc.format = d.format == control::ExportFormat::x3 ? exporter::Format::x3
+                                                              : exporter::Format::etsi102232;
+            dc.cert = d.cert;
+            dc.key = d.key;
+            dc.ca = d.ca;
+            dc.server_name = d.server_name;
+            dc.tls = d.tls;
+            dc.buffer_mb = d.buffer_mb != 0 ? d.buffer_mb : cfg.exporter.buffer_mb;
+            dc.spool_dir = cfg.exporter.spool_dir;
+            dc.spool_limit_mb = d.spool_mb != 0 ? d.spool_mb : cfg.exporter.spool_mb;
+            dc.keepalive_s = d.keepalive_s != 0 ? d.keepalive_s : cfg.exporter.keepalive_s;
+            dc.drain_timeout_s = cfg.exporter.drain_timeout_s;
+            std::string error;
+            auto ex = exporter::Exporter::create(dc, probe, error);
+            if (!ex) {
+                std::cerr << "liprobe: destination " << d.id << ": " << error << "\n";
+                rte_eal_cleanup();
+                return 1;
+            }
+            dest_index[d.id] = static_cast<uint16_t>(exporters.size());
+            sink.exporters.push_back(ex.get());
+            exporters.push_back(std::move(ex));
+        }
+
+        // ---- warrants ----
+        WarrantRegistry registry;
+        std::string error;
+        std::unique_ptr<media::Policy> policy =
+            build_policy(cfg, registry, dest_index, workers, error);
+        if (!policy) {
+            std::cerr << "liprobe: warrants: " << error << "\n";
+            rte_eal_cleanup();
+            return 1;
+        }
+        for (auto& ex : exporters) ex->set_warrants(registry.infos);
+        std::atomic<const media::Policy*> current_policy{policy.get()};
+        std::vector<std::unique_ptr<media::Policy>> policies;
+        policies.push_back(std::move(policy));
+
+        // ---- shared tables, workers ----
+        const size_t rcu_bytes = rte_rcu_qsbr_get_memsize(workers + 1);
+        auto* flow_rcu = static_cast<rte_rcu_qsbr*>(rte_zmalloc("liprobe_flow_rcu", rcu_bytes, 64));
+        rte_rcu_qsbr_init(flow_rcu, workers + 1);
+        media::FlowTableConfig fc;
+        fc.capacity = cfg.dpdk.max_media_flows;
+        fc.rcu = flow_rcu;
+        auto flows = std::make_unique<media::FlowTable>(fc);
+        sip::SipDetector detector;
+        if (!detector.init(workers, error)) {
+            std::cerr << "liprobe: SIP detector: " << error << "\n";
+            rte_eal_cleanup();
+            return 1;
+        }
+        std::bitset<65536> sip_ports;
+        for (uint16_t p : cfg.sip.ports) sip_ports.set(p);
+        std::atomic<bool> stop{false};
+        std::atomic<uint32_t> cin_counter{1};
+
+        WorkerShared shared;
+        shared.sip_ports = &sip_ports;
+        shared.detector = &detector;
+        shared.policy = &current_policy;
+        shared.key_generation = &key_generation;
+        shared.stop = &stop;
+        shared.flow_rcu = flow_rcu;
+        shared.keys = key_table.get();
+        shared.link = link;
+        shared.offline = offline;
+        shared.offline_expected = expected;
+        shared.timestamp_offset = ts_offset;
+        shared.timestamp_flag = ts_bit >= 0 ? (1ULL << ts_bit) : 0;
+        shared.burst = static_cast<uint16_t>(cfg.dpdk.burst);
+
+        std::vector<std::unique_ptr<Worker>> pool_workers;
+        for (unsigned i = 0; i < workers; ++i) {
+            media::InterceptorConfig ic;
+            ic.worker = i;
+            ic.max_dialogs = std::max(16u, cfg.sip.max_dialogs / workers);
+            ic.dialog_timeout_us = int64_t{cfg.sip.dialog_timeout_s} * 1000000;
+            ic.pending_packets = cfg.keys.pending_packets;
+            ic.pending_us = int64_t{cfg.keys.pending_ms} * 1000;
+            auto icpt =
+                std::make_unique<media::Interceptor>(ic, *flows, *key_table, sink, cin_counter);
+            pool_workers.push_back(std::make_unique<Worker>(i, shared, std::move(icpt)));
+        }
+        // Queue q of every port goes to worker q (RSS spreads flows over the queues).
+        for (const auto& ps : ports)
+            for (uint16_t q = 0; q < ps.queues; ++q)
+                pool_workers[q % workers]->add_queue({ps.port, q});
+
+        for (auto& ex : exporters) ex->start();
+        std::signal(SIGINT, on_signal);
+        std::signal(SIGTERM, on_signal);
+        std::signal(SIGHUP, on_signal);
+
+        unsigned wi = 0;
+        unsigned lcore;
+        RTE_LCORE_FOREACH_WORKER(lcore) {
+            if (wi >= workers) break;
+            rte_eal_remote_launch(lcore_main, pool_workers[wi].get(), lcore);
+            ++wi;
+        }
+        if (wi < workers) {
+            std::cerr << "liprobe: only " << wi << " worker lcores available for " << workers
+                      << " workers\n";
+            stop.store(true);
+        }
+
+        auto totals = [&](auto field) {
+            uint64_t s = 0;
+            for (auto& w : pool_workers) s += field(*w);
+            return s;
+        };
+        auto last_status = std::chrono::steady_clock::now();
+        uint64_t last_rx = 0;
+        // ---- control loop (main lcore) ----
+        for (;;) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+            bool all_done = true;
+            for (unsigned i = 0; i < wi; ++i)
+                all_done = all_done && pool_workers[i]->counters().done.load();
+            if (all_done) break;
+            if (g_signal_stop.load() != 0) stop.store(true);
+            if (g_signal_hup.exchange(0) != 0) {
+                control::LoadResult reloaded = control::load_config(options.config_path);
+                if (!reloaded.ok()) {
+                    for (const auto& e : reloaded.errors)
+                        std::cerr << "liprobe: reload refused: " << e.text() << "\n";
+                } else {
+                    std::string rerr;
+                    auto next = build_policy(reloaded.config, registry, dest_index, workers, rerr);
+                    if (!next) {
+                        std::cerr << "liprobe: reload refused: warrants: " << rerr << "\n";
+                    } else {
+                        for (auto& ex : exporters) ex->set_warrants(registry.infos);
+                        current_policy.store(next.get(), std::memory_order_release);
+                        // Workers pick the new set per burst; the old one goes after a grace
+                        // period.
+                        rte_rcu_qsbr_synchronize(flow_rcu, RTE_QSBR_THRID_INVALID);
+                        policies.clear();
+                        policies.push_back(std::move(next));
+                        std::cerr << "liprobe: reloaded " << reloaded.config.warrants.size()
+                                  << " warrants\n";
+                    }
+                }
+            }
+            const auto now = std::chrono::steady_clock::now();
+            if (cfg.metrics.status_interval_s > 0 &&
+                now - last_status >= std::chrono::seconds(cfg.metrics.status_interval_s)) {
+                const double secs = std::chrono::duration<double>(now - last_status).count();
+                const uint64_t rx = totals([](Worker& w) { return w.counters().received.get(); });
+                uint64_t sent = 0, lost = 0;
+                for (auto& ex : exporters) {
+                    auto s = ex->snapshot();
+                    sent += s.sent_pdus;
+                    lost += s.lost();
+                }
+                std::fprintf(stderr,
+                             "liprobe: status rx=%llu (%.0f pps) sip=%llu dialogs=%llu cc=%llu "
+                             "iri=%llu pending=%llu sent=%llu lost=%llu\n",
+                             (unsigned long long)rx, (rx - last_rx) / secs,
+                             (unsigned long long)totals([](Worker& w) {
+                                 return w.interceptor().counters().sip_messages.get();
+                             }),
+                             (unsigned long long)totals([](Worker& w) {
+                                 return (uint64_t)w.interceptor().active_dialogs();
+                             }),
+                             (unsigned long long)totals([](Worker& w) {
+                                 return w.interceptor().counters().cc_rtp_records.get() +
+                                        w.interceptor().counters().cc_ip_records.get();
+                             }),
+                             (unsigned long long)totals([](Worker& w) {
+                                 return w.interceptor().counters().iri_records.get();
+                             }),
+                             (unsigned long long)totals(
+                                 [](Worker& w) { return (uint64_t)w.interceptor().pending(); }),
+                             (unsigned long long)sent, (unsigned long long)lost);
+                last_status = now;
+                last_rx = rx;
+            }
+        }
+        rte_eal_mp_wait_lcore();
+        for (auto& ex : exporters) ex->stop();  // drains, bounded by drain_timeout
+
+        // ---- summary ----
+        const uint64_t received = totals([](Worker& w) { return w.counters().received.get(); });
+        const uint64_t outcome_sum = totals([](Worker& w) { return w.outcome_sum(); });
+        auto ic = [&](auto member) {
+            return totals([&](Worker& w) { return (w.interceptor().counters().*member).get(); });
+        };
+        using IC = media::InterceptorCounters;
+        std::FILE* out = stdout;
+        std::fprintf(out, "liprobe %s summary\n", offline ? "offline" : "run");
+        if (offline)
+            std::fprintf(out, "  capture              %s (%llu records)\n", options.pcap.c_str(),
+                         (unsigned long long)expected);
+        for (const auto& ps : ports) {
+            rte_eth_stats st{};
+            rte_eth_stats_get(ps.port, &st);
+            std::fprintf(
+                out, "  port %u               rx %llu, missed %llu, errors %llu, no mbuf %llu%s\n",
+                ps.port, (unsigned long long)st.ipackets, (unsigned long long)st.imissed,
+                (unsigned long long)st.ierrors, (unsigned long long)st.rx_nombuf,
+                ps.rss ? ", RSS" : "");
+        }
+        std::fprintf(out, "  packets received     %llu\n", (unsigned long long)received);
+        for (size_t o = 0; o < kOutcomeCount; ++o) {
+            const uint64_t v = totals([&](Worker& w) { return w.counters().outcome[o].get(); });
+            std::fprintf(out, "    %-22s %llu\n", outcome_name(static_cast<Outcome>(o)),
+                         (unsigned long long)v);
+            if (static_cast<Outcome>(o) == Outcome::parse_error)
+                for (size_t r = 0; r < net::kParseStatusCount; ++r) {
+                    const uint64_t pv =
+                        totals([&](Worker& w) { return w.counters().parse_errors[r].get(); });
+                    if (pv != 0)
+                        std::fprintf(out, "      %-20s %llu\n",
+                                     net::parse_status_name(static_cast<net::ParseStatus>(r)),
+                                     (unsigned long long)pv);
+                }
+        }
+        std::fprintf(out, "  accounting           received %llu, outcomes %llu: %s\n",
+                     (unsigned long long)received, (unsigned long long)outcome_sum,
+                     received == outcome_sum ? "balanced" : "MISMATCH");
+        std::fprintf(out, "  SIP messages         %llu (intercepted %llu, retransmissions %llu)\n",
+                     (unsigned long long)ic(&IC::sip_messages),
+                     (unsigned long long)ic(&IC::sip_intercepted),
+                     (unsigned long long)ic(&IC::sip_retransmissions));
+        std::fprintf(
+            out,
+            "  dialogs              intercepted %llu, ended %llu, timed out %llu, refused %llu\n",
+            (unsigned long long)ic(&IC::dialogs_created),
+            (unsigned long long)ic(&IC::dialogs_ended),
+            (unsigned long long)ic(&IC::dialogs_timed_out),
+            (unsigned long long)ic(&IC::dialogs_refused_full));
+        std::fprintf(out, "  media packets        %llu (plain RTP %llu)\n",
+                     (unsigned long long)ic(&IC::media_packets),
+                     (unsigned long long)ic(&IC::plain_rtp));
+        std::fprintf(out,
+                     "  SRTP                 decrypted %llu, auth failed %llu, unknown MKI %llu, "
+                     "malformed %llu\n",
+                     (unsigned long long)ic(&IC::srtp_decrypted),
+                     (unsigned long long)ic(&IC::srtp_auth_failed),
+                     (unsigned long long)ic(&IC::srtp_unknown_mki),
+                     (unsigned long long)ic(&IC::srtp_malformed));
+        std::fprintf(out,
+                     "  pending              queued %llu, resolved %llu, expired %llu, at end "
+                     "%llu, overflow %llu\n",
+                     (unsigned long long)ic(&IC::pending_queued),
+                     (unsigned long long)ic(&IC::pending_resolved),
+                     (unsigned long long)ic(&IC::pending_expired),
+                     (unsigned long long)ic(&IC::pending_flushed),
+                     (unsigned long long)ic(&IC::pending_overflow));
+        std::fprintf(out, "  keys                 loaded %zu, refused %zu\n", keys_loaded,
+                     keys_refused);
+        std::fprintf(
+            out,
+            "  records              CC decrypted %llu, CC encrypted %llu, IRI %llu, lost before "
+            "export %llu\n",
+            (unsigned long long)ic(&IC::cc_rtp_records), (unsigned long long)ic(&IC::cc_ip_records),
+            (unsigned long long)ic(&IC::iri_records), (unsigned long long)ic(&IC::records_lost));
+        uint64_t lost_total = ic(&IC::records_lost);
+        for (auto& ex : exporters) {
+            const auto s = ex->snapshot();
+            lost_total += s.lost();
+            std::fprintf(out,
+                         "  destination %-8s encoded %llu, sent %llu, confirmed %llu, spooled "
+                         "%llu, lost %llu\n",
+                         ex->config().id.c_str(), (unsigned long long)s.encoded_pdus,
+                         (unsigned long long)s.sent_pdus, (unsigned long long)s.confirmed_pdus,
+                         (unsigned long long)s.spooled_pdus, (unsigned long long)s.lost());
+        }
+        std::fprintf(out, "  lost                 %llu\n", (unsigned long long)lost_total);
+        std::fflush(out);
+
+        pool_workers.clear();  // interceptors take their flows out of the table
+        flows.reset();
+        rte_free(flow_rcu);
+        exporters.clear();
+        for (const auto& ps : ports) {
+            rte_eth_dev_stop(ps.port);
+            rte_eth_dev_close(ps.port);
+        }
+        key_table.reset();
+        rte_mempool_free(pool);
+    }
+    rte_eal_cleanup();
+    return exit_code;
+}
+
+}  // namespace liprobe::dataplane

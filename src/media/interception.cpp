@@ -1,0 +1,828 @@
+// Dialog tracking, warrant matching, flow installation and the CC/IRI record path of one worker.
+// Choices where the design is silent are commented where they are made.
+#include "liprobe/media/interception.hpp"
+
+#include <cstring>
+
+namespace liprobe::media {
+
+namespace {
+
+constexpr size_t kMaxCallId = 256;  // longer Call-IDs: prefix + full length + 64-bit hash
+constexpr size_t kMaxTag = 64;
+constexpr size_t kMaxEndpoints = sip::kMaxMediaStreams * 2;  // RTP + RTCP per m= line
+constexpr unsigned kSweepPerTick = 64;
+
+struct Endpoint {
+    FlowKey key;
+    FlowKind kind = FlowKind::rtp;
+    bool secure = false;
+};
+
+struct DialogWarrant {
+    uint32_t warrant = 0;  // global id
+    uint32_t cin = 0;
+    Side target_side = Side::unknown;
+    bool begun = false;
+};
+
+enum class DialogState : uint8_t { free = 0, early, confirmed, ended };
+
+struct Dialog {
+    uint64_t hash = 0;
+    int32_t next = -1;  // bucket chain, or free list
+    uint32_t generation = 0;
+    DialogState state = DialogState::free;
+    bool invite_dialog = false;
+    bool has_mikey = false;
+    uint8_t tag_len = 0;
+    uint16_t call_id_len = 0;       // stored prefix
+    uint32_t call_id_full_len = 0;  // as received
+    char call_id[kMaxCallId] = {};
+    char initiator_tag[kMaxTag] = {};
+    uint32_t initial_cseq = 0;
+    sip::Method initial_method = sip::Method::unknown;
+    int64_t last_us = 0, end_us = 0;
+    // Retransmission detection: the previous message.
+    uint32_t last_cseq = 0;
+    uint16_t last_status = 0;
+    sip::Method last_method = sip::Method::unknown;
+    Side last_sender = Side::unknown;
+    uint8_t warrant_count = 0;
+    DialogWarrant warrants[kMaxDialogWarrants];
+    uint8_t endpoint_count[2] = {};
+    Endpoint endpoints[2][kMaxEndpoints];  // the latest SDP of each side
+    uint8_t installed_count = 0;
+    FlowKey installed[2 * kMaxEndpoints];
+    // MIKEY in the SDP, for key correlation (CSB ID, first CS's SPI = MKI).
+    uint32_t csb_id = 0;
+    uint8_t mki_len = 0;
+    uint8_t mki[keys::kMaxMkiLen] = {};
+};
+static_assert(sizeof(Dialog) <= 4096, "design: at most 4 KiB per dialog");
+
+uint64_t hash_bytes(std::string_view s) {
+    uint64_t h = 1469598103934665603ULL;  // FNV-1a
+    for (unsigned char c : s) h = (h ^ c) * 1099511628211ULL;
+    return h;
+}
+
+uint32_t pow2_at_least(uint32_t v) {
+    uint32_t p = 1;
+    while (p < v) p <<= 1;
+    return p;
+}
+
+struct Staged {
+    UdpPacket pkt;
+    net::ParsedPacket parsed;
+    const FlowInfo* info;
+    Side sender;
+    bool is_rtcp;
+};
+
+struct PendingSlot {
+    int64_t time_us = 0;
+    uint32_t ip_len = 0;
+    uint32_t payload_offset = 0;  // in the IP packet copy
+    uint32_t payload_len = 0;
+    bool is_rtcp = false;
+    Side sender = Side::unknown;
+    exporter::IpEndpoint src, dst;
+    uint8_t warrant_count = 0;
+    FlowWarrant warrants[kMaxDialogWarrants];
+    uint8_t* bytes = nullptr;
+};
+
+void fill_endpoints(const net::ParsedPacket& p, exporter::Record& r) {
+    r.src.family = r.dst.family = p.ip_version == 6 ? 6 : 4;
+    std::memcpy(r.src.addr, p.src.bytes, 16);
+    std::memcpy(r.dst.addr, p.dst.bytes, 16);
+    r.src.port = p.src_port;
+    r.dst.port = p.dst_port;
+}
+
+exporter::Direction direction_for(Side sender, Side target) {
+    if (target == Side::unknown || sender == Side::unknown)
+        return exporter::Direction::indeterminate;
+    return sender == target ? exporter::Direction::from_target : exporter::Direction::to_target;
+}
+
+// Where the target is, from the fields that matched: the caller's identities are From, P-Asserted-
+// Identity and the mcptt calling user / calling group; the called party's are the Request-URI, To
+// and mcptt request-uri / called party. Matches on both sides (a target calling itself): unknown.
+Side target_side_of(const targets::WarrantMatch& m) {
+    using F = targets::MatchField;
+    const bool caller = m.has(F::from) || m.has(F::p_asserted_identity) ||
+                        m.has(F::mcptt_calling_user_id) || m.has(F::mcptt_calling_group_id);
+    const bool callee = m.has(F::request_uri) || m.has(F::to) || m.has(F::mcptt_request_uri) ||
+                        m.has(F::mcptt_called_party_id);
+    if (caller == callee) return Side::unknown;
+    return caller ? Side::initiator : Side::receiver;
+}
+
+}  // namespace
+
+struct Interceptor::Impl {
+    Interceptor& owner;
+    InterceptorConfig config;
+    FlowTable& flows;
+    FlowWriter writer;
+    RecordSink& sink;
+    std::atomic<uint32_t>& cin_counter;
+    srtp::SrtpDecryptor decryptor;
+    sip::McpttInfoParser xml;
+    targets::MatchResult match;
+    sip::DialogMessage dm;
+
+    std::vector<Dialog> dialogs;
+    std::vector<int32_t> buckets;
+    uint32_t bucket_mask = 0;
+    int32_t free_head = -1;
+    size_t active = 0;
+    uint32_t sweep_cursor = 0;
+
+    Staged staged[srtp::kMaxBurst];
+    uint16_t staged_count = 0;
+
+    std::vector<PendingSlot> slots;
+    std::vector<uint8_t> slot_bytes;
+    std::vector<uint32_t> pending_ring;  // FIFO of slot indices
+    std::vector<uint32_t> free_slots;    // stack
+    size_t pending_head = 0, pending_count = 0, free_count = 0;
+    uint64_t key_generation = 0;
+    int64_t now_us = 0;
+
+    Impl(Interceptor& o, const InterceptorConfig& c, FlowTable& f, const keys::KeyTable& k,
+         RecordSink& s, std::atomic<uint32_t>& cins)
+        : owner(o), config(c), flows(f), writer(f), sink(s), cin_counter(cins), decryptor(k) {
+        const uint32_t n = c.max_dialogs < 16 ? 16 : c.max_dialogs;
+        dialogs.resize(n);
+        for (uint32_t i = 0; i < n; ++i) dialogs[i].next = i + 1 < n ? int32_t(i + 1) : -1;
+        free_head = 0;
+        buckets.assign(pow2_at_least(n * 2), -1);
+        bucket_mask = static_cast<uint32_t>(buckets.size() - 1);
+        const uint32_t np = c.pending_packets < 1 ? 1 : c.pending_packets;
+        slots.resize(np);
+        slot_bytes.resize(size_t{np} * c.pending_slot_bytes);
+        for (uint32_t i = 0; i < np; ++i)
+            slots[i].bytes = slot_bytes.data() + size_t{i} * c.pending_slot_bytes;
+        pending_ring.resize(np);
+        free_slots.resize(np);
+        for (uint32_t i = 0; i < np; ++i) free_slots[i] = np - 1 - i;
+        free_count = np;
+    }
+
+    InterceptorCounters& ctr() { return owner.counters_; }
+    const Policy* policy() const { return owner.policy_; }
+
+    // ---- records ----
+
+    const WarrantRoute* route(uint32_t warrant, int64_t time_us) const {
+        const Policy* p = policy();
+        if (p == nullptr || warrant >= p->routes.size()) return nullptr;
+        const WarrantRoute& r = p->routes[warrant];
+        if (!r.active) return nullptr;
+        if (r.not_before_us != 0 && time_us < r.not_before_us) return nullptr;
+        if (r.not_after_us != 0 && time_us > r.not_after_us) return nullptr;
+        return &r;
+    }
+
+    // One record per destination of the warrant.
+    void emit(const WarrantRoute& r, exporter::RecordKind kind, uint32_t warrant, uint32_t cin,
+              exporter::Direction dir, exporter::IriType iri, int64_t time_us,
+              const exporter::IpEndpoint& src, const exporter::IpEndpoint& dst, uint8_t proto,
+              const uint8_t* data, uint32_t len) {
+        for (uint8_t i = 0; i < r.destination_count; ++i) {
+            exporter::Record* rec = sink.get_record(r.destinations[i], len);
+            if (rec == nullptr || rec->capacity < len) {
+                ctr().records_lost.add();
+                continue;
+            }
+            rec->kind = kind;
+            rec->direction = dir;
+            rec->iri_type = iri;
+            rec->ip_protocol = proto;
+            rec->warrant = warrant;
+            rec->cin = cin;
+            rec->time_us = time_us;
+            rec->src = src;
+            rec->dst = dst;
+            std::memcpy(rec->data, data, len);
+            rec->len = len;
+            if (!sink.submit(r.destinations[i], rec)) {
+                ctr().records_lost.add();
+                continue;
+            }
+            if (kind == exporter::RecordKind::cc_rtp)
+                ctr().cc_rtp_records.add();
+            else if (kind == exporter::RecordKind::cc_ip)
+                ctr().cc_ip_records.add();
+            else
+                ctr().iri_records.add();
+        }
+    }
+
+    // ---- dialogs ----
+
+    Dialog* find(std::string_view call_id, uint64_t h) {
+        const size_t prefix = call_id.size() < kMaxCallId ? call_id.size() : kMaxCallId;
+        for (int32_t i = buckets[h & bucket_mask]; i >= 0; i = dialogs[i].next) {
+            Dialog& d = dialogs[i];
+            if (d.hash == h && d.call_id_full_len == call_id.size() &&
+                std::memcmp(d.call_id, call_id.data(), prefix) == 0)
+                return &d;
+        }
+        return nullptr;
+    }
+
+    uint32_t index_of(const Dialog& d) const { return static_cast<uint32_t>(&d - dialogs.data()); }
+
+    uint64_t owner_tag(const Dialog& d) const {
+        return uint64_t{config.worker} << 56 | uint64_t{index_of(d)} << 32 | d.generation;
+    }
+
+    Dialog* create(std::string_view call_id, uint64_t h) {
+        if (free_head < 0) return nullptr;
+        const int32_t i = free_head;
+        Dialog& d = dialogs[i];
+        free_head = d.next;
+        const uint32_t gen = d.generation + 1;
+        d = Dialog{};
+        d.generation = gen;
+        d.hash = h;
+        d.call_id_full_len = static_cast<uint32_t>(call_id.size());
+        d.call_id_len =
+            static_cast<uint16_t>(call_id.size() < kMaxCallId ? call_id.size() : kMaxCallId);
+        std::memcpy(d.call_id, call_id.data(), d.call_id_len);
+        d.next = buckets[h & bucket_mask];
+        buckets[h & bucket_mask] = i;
+        ++active;
+        ctr().dialogs_created.add();
+        return &d;
+    }
+
+    void release(Dialog& d) {
+        remove_flows(d);
+        const int32_t i = static_cast<int32_t>(index_of(d));
+        int32_t* link = &buckets[d.hash & bucket_mask];
+        while (*link >= 0 && *link != i) link = &dialogs[*link].next;
+        if (*link == i) *link = d.next;
+        d.state = DialogState::free;
+        d.next = free_head;
+        free_head = i;
+        --active;
+    }
+
+    void remove_flows(Dialog& d) {
+        const uint64_t tag = owner_tag(d);
+        for (uint8_t i = 0; i < d.installed_count; ++i) writer.remove(d.installed[i], tag);
+        d.installed_count = 0;
+    }
+
+    // Installs every endpoint of both sides' latest SDP with the dialog's current warrants,
+    // removing endpoints no longer negotiated.
+    void install_flows(Dialog& d) {
+        const uint64_t tag = owner_tag(d);
+        FlowKey desired[2 * kMaxEndpoints];
+        uint8_t desired_count = 0;
+        for (int side = 0; side < 2; ++side)
+            for (uint8_t e = 0; e < d.endpoint_count[side]; ++e) {
+                const FlowKey& k = d.endpoints[side][e].key;
+                bool dup = false;
+                for (uint8_t j = 0; j < desired_count; ++j) dup = dup || desired[j] == k;
+                if (!dup) desired[desired_count++] = k;
+            }
+        for (uint8_t i = 0; i < d.installed_count; ++i) {
+            bool keep = false;
+            for (uint8_t j = 0; j < desired_count; ++j) keep = keep || desired[j] == d.installed[i];
+            if (!keep) writer.remove(d.installed[i], tag);
+        }
+        d.installed_count = 0;
+        for (int side = 0; side < 2; ++side)
+            for (uint8_t e = 0; e < d.endpoint_count[side]; ++e) {
+                const Endpoint& ep = d.endpoints[side][e];
+                FlowInfo* info = writer.allocate();
+                if (info == nullptr) {
+                    ctr().flows_refused.add();
+                    continue;
+                }
+                info->key = ep.key;
+                info->owner = static_cast<Side>(side);
+                info->kind = ep.kind;
+                info->secure = ep.secure;
+                info->owner_tag = tag;
+                info->warrant_count = d.warrant_count;
+                for (uint8_t w = 0; w < d.warrant_count; ++w)
+                    info->warrants[w] = FlowWarrant{d.warrants[w].warrant, d.warrants[w].cin,
+                                                    d.warrants[w].target_side};
+                if (!writer.install(info)) {
+                    ctr().flows_refused.add();
+                    continue;
+                }
+                bool dup = false;
+                for (uint8_t j = 0; j < d.installed_count; ++j)
+                    dup = dup || d.installed[j] == ep.key;
+                if (!dup) d.installed[d.installed_count++] = ep.key;
+            }
+    }
+
+    static bool to_key(const sip::IpAddr& a, uint16_t port, FlowKey& k) {
+        if (a.family != 4 && a.family != 6) return false;  // FQDN: not resolvable on the fast path
+        if (port == 0) return false;
+        k = FlowKey{};
+        k.family = a.family;
+        k.port = port;
+        std::memcpy(k.addr, a.bytes.data(), 16);
+        return true;
+    }
+
+    // The endpoints a side receives on, from its SDP. Returns true when they changed.
+    bool take_sdp(Dialog& d, Side side, const sip::SdpSession& sdp) {
+        const int s = static_cast<int>(side);
+        Endpoint next[kMaxEndpoints];
+        uint8_t n = 0;
+        for (size_t m = 0; m < sdp.media_count && size_t{n} + 2 <= kMaxEndpoints; ++m) {
+            const sip::MediaStream& ms = sdp.media[m];
+            Endpoint rtp;
+            if (!to_key(ms.rtp_addr, ms.rtp_port, rtp.key)) continue;
+            rtp.secure = ms.secure;
+            const bool mux =
+                ms.rtcp_mux || (ms.rtcp_port == ms.rtp_port && ms.rtcp_addr == ms.rtp_addr);
+            rtp.kind = mux ? FlowKind::rtp_rtcp_mux : FlowKind::rtp;
+            next[n++] = rtp;
+            Endpoint rtcp;
+            if (!mux && to_key(ms.rtcp_addr.family != 0 ? ms.rtcp_addr : ms.rtp_addr, ms.rtcp_port,
+                               rtcp.key)) {
+                rtcp.kind = FlowKind::rtcp;
+                rtcp.secure = ms.secure;
+                next[n++] = rtcp;
+            }
+        }
+        bool same = n == d.endpoint_count[s];
+        for (uint8_t i = 0; same && i < n; ++i)
+            same = next[i].key == d.endpoints[s][i].key && next[i].kind == d.endpoints[s][i].kind &&
+                   next[i].secure == d.endpoints[s][i].secure;
+        if (same) return false;
+        for (uint8_t i = 0; i < n; ++i) d.endpoints[s][i] = next[i];
+        d.endpoint_count[s] = n;
+        return true;
+    }
+
+    bool on_sip(const UdpPacket& pkt, const sip::SipMessage& msg, uint8_t proto) {
+        ctr().sip_messages.add();
+        if (pkt.time_us > now_us) now_us = pkt.time_us;
+        const Policy* pol = policy();
+        size_t matches = 0;
+        if (pol != nullptr && pol->selectors != nullptr)
+            matches = pol->selectors->match(msg, config.worker, xml, match);
+        const uint64_t h = hash_bytes(msg.call_id);
+        Dialog* d = find(msg.call_id, h);
+
+        // Matches of active warrants only.
+        uint32_t ids[targets::kMaxWarrantMatches];
+        Side sides[targets::kMaxWarrantMatches];
+        size_t valid = 0;
+        for (size_t i = 0; i < matches && i < match.count; ++i) {
+            const uint32_t sel = match.warrants[i].warrant;
+            if (sel >= pol->global_id.size()) continue;
+            const uint32_t gid = pol->global_id[sel];
+            if (route(gid, pkt.time_us) == nullptr) continue;
+            ids[valid] = gid;
+            sides[valid] = target_side_of(match.warrants[i]);
+            ++valid;
+        }
+        if (d == nullptr && valid == 0) return false;
+
+        sip::extract_dialog_message(msg, xml, dm);
+        if (d == nullptr) {
+            d = create(msg.call_id, h);
+            if (d == nullptr) {
+                ctr().dialogs_refused_full.add();
+                return false;
+            }
+            d->state = DialogState::early;
+            const std::string_view tag = dm.from_tag.substr(0, kMaxTag);
+            std::memcpy(d->initiator_tag, tag.data(), tag.size());
+            d->tag_len = static_cast<uint8_t>(tag.size());
+            d->initial_cseq = dm.cseq;
+            d->initial_method = dm.is_request ? dm.method : dm.cseq_method;
+            d->invite_dialog = d->initial_method == sip::Method::invite;
+            // Created from a 2xx to the INVITE (its start was not seen): the call is up.
+        }
+        ctr().sip_intercepted.add();
+
+        bool warrants_changed = false;
+        for (size_t i = 0; i < valid; ++i) {
+            bool known = false;
+            for (uint8_t w = 0; w < d->warrant_count; ++w)
+                known = known || d->warrants[w].warrant == ids[i];
+            if (known) continue;
+            if (d->warrant_count == kMaxDialogWarrants) {
+                ctr().dialog_warrants_refused.add();
+                continue;
+            }
+            DialogWarrant& w = d->warrants[d->warrant_count++];
+            w.warrant = ids[i];
+            w.cin = cin_counter.fetch_add(1, std::memory_order_relaxed);  // one per (LIID, dialog)
+            w.target_side = sides[i];
+            warrants_changed = true;
+        }
+
+        const std::string_view itag(d->initiator_tag, d->tag_len);
+        const bool from_initiator = dm.from_tag.substr(0, kMaxTag) == itag;
+        const Side sender = dm.is_request == from_initiator ? Side::initiator : Side::receiver;
+
+        const bool retransmission =
+            d->last_sender == sender && d->last_cseq == dm.cseq &&
+            (dm.is_request ? d->last_method == dm.method && d->last_status == 0
+                           : d->last_status == dm.status_code && d->last_method == dm.cseq_method);
+        if (retransmission) ctr().sip_retransmissions.add();
+        d->last_sender = sender;
+        d->last_cseq = dm.cseq;
+        d->last_status = dm.is_request ? 0 : dm.status_code;
+        d->last_method = dm.is_request ? dm.method : dm.cseq_method;
+        d->last_us = pkt.time_us;
+
+        // Does this message end the dialog? The final response to BYE; the final response to the
+        // initial INVITE when it is not 2xx (after a CANCEL: the 487); for a dialog started by
+        // any other request, the final response to that request.
+        const bool was_ended = d->state == DialogState::ended;
+        bool ends = false;
+        if (!was_ended && !dm.is_request && dm.status_code >= 200) {
+            if (dm.cseq_method == sip::Method::bye) {
+                ends = true;
+            } else if (dm.cseq_method == d->initial_method && dm.cseq == d->initial_cseq &&
+                       d->state == DialogState::early) {
+                if (d->invite_dialog && dm.status_code < 300)
+                    d->state = DialogState::confirmed;
+                else
+                    ends = true;
+            }
+        }
+
+        // IRI: Begin first, End for the last, Continue between; messages after the end (ACK of
+        // a non-2xx, retransmissions) are Report.
+        exporter::IpEndpoint src, dst;
+        {
+            exporter::Record tmp;
+            fill_endpoints(*pkt.parsed, tmp);
+            src = tmp.src;
+            dst = tmp.dst;
+        }
+        const uint8_t* raw = reinterpret_cast<const uint8_t*>(msg.raw.data());
+        const uint32_t raw_len = static_cast<uint32_t>(msg.raw.size());
+        for (uint8_t i = 0; i < d->warrant_count; ++i) {
+            DialogWarrant& w = d->warrants[i];
+            exporter::IriType type = exporter::IriType::cont;
+            if (!w.begun)
+                type = exporter::IriType::begin;
+            else if (was_ended)
+                type = exporter::IriType::report;
+            else if (ends)
+                type = exporter::IriType::end;
+            w.begun = true;
+            const WarrantRoute* r = route(w.warrant, pkt.time_us);
+            if (r == nullptr) continue;
+            emit(*r, exporter::RecordKind::iri_sip, w.warrant, w.cin,
+                 direction_for(sender, w.target_side), type, pkt.time_us, src, dst, proto, raw,
+                 raw_len);
+        }
+
+        if (dm.has_mikey && dm.mikey_error == sip::MikeyError::ok) {
+            d->has_mikey = true;
+            d->csb_id = dm.mikey.csb_id;
+            if (dm.mikey.cs_count > 0) {
+                const auto& cs = dm.mikey.cs[0];
+                d->mki_len = cs.spi_len <= keys::kMaxMkiLen ? cs.spi_len : keys::kMaxMkiLen;
+                std::memcpy(d->mki, cs.spi.data(), d->mki_len);
+            }
+        }
+
+        if (ends) {
+            d->state = DialogState::ended;
+            d->end_us = pkt.time_us;
+            remove_flows(*d);
+            ctr().dialogs_ended.add();
+        } else if (!was_ended) {
+            bool media_changed = false;
+            if (dm.has_sdp) {
+                if (dm.sdp_error == sip::SdpError::ok)
+                    media_changed = take_sdp(*d, sender, dm.sdp);
+                else
+                    ctr().sip_sdp_errors.add();
+            }
+            if (media_changed || (warrants_changed && d->installed_count > 0)) install_flows(*d);
+        }
+        return true;
+    }
+
+    // ---- media ----
+
+    static FlowKey key_of(const net::ParsedPacket& p, bool dst) {
+        FlowKey k;
+        k.family = p.ip_version == 6 ? 6 : 4;
+        k.port = dst ? p.dst_port : p.src_port;
+        std::memcpy(k.addr, (dst ? p.dst : p.src).bytes, 16);
+        return k;
+    }
+
+    bool on_udp(const UdpPacket& pkt) {
+        const net::ParsedPacket& p = *pkt.parsed;
+        if (pkt.time_us > now_us) now_us = pkt.time_us;
+        Side sender;
+        const FlowInfo* info = flows.lookup(key_of(p, true));
+        if (info != nullptr) {
+            sender = other_side(info->owner);
+        } else {
+            info = flows.lookup(key_of(p, false));
+            if (info == nullptr) return false;
+            sender = info->owner;  // symmetric RTP: a side sends from where it receives
+        }
+        const uint8_t* payload = pkt.frame + p.payload_offset;
+        bool rtcp = info->kind == FlowKind::rtcp;
+        // RFC 5761 4: with rtcp-mux, RTCP packet types 192..223 occupy the RTP M+PT octet.
+        if (info->kind == FlowKind::rtp_rtcp_mux && p.payload_len >= 2)
+            rtcp = payload[1] >= 192 && payload[1] <= 223;
+        Staged& s = staged[staged_count++];
+        s.pkt = pkt;
+        s.parsed = p;
+        s.pkt.parsed = &s.parsed;
+        s.info = info;
+        s.sender = sender;
+        s.is_rtcp = rtcp;
+        ctr().media_packets.add();
+        if (staged_count == srtp::kMaxBurst) flush();
+        return true;
+    }
+
+    void deliver_encrypted(const FlowWarrant* ws, uint8_t n, int64_t time_us, Side sender,
+                           const exporter::IpEndpoint& src, const exporter::IpEndpoint& dst,
+                           const uint8_t* ip, uint32_t ip_len, bool only_decrypted_mode) {
+        for (uint8_t i = 0; i < n; ++i) {
+            const WarrantRoute* r = route(ws[i].warrant, time_us);
+            if (r == nullptr) continue;
+            if (only_decrypted_mode && r->deliver != DeliverMode::decrypted) continue;
+            emit(*r, exporter::RecordKind::cc_ip, ws[i].warrant, ws[i].cin,
+                 direction_for(sender, ws[i].target_side), exporter::IriType::cont, time_us, src,
+                 dst, 17, ip, ip_len);
+        }
+    }
+
+    void deliver_plain(const FlowWarrant* ws, uint8_t n, int64_t time_us, Side sender,
+                       const exporter::IpEndpoint& src, const exporter::IpEndpoint& dst,
+                       const uint8_t* rtp, uint32_t len) {
+        for (uint8_t i = 0; i < n; ++i) {
+            const WarrantRoute* r = route(ws[i].warrant, time_us);
+            if (r == nullptr || r->deliver == DeliverMode::encrypted) continue;
+            emit(*r, exporter::RecordKind::cc_rtp, ws[i].warrant, ws[i].cin,
+                 direction_for(sender, ws[i].target_side), exporter::IriType::cont, time_us, src,
+                 dst, 17, rtp, len);
+        }
+    }
+
+    void flush() {
+        srtp::Packet batch[srtp::kMaxBurst];
+        uint16_t map[srtp::kMaxBurst];
+        uint16_t m = 0;
+        for (uint16_t i = 0; i < staged_count; ++i) {
+            Staged& s = staged[i];
+            const FlowInfo& info = *s.info;
+            const net::ParsedPacket& p = s.parsed;
+            exporter::Record eps;
+            fill_endpoints(p, eps);
+            const uint8_t* ip = s.pkt.frame + p.l3_offset;
+            const uint32_t ip_len = p.l3_end - p.l3_offset;
+            bool need_plain = false;
+            for (uint8_t w = 0; w < info.warrant_count; ++w) {
+                const WarrantRoute* r = route(info.warrants[w].warrant, s.pkt.time_us);
+                if (r == nullptr) continue;
+                if (r->deliver != DeliverMode::decrypted)  // encrypted or both: the packet as is
+                    emit(*r, exporter::RecordKind::cc_ip, info.warrants[w].warrant,
+                         info.warrants[w].cin,
+                         direction_for(s.sender, info.warrants[w].target_side),
+                         exporter::IriType::cont, s.pkt.time_us, eps.src, eps.dst, 17, ip, ip_len);
+                if (r->deliver != DeliverMode::encrypted) need_plain = true;
+            }
+            if (!need_plain) continue;
+            if (!info.secure) {  // RTP/AVP: nothing to decrypt
+                ctr().plain_rtp.add();
+                deliver_plain(info.warrants, info.warrant_count, s.pkt.time_us, s.sender, eps.src,
+                              eps.dst, s.pkt.frame + p.payload_offset, p.payload_len);
+                continue;
+            }
+            srtp::Packet& b = batch[m];
+            b = srtp::Packet{};
+            b.data = s.pkt.frame + p.payload_offset;
+            b.len = p.payload_len;
+            b.is_rtcp = s.is_rtcp;
+            b.preferred_cs_id = s.sender == Side::initiator  ? 0
+                                : s.sender == Side::receiver ? 1
+                                                             : -1;
+            b.time_us = s.pkt.time_us;
+            map[m++] = i;
+        }
+        if (m > 0) decryptor.decrypt_burst(batch, m);
+        for (uint16_t j = 0; j < m; ++j) {
+            Staged& s = staged[map[j]];
+            const FlowInfo& info = *s.info;
+            const net::ParsedPacket& p = s.parsed;
+            exporter::Record eps;
+            fill_endpoints(p, eps);
+            switch (batch[j].outcome) {
+                case srtp::Outcome::decrypted:
+                    ctr().srtp_decrypted.add();
+                    deliver_plain(info.warrants, info.warrant_count, s.pkt.time_us, s.sender,
+                                  eps.src, eps.dst, batch[j].data, batch[j].plain_len);
+                    break;
+                case srtp::Outcome::unknown_mki:
+                    ctr().srtp_unknown_mki.add();
+                    queue_pending(s, info, eps);
+                    break;
+                case srtp::Outcome::auth_failed:
+                case srtp::Outcome::malformed:
+                    (batch[j].outcome == srtp::Outcome::auth_failed ? ctr().srtp_auth_failed
+                                                                    : ctr().srtp_malformed)
+                        .add();
+                    deliver_encrypted(info.warrants, info.warrant_count, s.pkt.time_us, s.sender,
+                                      eps.src, eps.dst, s.pkt.frame + p.l3_offset,
+                                      p.l3_end - p.l3_offset, true);
+                    break;
+            }
+        }
+        staged_count = 0;
+    }
+
+    // ---- pending queue (design.md 1: packets wait for their key, bounded, on packet time) ----
+
+    void deliver_slot_encrypted(PendingSlot& ps) {
+        deliver_encrypted(ps.warrants, ps.warrant_count, ps.time_us, ps.sender, ps.src, ps.dst,
+                          ps.bytes, ps.ip_len, true);
+    }
+
+    uint32_t pop_pending() {
+        const uint32_t idx = pending_ring[pending_head];
+        pending_head = (pending_head + 1) % pending_ring.size();
+        --pending_count;
+        return idx;
+    }
+    void push_pending(uint32_t idx) {
+        pending_ring[(pending_head + pending_count) % pending_ring.size()] = idx;
+        ++pending_count;
+    }
+    void free_slot(uint32_t idx) { free_slots[free_count++] = idx; }
+
+    void queue_pending(const Staged& s, const FlowInfo& info, const exporter::Record& eps) {
+        const net::ParsedPacket& p = s.parsed;
+        const uint32_t ip_len = p.l3_end - p.l3_offset;
+        if (ip_len > config.pending_slot_bytes) {
+            ctr().pending_too_large.add();
+            deliver_encrypted(info.warrants, info.warrant_count, s.pkt.time_us, s.sender, eps.src,
+                              eps.dst, s.pkt.frame + p.l3_offset, ip_len, true);
+            return;
+        }
+        if (free_count == 0) {  // full: the oldest goes out encrypted, never silently
+            const uint32_t old = pop_pending();
+            deliver_slot_encrypted(slots[old]);
+            ctr().pending_overflow.add();
+            free_slot(old);
+        }
+        const uint32_t idx = free_slots[--free_count];
+        PendingSlot& ps = slots[idx];
+        ps.time_us = s.pkt.time_us;
+        ps.ip_len = ip_len;
+        ps.payload_offset = p.payload_offset - p.l3_offset;
+        ps.payload_len = p.payload_len;
+        ps.is_rtcp = s.is_rtcp;
+        ps.sender = s.sender;
+        ps.src = eps.src;
+        ps.dst = eps.dst;
+        ps.warrant_count = info.warrant_count;
+        for (uint8_t w = 0; w < info.warrant_count; ++w) ps.warrants[w] = info.warrants[w];
+        std::memcpy(ps.bytes, s.pkt.frame + p.l3_offset, ip_len);
+        push_pending(idx);
+        ctr().pending_queued.add();
+    }
+
+    void retry_pending() {
+        size_t remaining = pending_count;
+        while (remaining > 0) {
+            srtp::Packet batch[srtp::kMaxBurst];
+            uint32_t idx[srtp::kMaxBurst];
+            uint16_t n = 0;
+            while (n < srtp::kMaxBurst && remaining > 0) {
+                idx[n] = pop_pending();
+                --remaining;
+                PendingSlot& ps = slots[idx[n]];
+                batch[n] = srtp::Packet{};
+                batch[n].data = ps.bytes + ps.payload_offset;
+                batch[n].len = ps.payload_len;
+                batch[n].is_rtcp = ps.is_rtcp;
+                batch[n].preferred_cs_id = ps.sender == Side::initiator  ? 0
+                                           : ps.sender == Side::receiver ? 1
+                                                                         : -1;
+                batch[n].time_us = ps.time_us;
+                ++n;
+            }
+            decryptor.decrypt_burst(batch, n);
+            for (uint16_t j = 0; j < n; ++j) {
+                PendingSlot& ps = slots[idx[j]];
+                switch (batch[j].outcome) {
+                    case srtp::Outcome::unknown_mki:
+                        push_pending(idx[j]);  // still waiting, order kept
+                        continue;
+                    case srtp::Outcome::decrypted:
+                        ctr().pending_resolved.add();
+                        ctr().srtp_decrypted.add();
+                        deliver_plain(ps.warrants, ps.warrant_count, ps.time_us, ps.sender, ps.src,
+                                      ps.dst, batch[j].data, batch[j].plain_len);
+                        break;
+                    default:
+                        ctr().pending_resolved.add();
+                        (batch[j].outcome == srtp::Outcome::auth_failed ? ctr().srtp_auth_failed
+                                                                        : ctr().srtp_malformed)
+                            .add();
+                        deliver_slot_encrypted(ps);
+                        break;
+                }
+                free_slot(idx[j]);
+            }
+        }
+    }
+
+    void tick(int64_t now, uint64_t generation) {
+        if (now > now_us) now_us = now;
+        if (generation != key_generation) {
+            key_generation = generation;
+            if (pending_count > 0) retry_pending();
+        }
+        while (pending_count > 0 &&
+               slots[pending_ring[pending_head]].time_us + config.pending_us <= now_us) {
+            const uint32_t idx = pop_pending();
+            deliver_slot_encrypted(slots[idx]);
+            ctr().pending_expired.add();
+            free_slot(idx);
+        }
+        // Dialog timeouts, a few per tick.
+        for (unsigned k = 0; k < kSweepPerTick && active > 0; ++k) {
+            Dialog& d = dialogs[sweep_cursor];
+            sweep_cursor = (sweep_cursor + 1) % dialogs.size();
+            if (d.state == DialogState::free) continue;
+            if (d.state == DialogState::ended) {
+                if (now_us - d.end_us > config.linger_us) release(d);
+            } else if (now_us - d.last_us > config.dialog_timeout_us) {
+                ctr().dialogs_timed_out.add();
+                release(d);
+            }
+        }
+        writer.reclaim();
+    }
+
+    void finish() {
+        flush();
+        while (pending_count > 0) {
+            const uint32_t idx = pop_pending();
+            deliver_slot_encrypted(slots[idx]);
+            ctr().pending_flushed.add();
+            free_slot(idx);
+        }
+    }
+};
+
+Interceptor::Interceptor(const InterceptorConfig& config, FlowTable& flows,
+                         const keys::KeyTable& keys, RecordSink& sink,
+                         std::atomic<uint32_t>& cin_counter)
+    : impl_(std::make_unique<Impl>(*this, config, flows, keys, sink, cin_counter)) {}
+
+Interceptor::~Interceptor() {
+    // Take this worker's flows out of the shared table (the table outlives the interceptors).
+    for (Dialog& d : impl_->dialogs)
+        if (d.state != DialogState::free) impl_->remove_flows(d);
+}
+
+bool Interceptor::on_sip(const UdpPacket& pkt, const sip::SipMessage& msg, uint8_t ip_protocol) {
+    return impl_->on_sip(pkt, msg, ip_protocol);
+}
+bool Interceptor::on_udp(const UdpPacket& pkt) {
+    return impl_->on_udp(pkt);
+}
+void Interceptor::flush() {
+    impl_->flush();
+}
+void Interceptor::tick(int64_t now_us, uint64_t key_generation) {
+    impl_->tick(now_us, key_generation);
+}
+void Interceptor::finish() {
+    impl_->finish();
+}
+const FlowWriter& Interceptor::flow_writer() const {
+    return impl_->writer;
+}
+size_t Interceptor::active_dialogs() const {
+    return impl_->active;
+}
+size_t Interceptor::pending() const {
+    return impl_->pending_count;
+}
+
+}  // namespace liprobe::media

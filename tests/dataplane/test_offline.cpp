@@ -1,0 +1,283 @@
+// End to end, offline (design.md 3.1): a capture built here -> `liprobe --config C --pcap F` ->
+// liprobe-lemf on loopback; the LEMF's per-(LIID, CIN) output is checked exactly: IRI count,
+// types and directions, CC count, decrypted RTP equal to the plaintext, contiguous sequence
+// numbers, nothing for the non-target call; and liprobe's accounting line.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <thread>
+
+#include "liprobe/net/parse.hpp"
+#include "liprobe/net/pcap_file.hpp"
+#include "scenario.hpp"
+
+extern char** environ;
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+std::string slurp(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+void write_text(const std::string& path, const std::string& text) {
+    std::ofstream(path, std::ios::binary) << text;
+}
+
+pid_t spawn(const std::vector<std::string>& args, const std::string& out, const std::string& err) {
+    std::vector<std::string> a = args;
+    std::vector<char*> argv;
+    for (auto& s : a) argv.push_back(s.data());
+    argv.push_back(nullptr);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    posix_spawn_file_actions_addopen(&fa, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    pid_t pid = -1;
+    if (posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), environ) != 0) pid = -1;
+    posix_spawn_file_actions_destroy(&fa);
+    return pid;
+}
+
+int wait_exit(pid_t pid) {
+    int status = 0;
+    waitpid(pid, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+std::vector<json> read_jsonl(const std::string& path) {
+    std::vector<json> out;
+    std::istringstream in(slurp(path));
+    for (std::string line; std::getline(in, line);)
+        if (!line.empty()) out.push_back(json::parse(line));
+    return out;
+}
+
+// The UDP payloads (RTP) of the LEMF's pcap (raw IP records), in file order.
+std::vector<std::vector<uint8_t>> pcap_payloads(const std::string& path) {
+    std::vector<std::vector<uint8_t>> out;
+    liprobe::net::PcapReader reader(path);
+    liprobe::net::PcapRecord rec;
+    while (reader.next(rec)) {
+        liprobe::net::ParsedPacket p;
+        if (liprobe::net::parse_frame(rec.data, rec.caplen, liprobe::net::LinkType::raw_ip, p) !=
+            liprobe::net::ParseStatus::ok)
+            continue;
+        out.emplace_back(rec.data + p.payload_offset, rec.data + p.payload_offset + p.payload_len);
+    }
+    return out;
+}
+
+class Offline : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        char tmpl[] = "/tmp/liprobe-offline-XXXXXX";
+        dir_ = mkdtemp(tmpl);
+        fs::create_directories(dir_ + "/lemf");
+    }
+    void TearDown() override {
+        if (lemf_ > 0) {
+            kill(lemf_, SIGKILL);
+            wait_exit(lemf_);
+        }
+        if (!::testing::Test::HasFailure()) fs::remove_all(dir_);
+    }
+
+    // Starts liprobe-lemf and returns its port.
+    int start_lemf() {
+        lemf_ = spawn({LEMF_BIN, "--listen", "127.0.0.1:0", "--plain", "--format", "etsi102232",
+                       "--out", dir_ + "/lemf"},
+                      dir_ + "/lemf.out", dir_ + "/lemf.err");
+        for (int i = 0; i < 200; ++i) {
+            const std::string out = slurp(dir_ + "/lemf.out");
+            const size_t at = out.find("listening on ");
+            const size_t nl = out.find('\n', at);
+            if (at != std::string::npos && nl != std::string::npos) {
+                const std::string addr = out.substr(at + 13, nl - at - 13);
+                return std::stoi(addr.substr(addr.rfind(':') + 1));
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(25));
+        }
+        return -1;
+    }
+
+    json stop_lemf() {
+        kill(lemf_, SIGTERM);
+        EXPECT_EQ(wait_exit(lemf_), 0) << slurp(dir_ + "/lemf.err");
+        lemf_ = -1;
+        return json::parse(slurp(dir_ + "/lemf/summary.json"));
+    }
+
+    std::string config(int port, const std::string& deliver = "decrypted") {
+        return "[probe]\nnetwork_element_id = \"probe-t\"\noperator_id = \"op-t\"\n"
+               "country_code = \"DE\"\n[dpdk]\nports = []\nworkers = 1\n"
+               "[keys]\npreload = \"keys.json\"\n[metrics]\nlisten = \"\"\n"
+               "status_interval_s = 0\n[export]\ndrain_timeout = 10\nspool_dir = \"\"\n"
+               "[[destination]]\nid = \"lemf\"\naddress = \"127.0.0.1:" +
+               std::to_string(port) +
+               "\"\ntls = false\n[[warrant]]\nliid = \"LIID-ALICE\"\n"
+               "targets = [\"sip:alice@example.org\"]\ndestinations = [\"lemf\"]\ndeliver = \"" +
+               deliver + "\"\n";
+    }
+
+    std::string dir_;
+    pid_t lemf_ = -1;
+};
+
+TEST_F(Offline, TargetCallDeliveredExactlyNonTargetNothing) {
+    liprobe::test::CallSpec target;
+    liprobe::test::CallSpec other;
+    other.caller = "sip:carol@example.org";
+    other.callee = "sip:dave@example.org";
+    other.call_id = "call-2@example.org";
+    other.caller_ip = 30;
+    other.callee_ip = 40;
+    other.start_us = target.start_us + 3000;
+    const auto call = liprobe::test::build_call(target);
+    const auto background = liprobe::test::build_call(other);
+    std::vector<liprobe::test::Frame> frames = call.frames;
+    frames.insert(frames.end(), background.frames.begin(), background.frames.end());
+    liprobe::test::write_pcap(dir_ + "/in.pcap", frames);
+    write_text(dir_ + "/keys.json", liprobe::test::keys_json());
+
+    const int port = start_lemf();
+    ASSERT_GT(port, 0) << slurp(dir_ + "/lemf.err");
+    write_text(dir_ + "/probe.toml", config(port));
+    const pid_t probe =
+        spawn({LIPROBE_BIN, "--config", dir_ + "/probe.toml", "--pcap", dir_ + "/in.pcap"},
+              dir_ + "/probe.out", dir_ + "/probe.err");
+    ASSERT_EQ(wait_exit(probe), 0) << slurp(dir_ + "/probe.err") << slurp(dir_ + "/probe.out");
+    const std::string summary = slurp(dir_ + "/probe.out");
+    const size_t total = frames.size();
+    EXPECT_NE(summary.find("accounting           received " + std::to_string(total) +
+                           ", outcomes " + std::to_string(total) + ": balanced"),
+              std::string::npos)
+        << summary;
+    EXPECT_NE(summary.find("  lost                 0\n"), std::string::npos) << summary;
+
+    const json lemf = stop_lemf();
+    EXPECT_EQ(lemf["missing"], 0);
+    EXPECT_EQ(lemf["duplicates"], 0);
+    const size_t sip_count = call.sip.size();  // 5
+    const size_t cc_count = call.rtp_from_caller.size() + call.rtp_from_callee.size();
+    EXPECT_EQ(lemf["pdus"], sip_count + cc_count) << lemf.dump();
+
+    // One (LIID, CIN) output: the target's call only.
+    std::vector<std::string> jsonl;
+    for (const auto& e : fs::directory_iterator(dir_ + "/lemf"))
+        if (e.path().extension() == ".jsonl") jsonl.push_back(e.path().string());
+    ASSERT_EQ(jsonl.size(), 1u);
+    EXPECT_EQ(fs::path(jsonl[0]).filename().string().rfind("LIID-ALICE_", 0), 0u);
+    const auto lines = read_jsonl(jsonl[0]);
+    ASSERT_EQ(lines.size(), sip_count + cc_count);
+
+    std::vector<json> iri, cc;
+    for (const auto& l : lines) (l["kind"] == "iri_sip" ? iri : cc).push_back(l);
+    ASSERT_EQ(iri.size(), sip_count);
+    ASSERT_EQ(cc.size(), cc_count);
+    const char* types[] = {"begin", "continue", "continue", "continue", "end"};
+    const char* dirs[] = {"from_target", "to_target", "from_target", "to_target", "from_target"};
+    for (size_t i = 0; i < iri.size(); ++i) {
+        SCOPED_TRACE(i);
+        EXPECT_EQ(iri[i]["seq"], i);
+        EXPECT_EQ(iri[i]["iri_type"], types[i]);
+        // ETSI IPMMIRI carries no payloadDirection; the X2 format does (checked there).
+        if (iri[i].contains("direction")) {
+            EXPECT_EQ(iri[i]["direction"], dirs[i]);
+        }
+        EXPECT_EQ(iri[i]["payload_bytes"], call.sip[i].size());
+        EXPECT_EQ(iri[i]["cin"], iri[0]["cin"]);
+    }
+    EXPECT_EQ(iri[0]["sip"], "INVITE sip:bob@example.org SIP/2.0");
+    EXPECT_EQ(iri[0]["time_us"], target.start_us);  // HI timestamps are the pcap record times
+    for (size_t i = 0; i < cc.size(); ++i) {
+        SCOPED_TRACE(i);
+        EXPECT_EQ(cc[i]["kind"], "cc_rtp");
+        EXPECT_EQ(cc[i]["seq"], i);
+        EXPECT_EQ(cc[i]["direction"], i % 2 == 0 ? "from_target" : "to_target");
+        EXPECT_EQ(cc[i]["cin"], iri[0]["cin"]);
+    }
+    // Decrypted payloads equal the plaintext, byte for byte, in order.
+    const std::string pcap = jsonl[0].substr(0, jsonl[0].size() - 6) + ".pcap";
+    const auto payloads = pcap_payloads(pcap);
+    ASSERT_EQ(payloads.size(), cc_count);
+    for (size_t i = 0; i < cc_count; ++i) {
+        SCOPED_TRACE(i);
+        const auto& expected =
+            i % 2 == 0 ? call.rtp_from_caller[i / 2] : call.rtp_from_callee[i / 2];
+        EXPECT_EQ(payloads[i], expected);
+    }
+}
+
+// No key for the call's MKI: every media packet waits in the pending queue and, at the end of
+// the input, goes out as encrypted CC: the original IP packet, unchanged.
+TEST_F(Offline, MissingKeyDeliversEveryPacketEncrypted) {
+    liprobe::test::CallSpec target;
+    const auto call = liprobe::test::build_call(target);
+    liprobe::test::write_pcap(dir_ + "/in.pcap", call.frames);
+    write_text(dir_ + "/keys.json", R"({"keys":[]})");
+    const int port = start_lemf();
+    ASSERT_GT(port, 0) << slurp(dir_ + "/lemf.err");
+    write_text(dir_ + "/probe.toml", config(port));
+    const pid_t probe =
+        spawn({LIPROBE_BIN, "--config", dir_ + "/probe.toml", "--pcap", dir_ + "/in.pcap"},
+              dir_ + "/probe.out", dir_ + "/probe.err");
+    ASSERT_EQ(wait_exit(probe), 0) << slurp(dir_ + "/probe.err");
+    const std::string summary = slurp(dir_ + "/probe.out");
+    EXPECT_NE(summary.find("accounting           received 15, outcomes 15: balanced"),
+              std::string::npos)
+        << summary;
+    EXPECT_NE(summary.find("pending              queued 10, resolved 0, expired 0, at end 10"),
+              std::string::npos)
+        << summary;
+    const json lemf = stop_lemf();
+    EXPECT_EQ(lemf["pdus"], 15);
+    EXPECT_EQ(lemf["missing"], 0);
+
+    std::vector<std::string> jsonl;
+    for (const auto& e : fs::directory_iterator(dir_ + "/lemf"))
+        if (e.path().extension() == ".jsonl") jsonl.push_back(e.path().string());
+    ASSERT_EQ(jsonl.size(), 1u);
+    size_t cc = 0;
+    for (const auto& l : read_jsonl(jsonl[0]))
+        if (l["kind"] != "iri_sip") {
+            EXPECT_EQ(l["kind"], "cc_ip");
+            EXPECT_EQ(l["seq"], cc);
+            ++cc;
+        }
+    EXPECT_EQ(cc, 10u);
+    // The LEMF's pcap holds the IP packets: each equals the captured frame minus Ethernet.
+    const std::string pcap = jsonl[0].substr(0, jsonl[0].size() - 6) + ".pcap";
+    liprobe::net::PcapReader reader(pcap);
+    liprobe::net::PcapRecord rec;
+    size_t i = 0;
+    for (const auto& f : call.frames) {
+        if (f.bytes.size() < 60 || f.bytes[14 + 9] != 17) continue;
+        liprobe::net::ParsedPacket p;
+        liprobe::net::parse_frame(f.bytes.data(), static_cast<uint32_t>(f.bytes.size()),
+                                  liprobe::net::LinkType::ethernet, p);
+        if (p.src_port == 5060) continue;  // SIP
+        ASSERT_TRUE(reader.next(rec));
+        EXPECT_EQ(std::vector<uint8_t>(rec.data, rec.data + rec.caplen),
+                  std::vector<uint8_t>(f.bytes.begin() + 14, f.bytes.end()))
+            << i;
+        ++i;
+    }
+    EXPECT_EQ(i, 10u);
+}
+
+}  // namespace

@@ -1,0 +1,229 @@
+// The interception logic driven without ports: SIP messages and SRTP frames of a scenario call go
+// through an Interceptor whose records are captured, and every record is checked exactly (kind,
+// IRI type, direction, CIN, bytes). Also: deliver = both, CANCEL before answer, and the flow
+// table emptied when the dialog ends.
+#include <gtest/gtest.h>
+#include <rte_malloc.h>
+#include <rte_rcu_qsbr.h>
+
+#include <deque>
+
+#include "eal.hpp"
+#include "liprobe/keys/key_model.hpp"
+#include "liprobe/media/interception.hpp"
+#include "scenario.hpp"
+
+namespace {
+
+using liprobe::exporter::Direction;
+using liprobe::exporter::IriType;
+using liprobe::exporter::Record;
+using liprobe::exporter::RecordKind;
+
+struct Captured {
+    Record rec;
+    uint16_t destination;
+    std::vector<uint8_t> bytes;
+};
+
+class CaptureSink : public liprobe::media::RecordSink {
+  public:
+    Record* get_record(uint16_t, uint32_t bytes) override {
+        buffers_.emplace_back(bytes);
+        auto* r = &records_.emplace_back();
+        r->data = buffers_.back().data();
+        r->capacity = bytes;
+        return r;
+    }
+    bool submit(uint16_t d, Record* r) override {
+        out.push_back({*r, d, std::vector<uint8_t>(r->data, r->data + r->len)});
+        return true;
+    }
+    std::vector<Captured> out;
+
+  private:
+    std::deque<std::vector<uint8_t>> buffers_;
+    std::deque<Record> records_;
+};
+
+class Interception : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        ASSERT_TRUE(liprobe::test::init_eal());
+        static int n = 0;
+        ++n;
+        const size_t bytes = rte_rcu_qsbr_get_memsize(2);
+        rcu_ = static_cast<rte_rcu_qsbr*>(rte_zmalloc("t_rcu", bytes, 64));
+        rte_rcu_qsbr_init(rcu_, 2);
+        rte_rcu_qsbr_thread_register(rcu_, 0);
+        rte_rcu_qsbr_thread_online(rcu_, 0);
+        liprobe::keys::KeyTableConfig kc;
+        kc.name = "t_keys" + std::to_string(n);
+        kc.capacity = 1024;
+        keys_ = std::make_unique<liprobe::keys::KeyTable>(kc);
+        keys_->register_reader(0);
+        for (const auto& e : liprobe::keys::derive_keys_text(liprobe::test::keys_json()))
+            ASSERT_EQ(keys_->install(e), "");
+        liprobe::media::FlowTableConfig fc;
+        fc.name = "t_flows" + std::to_string(n);
+        fc.capacity = 64;
+        fc.rcu = rcu_;
+        flows_ = std::make_unique<liprobe::media::FlowTable>(fc);
+    }
+    void TearDown() override {
+        icpt_.reset();
+        flows_.reset();
+        keys_->unregister_reader(0);
+        keys_.reset();
+        rte_rcu_qsbr_thread_offline(rcu_, 0);
+        rte_free(rcu_);
+    }
+
+    void make(liprobe::media::DeliverMode mode) {
+        std::string error;
+        policy_.selectors = liprobe::targets::SelectorSet::build(
+            {{"LIID-A", {"sip:alice@example.org"}, {"d"}}}, {}, error);
+        ASSERT_TRUE(policy_.selectors) << error;
+        policy_.global_id = {0};
+        policy_.routes.resize(1);
+        policy_.routes[0].active = true;
+        policy_.routes[0].deliver = mode;
+        policy_.routes[0].destination_count = 1;
+        policy_.routes[0].destinations[0] = 3;
+        liprobe::media::InterceptorConfig ic;
+        ic.max_dialogs = 16;
+        ic.pending_packets = 8;
+        icpt_ = std::make_unique<liprobe::media::Interceptor>(ic, *flows_, *keys_, sink_, cins_);
+        icpt_->set_policy(&policy_);
+    }
+
+    // Feeds a frame the way a worker does (SIP on port 5060, else media).
+    void feed(liprobe::test::Frame f) {
+        frames_.push_back(std::move(f.bytes));
+        auto& bytes = frames_.back();
+        liprobe::net::ParsedPacket p;
+        ASSERT_EQ(liprobe::net::parse_frame(bytes.data(), static_cast<uint32_t>(bytes.size()),
+                                            liprobe::net::LinkType::ethernet, p),
+                  liprobe::net::ParseStatus::ok);
+        liprobe::media::UdpPacket pkt{bytes.data(), static_cast<uint32_t>(bytes.size()), &p,
+                                      f.time_us};
+        if (p.src_port == 5060 || p.dst_port == 5060) {
+            liprobe::sip::SipMessage msg;
+            const std::string_view payload(
+                reinterpret_cast<const char*>(bytes.data() + p.payload_offset), p.payload_len);
+            ASSERT_EQ(liprobe::sip::parse_message(payload, msg), liprobe::sip::ParseError::ok);
+            icpt_->on_sip(pkt, msg);
+        } else {
+            icpt_->on_udp(pkt);
+            icpt_->flush();
+        }
+        icpt_->tick(f.time_us, 1);
+        rte_rcu_qsbr_quiescent(rcu_, 0);
+        keys_->quiescent(0);
+    }
+
+    rte_rcu_qsbr* rcu_ = nullptr;
+    std::unique_ptr<liprobe::keys::KeyTable> keys_;
+    std::unique_ptr<liprobe::media::FlowTable> flows_;
+    liprobe::media::Policy policy_;
+    CaptureSink sink_;
+    std::atomic<uint32_t> cins_{7};
+    std::unique_ptr<liprobe::media::Interceptor> icpt_;
+    std::deque<std::vector<uint8_t>> frames_;
+};
+
+TEST_F(Interception, CallGivesExactIriAndDecryptedCc) {
+    make(liprobe::media::DeliverMode::decrypted);
+    liprobe::test::CallSpec spec;
+    const auto call = liprobe::test::build_call(spec);
+    for (size_t i = 0; i < call.frames.size(); ++i) {
+        feed(call.frames[i]);
+        // The offer installs the caller's RTP and RTCP (port + 1) endpoints, the answer the
+        // callee's.
+        if (i == 0) {
+            EXPECT_EQ(flows_->size(), 2u);
+        }
+        if (i == 1) {
+            EXPECT_EQ(flows_->size(), 4u);
+        }
+    }
+    // All gone after the BYE's 200: no lookup finds them, and once a grace period has passed
+    // (the quiescent report in feed()) the next tick returns their slots.
+    for (uint16_t port : {40000, 40001}) {
+        liprobe::media::FlowKey k;
+        k.family = 4;
+        k.port = port;
+        k.addr[0] = 192, k.addr[1] = 0, k.addr[2] = 2, k.addr[3] = 10;
+        EXPECT_EQ(flows_->lookup(k), nullptr);
+    }
+    icpt_->tick(spec.start_us + 10000000, 1);
+    EXPECT_EQ(flows_->size(), 0u);
+    ASSERT_EQ(sink_.out.size(), 15u);
+    const IriType types[] = {IriType::begin, IriType::cont, IriType::cont, IriType::cont,
+                             IriType::end};
+    const Direction dirs[] = {Direction::from_target, Direction::to_target, Direction::from_target,
+                              Direction::to_target, Direction::from_target};
+    size_t iri = 0, cc = 0;
+    for (const auto& c : sink_.out) {
+        EXPECT_EQ(c.destination, 3);
+        EXPECT_EQ(c.rec.cin, 7u);
+        EXPECT_EQ(c.rec.warrant, 0u);
+        if (c.rec.kind == RecordKind::iri_sip) {
+            SCOPED_TRACE(iri);
+            EXPECT_EQ(c.rec.iri_type, types[iri]);
+            EXPECT_EQ(c.rec.direction, dirs[iri]);
+            EXPECT_EQ(std::string(c.bytes.begin(), c.bytes.end()), call.sip[iri]);
+            EXPECT_EQ(c.rec.src.port, 5060);
+            ++iri;
+        } else {
+            SCOPED_TRACE(cc);
+            ASSERT_EQ(c.rec.kind, RecordKind::cc_rtp);
+            const bool from_alice = cc % 2 == 0;
+            EXPECT_EQ(c.rec.direction, from_alice ? Direction::from_target : Direction::to_target);
+            EXPECT_EQ(c.bytes,
+                      from_alice ? call.rtp_from_caller[cc / 2] : call.rtp_from_callee[cc / 2]);
+            EXPECT_EQ(c.rec.src.port, from_alice ? 40000 : 50000);
+            ++cc;
+        }
+    }
+    EXPECT_EQ(iri, 5u);
+    EXPECT_EQ(cc, 10u);
+    EXPECT_EQ(icpt_->counters().srtp_decrypted.get(), 10u);
+    EXPECT_EQ(icpt_->counters().dialogs_ended.get(), 1u);
+}
+
+TEST_F(Interception, DeliverBothGivesOriginalAndDecrypted) {
+    make(liprobe::media::DeliverMode::both);
+    const auto call = liprobe::test::build_call({});
+    for (const auto& f : call.frames) feed(f);
+    size_t ip = 0, rtp = 0;
+    for (const auto& c : sink_.out) {
+        if (c.rec.kind == RecordKind::cc_ip) {
+            // The original IP packet (the frame without its 14-octet Ethernet header).
+            bool found = false;
+            for (const auto& f : call.frames)
+                found =
+                    found || std::vector<uint8_t>(f.bytes.begin() + 14, f.bytes.end()) == c.bytes;
+            EXPECT_TRUE(found);
+            ++ip;
+        }
+        if (c.rec.kind == RecordKind::cc_rtp) ++rtp;
+    }
+    EXPECT_EQ(ip, 10u);
+    EXPECT_EQ(rtp, 10u);
+}
+
+TEST_F(Interception, NonTargetCallGivesNothing) {
+    make(liprobe::media::DeliverMode::decrypted);
+    liprobe::test::CallSpec spec;
+    spec.caller = "sip:carol@example.org";
+    // Case matters in the user part (RFC 3261 19.1.4): Alice is not alice.
+    spec.callee = "sip:Alice@example.org";
+    for (const auto& f : liprobe::test::build_call(spec).frames) feed(f);
+    EXPECT_TRUE(sink_.out.empty());
+    EXPECT_EQ(flows_->size(), 0u);
+    EXPECT_EQ(icpt_->counters().sip_messages.get(), 5u);
+    EXPECT_EQ(icpt_->counters().media_packets.get(), 0u);
+}
+
+}  // namespace
