@@ -351,8 +351,7 @@ void Capture::write(const std::string& capture_path, const std::string& expected
         const auto usec = static_cast<uint32_t>(r.time_us % 1000000);
         capture.write(sec, usec, r.captured.data(), static_cast<uint32_t>(r.captured.size()));
         if (expected) {
-            expected->write(sec, usec, r.expected.data(),
-                            static_cast<uint32_t>(r.expected.size()));
+            expected->write(sec, usec, r.expected.data(), static_cast<uint32_t>(r.expected.size()));
         }
     }
     capture.close();

@@ -3,12 +3,12 @@
 // and a time-ordered capture. Control plane code: allocation and exceptions are fine here.
 #pragma once
 
+#include <srtp2/srtp.h>
+
 #include <cstdint>
 #include <random>
 #include <string>
 #include <vector>
-
-#include <srtp2/srtp.h>
 
 #include "liprobe/net/frame_builder.hpp"
 
@@ -112,7 +112,9 @@ class Capture {
   public:
     // Returns the record's id (insertion order), for frame_index() after write().
     uint64_t add(int64_t time_us, Bytes captured, Bytes expected = {});
-    uint64_t add_unchanged(int64_t time_us, const Bytes& frame) { return add(time_us, frame, frame); }
+    uint64_t add_unchanged(int64_t time_us, const Bytes& frame) {
+        return add(time_us, frame, frame);
+    }
     // Sorts by time (stable) and writes; expected_path empty: only the capture.
     void write(const std::string& capture_path, const std::string& expected_path);
     size_t size() const { return records_.size(); }

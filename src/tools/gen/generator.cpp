@@ -276,8 +276,8 @@ GenResult generate(const GenOptions& options) {
                   ", MKI = GMK-ID || GUK-ID (8 octets), RCC ROC in every packet");
     for (const StreamPlan& s : plans) {
         char line[160];
-        std::snprintf(line, sizeof line, "  ssrc %08x  udp dport %u  %s", s.rtp.ssrc, s.media.dst_port,
-                      s.label.c_str());
+        std::snprintf(line, sizeof line, "  ssrc %08x  udp dport %u  %s", s.rtp.ssrc,
+                      s.media.dst_port, s.label.c_str());
         sum.push_back(line);
     }
     sum.push_back("SRTCP reports: " + std::to_string(x.decrypted_srtcp) +

@@ -25,9 +25,10 @@ Bytes mikey_sakke_i_message(const MikeyIMessage& m, Random& rng) {
     Bytes b = {1, 26, kT, 0x01};  // version 1, SAKKE msg, next T, V 0 | PRF-HMAC-SHA-256
     const Bytes csb = be32(m.csb_id);
     b.insert(b.end(), csb.begin(), csb.end());
-    b.insert(b.end(), {0, 1});  // #CS 0, CS ID map type 1 (empty map: default PCK profile)
+    b.insert(b.end(), {0, 1});      // #CS 0, CS ID map type 1 (empty map: default PCK profile)
     b.insert(b.end(), {kRand, 0});  // T: NTP-UTC
-    for (int shift = 56; shift >= 0; shift -= 8) b.push_back(static_cast<uint8_t>(m.ntp_utc >> shift));
+    for (int shift = 56; shift >= 0; shift -= 8)
+        b.push_back(static_cast<uint8_t>(m.ntp_utc >> shift));
     b.insert(b.end(), {kIdr, 16});
     b.insert(b.end(), m.rand.begin(), m.rand.end());
     append_idr(b, kIdr, 1, m.initiator);  // IDRi

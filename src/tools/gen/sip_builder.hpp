@@ -13,9 +13,9 @@
 namespace liprobe::gen {
 
 struct MikeyIMessage {
-    uint32_t csb_id = 0;  // PCK-ID (private call)
-    uint64_t ntp_utc = 0;  // T payload
-    Bytes rand;            // 16 octets: the RAND the PCK was derived with
+    uint32_t csb_id = 0;               // PCK-ID (private call)
+    uint64_t ntp_utc = 0;              // T payload
+    Bytes rand;                        // 16 octets: the RAND the PCK was derived with
     std::string initiator, responder;  // IDRi / IDRr (MCPTT IDs)
     std::string kms;                   // IDRkmsi / IDRkmsr
 };
@@ -26,9 +26,9 @@ struct SdpMedia {
     std::string address;  // c= (IPv4 or IPv6 literal)
     bool ipv6 = false;
     uint16_t port = 0;
-    bool srtp = true;        // RTP/SAVP, else RTP/AVP
+    bool srtp = true;  // RTP/SAVP, else RTP/AVP
     bool rtcp_mux = false;
-    std::string mikey_b64;   // a=key-mgmt:mikey (media level) when not empty
+    std::string mikey_b64;  // a=key-mgmt:mikey (media level) when not empty
 };
 std::string sdp(const SdpMedia& m, uint64_t session_id);
 

@@ -1,0 +1,438 @@
+// liprobe-gen calls, checked with the project's own parsers and independent tools: every SIP
+// message parses (over UDP, IPv4 fragments and split TCP segments), the MIKEY-SAKKE I_MESSAGE
+// and mcptt-info name the right key and identities, SDP ports match the media streams,
+// liprobe-keytool decrypt turns the libsrtp2-protected streams into exactly the manifest's
+// plaintext, the config loads, and tshark recognises the SIP.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "liprobe/control/config.hpp"
+#include "liprobe/net/parse.hpp"
+#include "liprobe/net/pcap_file.hpp"
+#include "liprobe/sip/dialog_message.hpp"
+#include "liprobe/sip/mcptt_info.hpp"
+#include "liprobe/sip/message.hpp"
+#include "liprobe/sip/mikey.hpp"
+#include "liprobe/sip/sdp.hpp"
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using Bytes = std::vector<uint8_t>;
+
+namespace {
+
+std::string env_or_empty(const char* name) {
+    const char* v = std::getenv(name);
+    return v == nullptr ? "" : v;
+}
+
+std::string read_file(const fs::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+int run(const std::string& cmd, std::string* out = nullptr) {
+    const fs::path tmp =
+        fs::path(::testing::TempDir()) / ("gen_calls_out_" + std::to_string(getpid()) + ".txt");
+    const int status = std::system((cmd + " >" + tmp.string() + " 2>&1").c_str());
+    if (out != nullptr) *out = read_file(tmp);
+    fs::remove(tmp);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+std::vector<Bytes> read_pcap(const fs::path& p) {
+    liprobe::net::PcapReader reader(p.string());
+    std::vector<Bytes> frames;
+    liprobe::net::PcapRecord rec;
+    while (reader.next(rec)) frames.emplace_back(rec.data, rec.data + rec.caplen);
+    return frames;
+}
+
+liprobe::net::ParsedPacket parse(const Bytes& f) {
+    liprobe::net::ParsedPacket p;
+    liprobe::net::parse_frame(f.data(), static_cast<uint32_t>(f.size()),
+                              liprobe::net::LinkType::ethernet, p);
+    return p;
+}
+
+Bytes udp_payload(const Bytes& f) {
+    const auto p = parse(f);
+    EXPECT_EQ(p.status, liprobe::net::ParseStatus::ok);
+    if (p.status != liprobe::net::ParseStatus::ok) return {};
+    return Bytes(f.begin() + p.payload_offset, f.begin() + p.payload_offset + p.payload_len);
+}
+
+// The SIP message carried by these frames: one UDP datagram, IPv4 fragments of one, or TCP
+// segments of one connection (concatenated payloads, sequence numbers checked to be contiguous).
+std::string sip_text(const std::vector<Bytes>& capture, const json& frames, bool tcp) {
+    std::string text;
+    if (tcp) {
+        uint32_t next_seq = 0;
+        for (size_t i = 0; i < frames.size(); ++i) {
+            const Bytes& f = capture.at(frames[i].get<size_t>());
+            const auto p = parse(f);
+            EXPECT_EQ(p.status, liprobe::net::ParseStatus::not_udp);
+            EXPECT_EQ(p.protocol, liprobe::net::kIpProtoTcp);
+            const uint8_t* tcp_header = f.data() + p.l4_offset;
+            const uint32_t seq = (uint32_t{tcp_header[4]} << 24) | (tcp_header[5] << 16) |
+                                 (tcp_header[6] << 8) | tcp_header[7];
+            if (i > 0) {
+                EXPECT_EQ(seq, next_seq) << "TCP segments not contiguous";
+            }
+            const size_t data = p.l4_offset + (tcp_header[12] >> 4) * 4u;
+            text.append(f.begin() + data, f.begin() + p.l3_end);
+            next_seq = seq + static_cast<uint32_t>(p.l3_end - data);
+        }
+        return text;
+    }
+    if (frames.size() == 1) {
+        const Bytes payload = udp_payload(capture.at(frames[0].get<size_t>()));
+        return std::string(payload.begin(), payload.end());
+    }
+    // IPv4 fragments, in order: the first holds the UDP header.
+    Bytes datagram;
+    for (size_t i = 0; i < frames.size(); ++i) {
+        const Bytes& f = capture.at(frames[i].get<size_t>());
+        const auto p = parse(f);
+        EXPECT_EQ(p.status, liprobe::net::ParseStatus::ipv4_fragment);
+        EXPECT_EQ(p.more_fragments, i + 1 < frames.size());
+        EXPECT_EQ(p.fragment_offset * 8u, datagram.size());
+        const size_t ihl = (f[p.l3_offset] & 0x0F) * 4u;
+        datagram.insert(datagram.end(), f.begin() + p.l3_offset + ihl, f.begin() + p.l3_end);
+    }
+    return datagram.size() < 8 ? "" : std::string(datagram.begin() + 8, datagram.end());
+}
+
+// expected/<stream>.bin: 4-octet big-endian length, then the plaintext packet.
+std::vector<Bytes> read_expected(const fs::path& p) {
+    const std::string s = read_file(p);
+    std::vector<Bytes> out;
+    size_t at = 0;
+    while (at + 4 <= s.size()) {
+        const auto* u = reinterpret_cast<const uint8_t*>(s.data() + at);
+        const size_t len = (size_t{u[0]} << 24) | (u[1] << 16) | (u[2] << 8) | u[3];
+        out.emplace_back(u + 4, u + 4 + len);
+        at += 4 + len;
+    }
+    EXPECT_EQ(at, s.size());
+    return out;
+}
+
+uint16_t port_of(const std::string& host_port) {
+    return static_cast<uint16_t>(std::stoi(host_port.substr(host_port.rfind(':') + 1)));
+}
+
+class GenCalls : public ::testing::Test {
+  protected:
+    static void SetUpTestSuite() {
+        gen_ = env_or_empty("LIPROBE_GEN");
+        keytool_ = env_or_empty("LIPROBE_KEYTOOL");
+        dir_ = fs::path(::testing::TempDir()) / ("gen_calls_" + std::to_string(getpid()));
+        fs::remove_all(dir_);
+        if (gen_.empty()) return;
+        status_ = run(gen_ + " calls --out " + (dir_ / "all").string() +
+                          " --seed 9 --private 2 --group 2 --ims 4 --background 3"
+                          " --packets-per-stream 12 --scenario all",
+                      &output_);
+        if (status_ == 0) {
+            manifest_ = json::parse(read_file(dir_ / "all/manifest.json"));
+            capture_ = read_pcap(dir_ / "all/capture.pcap");
+        }
+    }
+    static void TearDownTestSuite() { fs::remove_all(dir_); }
+    void SetUp() override {
+        ASSERT_FALSE(gen_.empty()) << "LIPROBE_GEN not set (run through meson test)";
+        ASSERT_EQ(status_, 0) << output_;
+    }
+
+    static inline std::string gen_, keytool_, output_;
+    static inline fs::path dir_;
+    static inline int status_ = -1;
+    static inline json manifest_;
+    static inline std::vector<Bytes> capture_;
+};
+
+}  // namespace
+
+TEST_F(GenCalls, ManifestCoversEveryKindAndScenario) {
+    // 2 private + 2 group + 4 IMS + 3 background + scenario calls (rollover 2, missing_key 1,
+    // tampered 1, ipv6 2, vlan 2, fragmented_invite 1, tcp_split 1, uri_normalisation 4,
+    // csrc_ext 1, malformed 1).
+    const json& calls = manifest_["calls"];
+    ASSERT_EQ(calls.size(), 2u + 2 + 4 + 3 + 16);
+    std::map<std::string, int> kinds, scenarios, expect;
+    for (const json& c : calls) {
+        ++kinds[c["kind"].get<std::string>()];
+        ++scenarios[c["scenario"].get<std::string>()];
+        ++expect[c["expect"].get<std::string>()];
+    }
+    EXPECT_EQ(kinds["mcptt_private"], 2 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1);
+    EXPECT_EQ(kinds["mcptt_group"], 2 + 1 + 1 + 1 + 1);
+    EXPECT_EQ(kinds["ims"], 4 + 1 + 4);
+    EXPECT_EQ(scenarios["uri_normalisation"], 4);
+    EXPECT_EQ(expect["not_intercepted"], 3 + 1);  // background + the case-different user part
+    EXPECT_EQ(manifest_["scenarios"].size(), 10u);
+    EXPECT_EQ(manifest_["malformed"].size(), 6u);
+    EXPECT_EQ(manifest_["frames"].get<size_t>(), capture_.size());
+    EXPECT_EQ(manifest_["warrants"].size(), 2u + 2 + 4 + 16);
+}
+
+TEST_F(GenCalls, EverySipMessageParsesAndCarriesTheRightIdsKeysAndPorts) {
+    const json keys = json::parse(read_file(dir_ / "all/keys.json"))["keys"];
+    std::map<std::string, json> key_by_id;
+    for (const json& k : keys) {
+        if (k.contains("key_id")) key_by_id[k["key_id"].get<std::string>()] = k;
+    }
+    liprobe::sip::McpttInfoParser xml;
+    size_t messages = 0, mikeys = 0, fragmented = 0, tcp = 0;
+    for (const json& call : manifest_["calls"]) {
+        SCOPED_TRACE(call["id"].get<std::string>());
+        const bool over_tcp = call["sip_transport"] == "tcp";
+        ASSERT_EQ(call["sip"].size(), 7u);
+        for (const json& m : call["sip"]) {
+            const std::string text = sip_text(capture_, m["frames"], over_tcp);
+            ASSERT_EQ(text.size(), m["length"].get<size_t>());
+            liprobe::sip::SipMessage msg;
+            ASSERT_EQ(liprobe::sip::parse_message(text, msg), liprobe::sip::ParseError::ok) << text;
+            ++messages;
+            if (m["frames"].size() > 1) ++(over_tcp ? tcp : fragmented);
+            EXPECT_EQ(text.substr(0, text.find("\r\n")), m["first_line"].get<std::string>());
+            EXPECT_EQ(msg.call_id, call["call_id"].get<std::string>());
+            liprobe::sip::DialogMessage dm;
+            liprobe::sip::extract_dialog_message(msg, xml, dm);
+            if (!dm.has_sdp) continue;
+            ASSERT_EQ(dm.sdp_error, liprobe::sip::SdpError::ok);
+            ASSERT_EQ(dm.sdp.media_count, 1u);
+            // The SDP names the port the other side sends to: for the offer, the destination of
+            // the streams towards the caller; for the answer, of the caller's streams.
+            const bool offer = dm.is_invite_request();
+            const auto& media = dm.sdp.media[0];
+            size_t found = 0;
+            for (const json& s : call["streams"]) {
+                if (s["kind"] != "rtp" || s["from_caller"].get<bool>() == offer) continue;
+                EXPECT_EQ(media.rtp_port, port_of(s["dst"]));
+                ++found;
+            }
+            EXPECT_EQ(found, call["kind"] == "mcptt_group" && offer ? 2u : 1u);
+            EXPECT_EQ(media.secure, call.contains("key"));
+            if (!offer) continue;
+            if (call["kind"] == "mcptt_private") {
+                ASSERT_TRUE(dm.has_mikey);
+                ASSERT_EQ(dm.mikey_error, liprobe::sip::MikeyError::ok);
+                ++mikeys;
+                EXPECT_EQ(dm.mikey.data_type, 26);
+                EXPECT_EQ(dm.mikey.map_type, 1);
+                EXPECT_EQ(dm.mikey.cs_count, 0u);
+                char id[9];
+                std::snprintf(id, sizeof id, "%08x", dm.mikey.csb_id);
+                EXPECT_EQ(id, call["key"]["key_id"].get<std::string>());
+                EXPECT_EQ(dm.mikey.initiator.text(), call["caller"].get<std::string>());
+                EXPECT_EQ(dm.mikey.responder.text(), call["callee"].get<std::string>());
+                if (call["key"]["in_keys_json"].get<bool>()) {
+                    const json& k = key_by_id.at(id);
+                    EXPECT_EQ(k["initiator"], call["caller"]);
+                    std::string rand;
+                    for (size_t i = 0; i < dm.mikey.rand_len; ++i) {
+                        char b[3];
+                        std::snprintf(b, sizeof b, "%02x", dm.mikey.rand[i]);
+                        rand += b;
+                    }
+                    EXPECT_EQ(rand, k["rand"].get<std::string>());
+                }
+                // The whole I_MESSAGE, payload by payload.
+                uint8_t raw[liprobe::sip::kMaxMikeyMessage];
+                size_t raw_len = 0;
+                ASSERT_TRUE(liprobe::sip::base64_decode(media.mikey, raw, raw_len));
+                liprobe::sip::MikeyMessage mk;
+                ASSERT_EQ(liprobe::sip::parse_mikey({raw, raw_len}, mk),
+                          liprobe::sip::MikeyError::ok);
+                EXPECT_EQ(mk.length, raw_len);
+                EXPECT_EQ(mk.prf, 1);
+                EXPECT_EQ(mk.ts_type, 0);
+                EXPECT_EQ(mk.rand.size(), 16u);
+                EXPECT_EQ(mk.id_count, 4u);
+                ASSERT_NE(mk.find_id(liprobe::sip::IdRole::idrkmsi), nullptr);
+                ASSERT_NE(mk.find_id(liprobe::sip::IdRole::idrkmsr), nullptr);
+                EXPECT_EQ(mk.sakke_params, 1);
+                EXPECT_EQ(mk.sakke_data.size(), 273u);
+                EXPECT_TRUE(mk.has_sign);
+                EXPECT_EQ(mk.sign_type, 2);
+                EXPECT_EQ(mk.signature.size(), 129u);
+            } else {
+                EXPECT_FALSE(dm.has_mikey);
+            }
+            if (call["kind"] != "ims") {
+                ASSERT_TRUE(dm.has_mcptt_info);
+                ASSERT_EQ(dm.mcptt_error, liprobe::sip::McpttInfoError::ok);
+                EXPECT_EQ(dm.mcptt.request_uri.view(), call["callee"].get<std::string>());
+                EXPECT_EQ(dm.mcptt.calling_user_id.view(), call["caller"].get<std::string>());
+            } else {
+                EXPECT_EQ(msg.request_uri.text, call["request_uri"].get<std::string>());
+                EXPECT_EQ(msg.asserted_identity_count, 1u);
+            }
+        }
+    }
+    EXPECT_EQ(messages, manifest_["calls"].size() * 7);
+    EXPECT_EQ(mikeys, 2u + 1 + 9);  // private calls: plain, background, scenarios
+    EXPECT_EQ(fragmented, 1u);
+    EXPECT_EQ(tcp, 1u);
+}
+
+// liprobe-keytool decrypt (our decryptor) against libsrtp2's output (the generator's encryptor):
+// every decryptable packet must come out as exactly the manifest's plaintext; packets without a
+// key, tampered ones and plain RTP come out unchanged.
+TEST_F(GenCalls, KeytoolDecryptsEveryStreamToTheManifestPlaintext) {
+    ASSERT_FALSE(keytool_.empty()) << "LIPROBE_KEYTOOL not set";
+    std::string out;
+    ASSERT_EQ(run(keytool_ + " decrypt --keys " + (dir_ / "all/keys.json").string() + " " +
+                      (dir_ / "all/capture.pcap").string() + " " + (dir_ / "out.pcap").string(),
+                  &out),
+              0)
+        << out;
+    const std::vector<Bytes> decrypted = read_pcap(dir_ / "out.pcap");
+    ASSERT_EQ(decrypted.size(), capture_.size());
+    size_t checked = 0, decrypted_count = 0, tampered_count = 0, encrypted_count = 0;
+    for (const json& call : manifest_["calls"]) {
+        for (const json& s : call["streams"]) {
+            SCOPED_TRACE(s["id"].get<std::string>());
+            const json& frames = s["frames"];
+            ASSERT_EQ(frames.size(), s["count"].get<size_t>());
+            if (s["expected"].is_null()) {
+                EXPECT_EQ(s["deliver"], "none");
+                continue;
+            }
+            const std::vector<Bytes> plain = read_expected(dir_ / "all" / s["expected"]);
+            ASSERT_EQ(plain.size(), frames.size());
+            std::vector<bool> tampered(frames.size(), false);
+            if (s.contains("tampered")) {
+                for (const json& i : s["tampered"]) tampered.at(i.get<size_t>()) = true;
+            }
+            for (size_t i = 0; i < frames.size(); ++i) {
+                const size_t frame = frames[i].get<size_t>();
+                const Bytes got = udp_payload(decrypted.at(frame));
+                const Bytes sent = udp_payload(capture_.at(frame));
+                ++checked;
+                if (s["deliver"] == "plain") {
+                    EXPECT_EQ(got, plain[i]);
+                    EXPECT_EQ(sent, plain[i]);
+                } else if (s["deliver"] == "encrypted" || tampered[i]) {
+                    EXPECT_EQ(got, sent);  // unchanged: no key / authentication failed
+                    EXPECT_NE(got, plain[i]);
+                    ++(tampered[i] ? tampered_count : encrypted_count);
+                } else {
+                    ASSERT_EQ(s["deliver"], "decrypted");
+                    EXPECT_EQ(got, plain[i]) << "packet " << i;
+                    EXPECT_NE(sent, plain[i]);
+                    ++decrypted_count;
+                }
+            }
+        }
+    }
+    EXPECT_GT(decrypted_count, 0u);
+    EXPECT_EQ(tampered_count, 2u);                // packets 3 and 10 of 12 (i % 7 == 3)
+    EXPECT_EQ(encrypted_count, 2u * 12 + 2 * 2);  // the missing-key call: 2 RTP, 2 SRTCP streams
+    EXPECT_NE(out.find("auth_failed 2\n"), std::string::npos) << out;
+    EXPECT_NE(out.find("decrypted " + std::to_string(decrypted_count) + " "), std::string::npos)
+        << out;
+    EXPECT_GT(checked, decrypted_count);
+}
+
+TEST_F(GenCalls, RolloverStreamsCrossSequenceZero) {
+    int found = 0;
+    for (const json& call : manifest_["calls"]) {
+        if (call["scenario"] != "rollover") continue;
+        const json& s = call["streams"][0];
+        EXPECT_EQ(s["first_seq"], 65500);
+        EXPECT_EQ(s["count"], 80);
+        EXPECT_EQ(s["roc_in_packet"], call["kind"] == "mcptt_group");
+        const Bytes last = udp_payload(capture_.at(s["frames"].back().get<size_t>()));
+        EXPECT_EQ((last[2] << 8) | last[3], (65500 + 79) & 0xFFFF);
+        if (call["kind"] == "mcptt_group") {  // ... | MKI (8) | ROC (4) = 1
+            ASSERT_GT(last.size(), 4u);
+            EXPECT_EQ(Bytes(last.end() - 4, last.end()), (Bytes{0, 0, 0, 1}));
+        }
+        ++found;
+    }
+    EXPECT_EQ(found, 2);
+}
+
+TEST_F(GenCalls, ConfigLoadsWithOneWarrantPerTarget) {
+    const auto loaded = liprobe::control::load_config((dir_ / "all/liprobe.toml").string());
+    ASSERT_TRUE(loaded.ok()) << (loaded.errors.empty() ? "" : loaded.errors[0].text());
+    const auto& c = loaded.config;
+    ASSERT_EQ(c.destinations.size(), 1u);
+    EXPECT_FALSE(c.destinations[0].tls);
+    EXPECT_EQ(c.destinations[0].address.port, 6543);
+    EXPECT_EQ(c.keys.preload, (dir_ / "all/keys.json").string());
+    ASSERT_EQ(c.warrants.size(), manifest_["warrants"].size());
+    for (size_t i = 0; i < c.warrants.size(); ++i) {
+        EXPECT_EQ(c.warrants[i].liid, manifest_["warrants"][i]["liid"].get<std::string>());
+        EXPECT_EQ(c.warrants[i].targets,
+                  manifest_["warrants"][i]["targets"].get<std::vector<std::string>>());
+    }
+}
+
+TEST_F(GenCalls, TlsDestinationFromPkiDirectory) {
+    ASSERT_EQ(run(gen_ + " calls --out " + (dir_ / "tls").string() +
+                  " --private 1 --group 0 --ims 0 --background 0 --packets-per-stream 2"
+                  " --lemf 127.0.0.1:7000 --pki /etc/liprobe-pki"),
+              0);
+    const std::string toml = read_file(dir_ / "tls/liprobe.toml");
+    EXPECT_NE(
+        toml.find("address = \"127.0.0.1:7000\"\nformat = \"etsi102232\"\ntls = true\n"
+                  "cert = \"/etc/liprobe-pki/probe.pem\"\nkey = \"/etc/liprobe-pki/probe.key\"\n"
+                  "ca = \"/etc/liprobe-pki/ca.pem\"\n"),
+        std::string::npos)
+        << toml;
+}
+
+TEST_F(GenCalls, DeterministicForASeed) {
+    const std::string args =
+        " --private 3 --group 1 --ims 2 --background 2"
+        " --packets-per-stream 5 --scenario tampered,tcp_split";
+    ASSERT_EQ(run(gen_ + " calls --out " + (dir_ / "a").string() + " --seed 42" + args), 0);
+    ASSERT_EQ(run(gen_ + " calls --out " + (dir_ / "b").string() + " --seed 42" + args), 0);
+    ASSERT_EQ(run(gen_ + " calls --out " + (dir_ / "c").string() + " --seed 43" + args), 0);
+    for (const char* f : {"capture.pcap", "keys.json", "manifest.json", "expected/c00000-s0.bin"}) {
+        EXPECT_EQ(read_file(dir_ / "a" / f), read_file(dir_ / "b" / f)) << f;
+        EXPECT_NE(read_file(dir_ / "a" / f), read_file(dir_ / "c" / f)) << f;
+    }
+}
+
+TEST_F(GenCalls, BadArgumentsExitTwo) {
+    EXPECT_EQ(run(gen_ + " calls"), 2);
+    EXPECT_EQ(run(gen_ + " calls --out " + dir_.string() + "/x --scenario nonsense"), 2);
+    EXPECT_EQ(run(gen_ + " calls --out " + dir_.string() + "/x --packets-per-stream 0"), 2);
+    EXPECT_EQ(run(gen_ + " calls --out " + dir_.string() + "/x --private -1"), 2);
+}
+
+// tshark (an independent dissector) must see every call's SIP methods; skipped without it.
+TEST_F(GenCalls, TsharkRecognisesTheSip) {
+    if (run("command -v tshark") != 0) GTEST_SKIP() << "tshark not installed";
+    std::string out;
+    ASSERT_EQ(run("tshark -r " + (dir_ / "all/capture.pcap").string() +
+                      " -Y sip -T fields -e sip.Method 2>/dev/null",
+                  &out),
+              0);
+    std::map<std::string, size_t> methods;
+    std::istringstream in(out);
+    std::string line;
+    while (std::getline(in, line)) ++methods[line];
+    const size_t calls = manifest_["calls"].size();
+    // Two of the malformed frames begin with a well-formed INVITE request line on port 5060.
+    EXPECT_EQ(methods["INVITE"], calls + 2);
+    EXPECT_EQ(methods["ACK"], calls);
+    EXPECT_EQ(methods["BYE"], calls);
+    EXPECT_EQ(methods[""], calls * 4);  // the responses
+}
