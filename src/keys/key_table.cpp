@@ -1,6 +1,7 @@
 // MKI key table: rte_hash (lock-free readers, one writer) from a fixed 20-octet MKI key to an
-// immutable MkiCandidates block; contexts live in locked, non-dumpable key memory; everything a
-// reader may still hold is freed (after zeroising) only once an rte_rcu_qsbr grace period ended.
+// immutable MkiCandidates block (the one embedded in the context when the MKI has a single
+// candidate); contexts live in locked, non-dumpable key memory; everything a reader may still
+// hold is freed (after zeroising) only once an rte_rcu_qsbr grace period ended.
 #include "liprobe/keys/key_table.hpp"
 
 #include <openssl/crypto.h>
@@ -14,6 +15,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstddef>
 #include <cstring>
 #include <deque>
 #include <map>
@@ -25,17 +27,22 @@ namespace liprobe::keys {
 namespace {
 
 // The rte_hash key: length first so that MKIs of different lengths never collide.
-struct HashKey {
+// 8-aligned with explicit zero padding: rte_hash_crc reads keys in 8-octet words, and every
+// octet of the key is hashed and compared.
+struct alignas(8) HashKey {
     uint8_t len = 0;
     uint8_t pad[3] = {};
     uint8_t mki[kMaxMkiLen] = {};
+    uint8_t tail[4] = {};
 };
-static_assert(sizeof(HashKey) == 20);
+static_assert(sizeof(HashKey) == 24);
 
 HashKey make_key(const uint8_t* mki, size_t len) {
     HashKey k;
     k.len = static_cast<uint8_t>(len);
-    std::memcpy(k.mki, mki, len);
+    uint64_t words[2];
+    load_mki_words(mki, len, words);
+    std::memcpy(k.mki, words, sizeof(words));
     return k;
 }
 
@@ -55,13 +62,36 @@ size_t round_to_pages(size_t n) {
 
 std::atomic<size_t> g_lock_failures{0};
 
+// The fast path reads the hot line, then the RTP key schedule and salt, at these offsets.
+static_assert(alignof(SrtpContext) == 64);
+static_assert(offsetof(SrtpContext, rtp) == 64, "SrtpContext: the hot line must stay 64 octets");
+
+// A 2 MiB-aligned slab of key memory the kernel may back with one transparent huge page: the
+// workers touch contexts spread over tens of megabytes, and with 4 KiB pages nearly every
+// context access also missed the TLB. Same protections as alloc_key_memory.
+void* alloc_key_slab(size_t bytes) {
+    const size_t span = bytes * 2;
+    void* raw = mmap(nullptr, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (raw == MAP_FAILED) return nullptr;
+    const auto start = reinterpret_cast<uintptr_t>(raw);
+    const uintptr_t aligned = (start + bytes - 1) / bytes * bytes;
+    if (aligned > start) munmap(raw, aligned - start);
+    if (start + span > aligned + bytes)
+        munmap(reinterpret_cast<void*>(aligned + bytes), start + span - (aligned + bytes));
+    void* p = reinterpret_cast<void*>(aligned);
+    (void)madvise(p, bytes, MADV_HUGEPAGE);  // advice only: 4 KiB pages still work
+    (void)madvise(p, bytes, MADV_DONTDUMP);
+    if (mlock(p, bytes) != 0) g_lock_failures.fetch_add(1, std::memory_order_relaxed);
+    return p;
+}
+
 // Contexts are carved from key-memory slabs: a page per context would lock 2.4x the memory
 // needed and cost five syscalls per key. A freed slot is zeroised and stays in its (locked)
 // slab for reuse; slabs are unmapped when the table is destroyed.
 class ContextPool {
   public:
     static constexpr size_t kSlotSize = (sizeof(SrtpContext) + 63) / 64 * 64;
-    static constexpr size_t kSlabBytes = size_t{1} << 20;
+    static constexpr size_t kSlabBytes = size_t{2} << 20;  // one huge page
 
     ContextPool() = default;
     ContextPool(const ContextPool&) = delete;
@@ -72,7 +102,7 @@ class ContextPool {
 
     void* allocate() {
         if (free_.empty()) {
-            void* slab = alloc_key_memory(kSlabBytes);
+            void* slab = alloc_key_slab(kSlabBytes);
             if (slab == nullptr) return nullptr;
             slabs_.push_back(slab);
             auto* base = static_cast<uint8_t*>(slab);
@@ -92,8 +122,10 @@ class ContextPool {
     std::vector<void*> free_;
 };
 
-// One published MkiCandidates block with its pointer array right behind it.
+// One published MkiCandidates block: a lone context's own embedded block, else a heap block with
+// its pointer array right behind it.
 MkiCandidates* make_block(const std::vector<const SrtpContext*>& list) {
+    if (list.size() == 1) return const_cast<MkiCandidates*>(&list[0]->self_candidates);
     const size_t bytes = sizeof(MkiCandidates) + list.size() * sizeof(const SrtpContext*);
     void* mem = ::operator new(bytes);
     auto* block = new (mem) MkiCandidates;
@@ -104,7 +136,10 @@ MkiCandidates* make_block(const std::vector<const SrtpContext*>& list) {
     return block;
 }
 
+// Embedded blocks go with their context (which is retired no earlier than the block); blocks are
+// freed before contexts in every batch, so the flag is read from live memory.
 void free_block(MkiCandidates* block) {
+    if (block->owned_by_context) return;
     block->~MkiCandidates();
     ::operator delete(block);
 }
@@ -227,10 +262,10 @@ KeyTable::~KeyTable() {
     // No reader may use the table any more: free everything at once.
     for (auto& [name, reg] : impl_->mkis)
         if (reg.published != nullptr) free_block(reg.published);
-    for (auto& r : impl_->retired) {
-        for (auto* c : r.contexts) impl_->destroy_context(c);
+    for (auto& r : impl_->retired)
         for (auto* b : r.blocks) free_block(b);
-    }
+    for (auto& r : impl_->retired)
+        for (auto* c : r.contexts) impl_->destroy_context(c);
     for (auto& [name, entry] : impl_->entries)
         for (auto* c : entry.contexts) impl_->destroy_context(c);
     rte_hash_free(hash_);
@@ -311,6 +346,10 @@ std::string KeyTable::install(const EntryResult& entry) {
         }
         auto* c = new (slot) SrtpContext;
         c->id = im.next_id++;  // before publication: readers compare ids of cached winners
+        c->self = c;
+        c->self_candidates.count = 1;
+        c->self_candidates.owned_by_context = true;
+        c->self_candidates.contexts = &c->self;
         fresh.contexts.push_back(c);
         if (!im.gcm.expand_key({s.rtp_key.data(), s.rtp_key.size()}, c->rtp.key) ||
             !im.gcm.expand_key({s.rtcp_key.data(), s.rtcp_key.size()}, c->rtcp.key)) {
@@ -520,8 +559,8 @@ size_t KeyTable::reclaim() {
     // Tokens grow monotonically: stop at the first whose grace period is still running.
     while (!im.retired.empty() && rte_rcu_qsbr_check(rcu_, im.retired.front().token, false) == 1) {
         Impl::Retired& r = im.retired.front();
-        for (auto* c : r.contexts) im.destroy_context(c);
         for (auto* b : r.blocks) free_block(b);
+        for (auto* c : r.contexts) im.destroy_context(c);
         for (int32_t pos : r.key_positions) rte_hash_free_key_with_position(hash_, pos);
         freed += r.contexts.size();
         im.retired.pop_front();

@@ -3,8 +3,10 @@
 // in the current burst; the per-stream cache stores context ids, never pointers.
 #include "liprobe/srtp/decryptor.hpp"
 
+#include <intel-ipsec-mb.h>
 #include <rte_prefetch.h>
 
+#include <algorithm>
 #include <cstring>
 #include <stdexcept>
 
@@ -28,10 +30,14 @@ constexpr uint32_t kProbeWindow = 8;
 constexpr uint32_t kNoCandidate = UINT32_MAX;
 
 struct StreamKey {
+    StreamKey(uint32_t ssrc_, bool rtcp_, size_t mki_len_, const uint8_t* mki_)
+        : ssrc(ssrc_), rtcp(rtcp_), mki_len(static_cast<uint8_t>(mki_len_)) {
+        keys::load_mki_words(mki_, mki_len_, mki);
+    }
     uint32_t ssrc;
     bool rtcp;
     uint8_t mki_len;
-    const uint8_t* mki;
+    uint64_t mki[2];  // zero-padded
 };
 
 struct alignas(64) StreamEntry {
@@ -44,14 +50,40 @@ struct alignas(64) StreamEntry {
     uint8_t mki_len = 0;  // 0: free slot
     bool rtcp = false;
     bool initialised = false;  // s_l / roc hold an authenticated index
-    uint8_t mki[keys::kMaxMkiLen] = {};
+    uint64_t mki[2] = {0, 0};  // zero-padded
 
     bool matches(const StreamKey& k) const {
-        return mki_len == k.mki_len && ssrc == k.ssrc && rtcp == k.rtcp &&
-               std::memcmp(mki, k.mki, k.mki_len) == 0;
+        return mki_len == k.mki_len && ssrc == k.ssrc && rtcp == k.rtcp && mki[0] == k.mki[0] &&
+               mki[1] == k.mki[1];
     }
 };
 
+// Prefetches the cache lines of one session key that a GCM call on a packet of about len octets
+// reads: the AES round keys (176 or 240 octets at the start of IPsec-MB's struct gcm_key_data),
+// the GHASH key powers, and GcmKey::profile with the salt behind it. The VAES code stores
+// H^48..H^1 at offsets 16*15..16*62 and a message of b blocks uses H^b..H^1, the highest
+// offsets; the other code paths keep H^8..H^1 (and, SSE/AVX, their Karatsuba halves) at
+// 240..495. (gcm_keys_vaes_avx512.asm / gcm_keys_avx2_avx512.asm / gcm_keys_sse_avx.asm.)
+inline void prefetch_key_lines(const crypto::SrtpSessionKeys& k, size_t len, bool vaes) {
+    const uint8_t* base = k.key.expanded;  // 64-octet aligned
+    for (size_t off = 0; off < 240; off += 64) rte_prefetch0(base + off);
+    constexpr size_t kHashKeysEnd = 16 * 63;
+    size_t first = 240;
+    size_t end = 16 * 31;
+    if (vaes) {
+        const size_t blocks = std::min<size_t>(len / 16 + 1, 48);  // payload + AAD
+        first = 16 * (63 - blocks);
+        end = kHashKeysEnd;
+    }
+    for (size_t off = first & ~size_t{63}; off < end; off += 64) rte_prefetch0(base + off);
+    rte_prefetch0(&k.key.profile);
+    rte_prefetch0(k.salt);
+}
+
+// Stage 3 runs this many packets ahead of the decryption: the key lines of a whole burst at once
+// (~9 lines a packet) overran the core's outstanding-miss slots and stalled on the prefetches
+// themselves; a few packets ahead keeps them in flight behind the GCM of the current one.
+constexpr uint16_t kKeyPrefetchAhead = 4;
 inline uint64_t mix(uint64_t h) {
     h ^= h >> 33;
     h *= 0xff51afd7ed558ccdULL;
@@ -71,11 +103,9 @@ struct SrtpDecryptor::StreamTable {
     }
 
     static uint64_t hash(const StreamKey& k) {
-        uint64_t words[2] = {0, 0};
-        std::memcpy(words, k.mki, k.mki_len);
         uint64_t h = mix(uint64_t{k.ssrc} << 16 ^ uint64_t{k.mki_len} << 1 ^ (k.rtcp ? 1 : 0));
-        h = mix(h ^ words[0]);
-        return mix(h ^ words[1]);
+        h = mix(h ^ k.mki[0]);
+        return mix(h ^ k.mki[1]);
     }
 
     StreamEntry* find(const StreamKey& k) {
@@ -104,7 +134,8 @@ struct SrtpDecryptor::StreamTable {
         victim->ssrc = k.ssrc;
         victim->rtcp = k.rtcp;
         victim->mki_len = k.mki_len;
-        std::memcpy(victim->mki, k.mki, k.mki_len);
+        victim->mki[0] = k.mki[0];
+        victim->mki[1] = k.mki[1];
         return victim;
     }
 
@@ -132,7 +163,14 @@ const char* outcome_name(Outcome o) {
 }
 
 SrtpDecryptor::SrtpDecryptor(const keys::KeyTable& table, const DecryptorConfig& config)
-    : table_(table), streams_(std::make_unique<StreamTable>(config.max_streams)) {}
+    : table_(table), streams_(std::make_unique<StreamTable>(config.max_streams)) {
+    // IPsec-MB's AVX512 manager runs the VAES GCM code when the CPU has VAES and VPCLMULQDQ;
+    // that code keeps 48 GHASH key powers, stored highest first (see prefetch_key_lines).
+    const IMB_MGR* mgr = gcm_.manager();
+    const uint64_t vaes = IMB_FEATURE_VAES | IMB_FEATURE_VPCLMULQDQ;
+    vaes_hash_keys_ =
+        std::strcmp(gcm_.architecture(), "AVX512") == 0 && (mgr->features & vaes) == vaes;
+}
 
 SrtpDecryptor::~SrtpDecryptor() = default;
 
@@ -157,15 +195,18 @@ void SrtpDecryptor::decrypt_burst(Packet* packets, uint16_t n) {
     StreamTable& st = *streams_;
     const uint32_t lengths = table_.mki_length_mask();
 
-    // Stage 1: where the MKI sits under the layout that matched last, and one bulk lookup of
-    // all of them: rte_hash pipelines the bucket fetches, so a large table's cache misses
-    // overlap instead of adding up. Then prefetch what the decryption will touch (candidate
-    // block, context salt and key schedule, stream slot), one dependent level per pass.
+    // Stages 1-3 turn the chain of dependent cache misses of each packet (hash bucket and key
+    // store -> candidate block = the context's hot line -> key schedule, stream slot) into
+    // overlapping misses: stages 1 and 2 issue one level for the whole burst before anything
+    // waits on it; stage 3 (key lines) runs kKeyPrefetchAhead packets ahead of stage 4, the
+    // decryption.
+    //
+    // Stage 1: where the MKI sits under the layout that matched last, and one lookup of all of
+    // them (rte_hash pipelines the bucket and key fetches of a bulk lookup).
     const uint8_t* pre_mki[kMaxBurst];
     uint8_t pre_len[kMaxBurst];
     const keys::MkiCandidates* pre_cands[kMaxBurst];
-    // A lone packet gains nothing from the pipeline; it is looked up directly in stage 2.
-    for (uint16_t pi = 0; pi < n && n > 1; ++pi) {
+    for (uint16_t pi = 0; pi < n; ++pi) {
         const Packet& p = packets[pi];
         pre_mki[pi] = nullptr;
         pre_len[pi] = 0;
@@ -173,35 +214,48 @@ void SrtpDecryptor::decrypt_burst(Packet* packets, uint16_t n) {
         const size_t hint_len = st.hint_len[kind];
         if (hint_len == 0 || (lengths >> hint_len & 1u) == 0 || p.data == nullptr) continue;
         const size_t tail = hint_len + (st.hint_rcc[kind] ? crypto::kRccRocLen : 0);
-        if (p.len < crypto::kRtpFixedHeaderLen + crypto::kGcmTagLen + tail) continue;
+        if (p.len < crypto::kRtpFixedHeaderLen + crypto::kGcmTagLen + tail || p.len > kMaxPacket)
+            continue;
         pre_mki[pi] = p.data + p.len - tail;
         pre_len[pi] = static_cast<uint8_t>(hint_len);
     }
     if (n > 1) {
         table_.lookup_bulk(pre_mki, pre_len, n, pre_cands);
     } else {
-        pre_cands[0] = nullptr;
+        pre_cands[0] = pre_mki[0] != nullptr ? table_.lookup(pre_mki[0], pre_len[0]) : nullptr;
     }
+    // Stage 2: the candidate blocks (for a lone candidate, its context's hot line) and the
+    // stream slots.
     for (uint16_t pi = 0; pi < n; ++pi) {
         if (pre_cands[pi] == nullptr) continue;
-        rte_prefetch0(pre_cands[pi]->contexts);
+        rte_prefetch0(pre_cands[pi]);
         const Packet& p = packets[pi];
-        if (!p.is_rtcp) {
-            const StreamKey key{load_be32(p.data + 8), false, pre_len[pi], pre_mki[pi]};
-            rte_prefetch0(&st.slots[StreamTable::hash(key) & st.mask]);
+        const uint32_t ssrc = load_be32(p.data + (p.is_rtcp ? 4 : 8));
+        const StreamKey key(ssrc, p.is_rtcp, pre_len[pi], pre_mki[pi]);
+        rte_prefetch0(&st.slots[StreamTable::hash(key) & st.mask]);
+    }
+    // Stage 3: for the context most likely to decrypt (the stream's cached winner, else the
+    // first candidate), its hot line and the key schedule lines GCM will read.
+    auto prefetch_keys = [&](uint16_t pi) {
+        const keys::MkiCandidates* cands = pre_cands[pi];
+        if (cands == nullptr || cands->count == 0) return;
+        const Packet& p = packets[pi];
+        uint32_t index = 0;
+        if (cands->count > 1) {
+            const uint32_t ssrc = load_be32(p.data + (p.is_rtcp ? 4 : 8));
+            const StreamEntry* e = st.find(StreamKey(ssrc, p.is_rtcp, pre_len[pi], pre_mki[pi]));
+            if (e != nullptr && e->candidate_index < cands->count) index = e->candidate_index;
         }
-    }
-    for (uint16_t pi = 0; pi < n; ++pi) {
-        if (pre_cands[pi] == nullptr) continue;
-        const keys::SrtpContext* c = pre_cands[pi]->contexts[0];
-        const crypto::SrtpSessionKeys& k = packets[pi].is_rtcp ? c->rtcp : c->rtp;
+        const keys::SrtpContext* c = cands->contexts[index];
         rte_prefetch0(c);
-        rte_prefetch0(k.salt);
-        for (size_t line = 0; line < 6; ++line) rte_prefetch0(k.key.expanded + 64 * line);
-    }
+        prefetch_key_lines(p.is_rtcp ? c->rtcp : c->rtp, p.len, vaes_hash_keys_);
+    };
+    const uint16_t ahead = std::min<uint16_t>(n, kKeyPrefetchAhead);
+    for (uint16_t pi = 0; pi < ahead; ++pi) prefetch_keys(pi);
 
-    // Stage 2: decrypt, packet by packet.
+    // Stage 4: decrypt, packet by packet.
     for (uint16_t pi = 0; pi < n; ++pi) {
+        if (pi + ahead < n) prefetch_keys(static_cast<uint16_t>(pi + ahead));
         Packet& p = packets[pi];
         p.outcome = Outcome::malformed;
         p.plain_len = 0;
@@ -247,7 +301,7 @@ void SrtpDecryptor::decrypt_burst(Packet* packets, uint16_t n) {
             if (cands == nullptr || cands->count == 0) return false;
             s.known = true;
 
-            const StreamKey key{ssrc, rtcp, static_cast<uint8_t>(mki_len), mki};
+            const StreamKey key(ssrc, rtcp, mki_len, mki);
             StreamEntry* stream = st.find(key);
             uint32_t roc = 0;
             if (rcc) {

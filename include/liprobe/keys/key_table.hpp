@@ -17,18 +17,11 @@ struct rte_rcu_qsbr;
 
 namespace liprobe::keys {
 
-// What an MKI resolves to: one context, or several tried in order (PCK CS-ID 0 and 1; the short
-// GMK MKI = GMK-ID shared by all members). Immutable once published.
-struct MkiCandidates {
-    uint32_t count = 0;
-    const SrtpContext* const* contexts = nullptr;
-};
-
 struct KeyTableConfig {
     std::string name = "liprobe_mki";  // rte_hash name, unique per process
-    uint32_t capacity = 1u << 20;       // MKIs (each gmk member needs two: long and short share one)
-    uint32_t max_readers = 64;          // RCU reader thread ids 0..max_readers-1
-    int socket_id = -1;                 // SOCKET_ID_ANY
+    uint32_t capacity = 1u << 20;      // MKIs (each gmk member needs two: long and short share one)
+    uint32_t max_readers = 64;         // RCU reader thread ids 0..max_readers-1
+    int socket_id = -1;                // SOCKET_ID_ANY
 };
 
 struct KeyInfo {  // GET /v1/keys and keytool: never key material
@@ -40,7 +33,7 @@ struct KeyInfo {  // GET /v1/keys and keytool: never key material
 };
 
 class KeyTable {
-public:
+  public:
     explicit KeyTable(const KeyTableConfig& config);  // throws std::runtime_error on failure
     ~KeyTable();
     KeyTable(const KeyTable&) = delete;
@@ -76,7 +69,7 @@ public:
 
     rte_rcu_qsbr* rcu() const { return rcu_; }
 
-private:
+  private:
     struct Impl;
     std::unique_ptr<Impl> impl_;
     rte_hash* hash_ = nullptr;
@@ -85,8 +78,9 @@ private:
 
 // Allocates n bytes of key memory: page aligned, mlock()ed, MADV_DONTDUMP. Freed with
 // free_key_memory after OPENSSL_cleanse. Control plane only. The KeyTable carves its contexts
-// from 1 MiB slabs of such memory; a freed context slot is zeroised (whole slot) and stays
-// mapped in its slab for reuse until the table is destroyed.
+// from 2 MiB-aligned slabs of such memory (advised for transparent huge pages); a freed context
+// slot is zeroised (whole slot) and stays mapped in its slab for reuse until the table is
+// destroyed.
 void* alloc_key_memory(size_t n);
 void free_key_memory(void* p, size_t n);
 // mlock() is best effort (without CAP_IPC_LOCK, RLIMIT_MEMLOCK may refuse it): refusing keys

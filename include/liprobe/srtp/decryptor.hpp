@@ -20,24 +20,24 @@ const char* outcome_name(Outcome o);
 
 struct Packet {
     // in
-    uint8_t* data = nullptr;   // first octet of the RTP/RTCP header; decrypted in place
-    uint32_t len = 0;          // the UDP payload length
+    uint8_t* data = nullptr;  // first octet of the RTP/RTCP header; decrypted in place
+    uint32_t len = 0;         // the UDP payload length
     bool is_rtcp = false;
     int8_t preferred_cs_id = -1;  // PCK: CS-ID expected from the dialog direction, -1 unknown
-    int64_t time_us = 0;       // packet time vs the contexts' validity (0: not checked)
+    int64_t time_us = 0;          // packet time vs the contexts' validity (0: not checked)
     // out
     Outcome outcome = Outcome::malformed;
-    uint32_t plain_len = 0;    // decrypted: length of the plain RTP/RTCP packet at data
-    uint32_t roc = 0;          // SRTP: ROC used; SRTCP: SRTCP index
+    uint32_t plain_len = 0;  // decrypted: length of the plain RTP/RTCP packet at data
+    uint32_t roc = 0;        // SRTP: ROC used; SRTCP: SRTCP index
     const keys::SrtpContext* context = nullptr;  // decrypted: the context that authenticated it
 };
 
 struct Counters {
     uint64_t outcome[kOutcomeCount] = {};
-    uint64_t expired_key = 0;       // MKI known, no context valid at packet time (unknown_mki)
-    uint64_t trial_decryptions = 0; // extra GCM attempts spent on multi-candidate MKIs
-    uint64_t stream_evictions = 0;  // stream-state table full: oldest entry replaced
-    uint64_t rcc_roc_used = 0;      // packets whose ROC came from an RCC field
+    uint64_t expired_key = 0;        // MKI known, no context valid at packet time (unknown_mki)
+    uint64_t trial_decryptions = 0;  // extra GCM attempts spent on multi-candidate MKIs
+    uint64_t stream_evictions = 0;   // stream-state table full: oldest entry replaced
+    uint64_t rcc_roc_used = 0;       // packets whose ROC came from an RCC field
 };
 
 struct DecryptorConfig {
@@ -45,7 +45,7 @@ struct DecryptorConfig {
 };
 
 class SrtpDecryptor {
-public:
+  public:
     SrtpDecryptor(const keys::KeyTable& table, const DecryptorConfig& config = {});
     ~SrtpDecryptor();
     SrtpDecryptor(const SrtpDecryptor&) = delete;
@@ -58,12 +58,13 @@ public:
     const Counters& counters() const { return counters_; }
     const crypto::GcmEngine& gcm() const { return gcm_; }
 
-private:
+  private:
     struct StreamTable;
     const keys::KeyTable& table_;
     crypto::GcmEngine gcm_;
     std::unique_ptr<StreamTable> streams_;
     Counters counters_;
+    bool vaes_hash_keys_ = false;  // GCM key powers in the VAES layout (prefetch targets)
 };
 
 }  // namespace liprobe::srtp
