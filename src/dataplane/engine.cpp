@@ -10,6 +10,7 @@
 #include <rte_rcu_qsbr.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <csignal>
@@ -18,6 +19,7 @@
 #include <iostream>
 #include <map>
 #include <sstream>
+#include <string_view>
 #include <thread>
 
 #include "liprobe/dataplane/worker.hpp"
@@ -129,6 +131,7 @@ struct PortSetup {
     uint16_t port = 0;
     uint16_t queues = 1;
     bool rss = false;
+    bool kernel_fanout = false;  // net_af_packet: the kernel spreads flows over the queues
 };
 
 // The symmetric Toeplitz key: 0x6d5a repeated makes hash(a->b) == hash(b->a), so both directions
@@ -142,12 +145,20 @@ bool setup_port(uint16_t port, unsigned workers, const control::DpdkSection& dp,
         error = "cannot read device info";
         return false;
     }
-    uint16_t queues = static_cast<uint16_t>(std::min<uint32_t>(workers, info.max_rx_queues));
+    const uint32_t wanted_queues = dp.rx_queues != 0 ? dp.rx_queues : workers;
+    uint16_t queues = static_cast<uint16_t>(std::min<uint32_t>(wanted_queues, info.max_rx_queues));
     if (queues == 0) queues = 1;
     rte_eth_conf conf{};
     const uint64_t want = RTE_ETH_RSS_IP | RTE_ETH_RSS_UDP | RTE_ETH_RSS_TCP;
-    out.rss = queues > 1 && (info.flow_type_rss_offloads & want) != 0;
-    if (!out.rss) queues = 1;  // a device without RSS cannot spread flows symmetrically
+    // net_af_packet opens one AF_PACKET socket per queue pair (devarg qpairs) at probe time, all in
+    // one PACKET_FANOUT_HASH group: the kernel already spreads flows over them by its flow hash,
+    // which is symmetric (both directions of a flow reach the same socket). Every socket receives,
+    // so every queue must be set up and read, whatever rx_queues says, or flows would be lost.
+    out.kernel_fanout = std::string_view(info.driver_name) == "net_af_packet";
+    if (out.kernel_fanout) queues = std::max<uint16_t>(1, info.max_rx_queues);
+    out.rss = !out.kernel_fanout && queues > 1 && (info.flow_type_rss_offloads & want) != 0;
+    if (!out.rss && !out.kernel_fanout)
+        queues = 1;  // a device without RSS cannot spread flows symmetrically
     if (out.rss) {
         for (size_t i = 0; i < sizeof g_rss_key; i += 2) {
             g_rss_key[i] = 0x6d;
@@ -301,7 +312,11 @@ int run(const control::Config& cfg, const RunOptions& options) {
         }
         int ts_offset = rte_mbuf_dynfield_lookup(RTE_MBUF_DYNFIELD_TIMESTAMP_NAME, nullptr);
         const int ts_bit = rte_mbuf_dynflag_lookup(RTE_MBUF_DYNFLAG_RX_TIMESTAMP_NAME, nullptr);
-        if (ts_bit < 0) ts_offset = -1;
+        // The mbuf timestamp is the pcap record time (net_pcap) only offline. Live runs stamp
+        // packets with the time of capture (the worker's clock at rx): a net_pcap port in a live
+        // config would otherwise mix old record times with live timeouts, and NIC timestamps are
+        // in device clock units, not Unix time.
+        if (ts_bit < 0 || !offline) ts_offset = -1;
 
         // ---- keys ----
         keys::KeyTableConfig kc;
@@ -413,6 +428,15 @@ int run(const control::Config& cfg, const RunOptions& options) {
         shared.timestamp_offset = ts_offset;
         shared.timestamp_flag = ts_bit >= 0 ? (1ULL << ts_bit) : 0;
         shared.burst = static_cast<uint16_t>(cfg.dpdk.burst);
+        {
+            PipelineBounds bounds;
+            bounds.max_fragments = cfg.dpdk.max_fragments;
+            bounds.max_tcp_streams = cfg.sip.max_tcp_streams;
+            bounds.workers = workers;
+            bounds.sip_ports = cfg.sip.ports.data();
+            bounds.sip_port_count = cfg.sip.ports.size();
+            shared.pipeline = pipeline_config(bounds);
+        }
 
         std::vector<std::unique_ptr<Worker>> pool_workers;
         for (unsigned i = 0; i < workers; ++i) {
@@ -540,30 +564,51 @@ int run(const control::Config& cfg, const RunOptions& options) {
         for (const auto& ps : ports) {
             rte_eth_stats st{};
             rte_eth_stats_get(ps.port, &st);
-            std::fprintf(
-                out, "  port %u               rx %llu, missed %llu, errors %llu, no mbuf %llu%s\n",
-                ps.port, (unsigned long long)st.ipackets, (unsigned long long)st.imissed,
-                (unsigned long long)st.ierrors, (unsigned long long)st.rx_nombuf,
-                ps.rss ? ", RSS" : "");
+            std::fprintf(out,
+                         "  port %u               rx %llu, missed %llu, errors %llu, no mbuf %llu, "
+                         "queues %u%s\n",
+                         ps.port, (unsigned long long)st.ipackets, (unsigned long long)st.imissed,
+                         (unsigned long long)st.ierrors, (unsigned long long)st.rx_nombuf,
+                         ps.queues,
+                         ps.rss             ? ", RSS"
+                         : ps.kernel_fanout ? ", kernel flow hash"
+                                            : "");
         }
         std::fprintf(out, "  packets received     %llu\n", (unsigned long long)received);
         for (size_t o = 0; o < kOutcomeCount; ++o) {
             const uint64_t v = totals([&](Worker& w) { return w.counters().outcome[o].get(); });
             std::fprintf(out, "    %-22s %llu\n", outcome_name(static_cast<Outcome>(o)),
                          (unsigned long long)v);
-            if (static_cast<Outcome>(o) == Outcome::parse_error)
-                for (size_t r = 0; r < net::kParseStatusCount; ++r) {
-                    const uint64_t pv =
-                        totals([&](Worker& w) { return w.counters().parse_errors[r].get(); });
-                    if (pv != 0)
+            if (static_cast<Outcome>(o) == Outcome::dropped)
+                for (size_t r = 0; r < net::kDropReasonCount; ++r) {
+                    const uint64_t dv =
+                        totals([&](Worker& w) { return w.counters().drops[r].get(); });
+                    if (dv != 0)
                         std::fprintf(out, "      %-20s %llu\n",
-                                     net::parse_status_name(static_cast<net::ParseStatus>(r)),
-                                     (unsigned long long)pv);
+                                     net::drop_reason_name(static_cast<net::DropReason>(r)),
+                                     (unsigned long long)dv);
                 }
         }
         std::fprintf(out, "  accounting           received %llu, outcomes %llu: %s\n",
                      (unsigned long long)received, (unsigned long long)outcome_sum,
                      received == outcome_sum ? "balanced" : "MISMATCH");
+        {
+            auto pl = [&](auto field) {
+                return totals([&](Worker& w) { return uint64_t{field(w.pipeline())}; });
+            };
+            using PP = const net::PacketPipeline&;
+            std::fprintf(
+                out,
+                "  reassembly           IP datagrams %llu (timed out %llu, at end %llu), "
+                "GTP-U %llu, SIP over TCP %llu (connections %llu, at end %llu)\n",
+                (unsigned long long)pl([](PP p) { return p.fragment_stats().datagrams_completed; }),
+                (unsigned long long)pl([](PP p) { return p.fragment_stats().datagrams_timed_out; }),
+                (unsigned long long)pl([](PP p) { return p.fragment_stats().datagrams_flushed; }),
+                (unsigned long long)pl([](PP p) { return p.counters().gtpu_decapsulated; }),
+                (unsigned long long)pl([](PP p) { return p.counters().sip_messages; }),
+                (unsigned long long)pl([](PP p) { return p.tcp_stats().directions_opened; }),
+                (unsigned long long)pl([](PP p) { return p.tcp_stats().directions_flushed; }));
+        }
         std::fprintf(out, "  SIP messages         %llu (intercepted %llu, retransmissions %llu)\n",
                      (unsigned long long)ic(&IC::sip_messages),
                      (unsigned long long)ic(&IC::sip_intercepted),

@@ -6,8 +6,10 @@
 #include <rte_mbuf_dyn.h>
 #include <rte_rcu_qsbr.h>
 
+#include <algorithm>
 #include <ctime>
 
+#include "liprobe/net/sip_stream_framer.hpp"
 #include "liprobe/sip/message.hpp"
 
 namespace liprobe::dataplane {
@@ -24,46 +26,57 @@ const char* outcome_name(Outcome o) {
             return "media_intercepted";
         case Outcome::not_intercepted:
             return "not_intercepted";
-        case Outcome::fragment:
-            return "fragment_unsupported";
-        case Outcome::tcp:
-            return "tcp_unsupported";
-        case Outcome::other_l4:
-            return "other_l4";
-        case Outcome::too_long:
-            return "too_long";
-        case Outcome::parse_error:
-            return "parse_error";
+        case Outcome::held:
+            return "held_for_reassembly";
+        case Outcome::dropped:
+            return "dropped";
     }
     return "?";
 }
 
+// Sizing choices (the config names entries, the pipeline needs per-worker bounds):
+// - [dpdk] max_fragments counts fragments held per worker; with up to 16 fragments per datagram
+//   that is max_fragments / 16 datagrams in flight (at least 4), each up to 65535 octets, so
+//   the default 4096 reserves 256 datagram buffers (16 MiB) per worker.
+// - [sip] max_tcp_streams counts connections over all workers; each has two directions, and
+//   RSS spreads connections over the workers: 2 * ceil(max_tcp_streams / workers) directions
+//   per worker. 0 turns SIP over TCP off (every TCP segment is a counted drop).
+// - SIP over TCP is reassembled on the first 8 [sip] ports, and on any port by content.
+net::PipelineConfig pipeline_config(const PipelineBounds& b) {
+    net::PipelineConfig c;
+    c.fragments.max_fragments = 16;
+    c.fragments.max_datagrams = std::max<uint32_t>(4, b.max_fragments / 16);
+    const uint32_t workers = std::max<uint32_t>(1, b.workers);
+    if (b.max_tcp_streams > 0) {
+        c.sip_framer = net::frame_sip_stream;
+        c.tcp.max_connections = 2 * ((b.max_tcp_streams + workers - 1) / workers);
+    } else {
+        c.sip_framer = nullptr;
+        c.tcp.max_connections = 8;  // unused: without a framer TCP is dropped at once
+    }
+    c.sip_tcp_port_count = 0;
+    for (size_t i = 0; i < b.sip_port_count && c.sip_tcp_port_count < net::kMaxSipTcpPorts; ++i)
+        c.sip_tcp_ports[c.sip_tcp_port_count++] = b.sip_ports[i];
+    return c;
+}
+
 namespace {
 
-enum class L4 : uint8_t { udp, tcp, fragment, other, error };
+constexpr int64_t kExpireIntervalUs = 100'000;
 
-// The one place where a frame becomes "UDP payload + 5-tuple" (or why not). IPv4/IPv6 fragment
-// reassembly, TCP stream reassembly (SIP over TCP) and GTP-U decapsulation plug in here: they
-// turn the frame into a reassembled datagram/stream segment, or keep it and report "consumed".
-L4 locate_l4(const uint8_t* frame, uint32_t len, net::LinkType link, net::ParsedPacket& p) {
-    const net::ParseStatus st = net::parse_frame(frame, len, link, p);
-    switch (st) {
-        case net::ParseStatus::ok:
-            return L4::udp;
-        case net::ParseStatus::ipv4_fragment:
-        case net::ParseStatus::ipv6_fragment:
-            return L4::fragment;
-        case net::ParseStatus::not_udp:
-            return p.protocol == net::kIpProtoTcp ? L4::tcp : L4::other;
-        default:
-            return L4::error;
-    }
+// The pipeline's views are const; the octets are the worker's (its mbuf, or the pipeline's own
+// reassembly and scratch buffers), and SRTP decrypts them in place.
+uint8_t* writable(const uint8_t* p) {
+    return const_cast<uint8_t*>(p);
 }
 
 }  // namespace
 
 Worker::Worker(unsigned index, const WorkerShared& shared, std::unique_ptr<media::Interceptor> icpt)
-    : index_(index), shared_(shared), interceptor_(std::move(icpt)), linear_(65536) {
+    : index_(index),
+      shared_(shared),
+      interceptor_(std::move(icpt)),
+      pipeline_(std::make_unique<net::PacketPipeline>(shared.pipeline)) {
     tsc_hz_ = rte_get_tsc_hz();
     tsc_base_ = rte_rdtsc();
     timespec ts{};
@@ -81,56 +94,89 @@ uint64_t Worker::outcome_sum() const {
     return s;
 }
 
-void Worker::process(uint8_t* frame, uint32_t len, int64_t time_us) {
-    counters_.received.add();
-    net::ParsedPacket p;
-    switch (locate_l4(frame, len, shared_.link, p)) {
-        case L4::udp:
-            break;
-        case L4::fragment:
-            count(Outcome::fragment);
-            return;
-        case L4::tcp:
-            count(Outcome::tcp);
-            return;
-        case L4::other:
-            count(Outcome::other_l4);
-            return;
-        case L4::error:
-            count(Outcome::parse_error);
-            counters_.parse_errors[static_cast<size_t>(p.status)].add();
-            return;
-    }
-    media::UdpPacket pkt{frame, len, &p, time_us};
-    const std::string_view payload(reinterpret_cast<const char*>(frame + p.payload_offset),
-                                   p.payload_len);
+void Worker::expire(int64_t now_us) {
+    if (now_us < next_expire_us_) return;
+    next_expire_us_ = now_us + kExpireIntervalUs;
+    pipeline_->expire(now_us);
+}
+
+void Worker::flush_reassembly() {
+    pipeline_->flush();
+}
+
+Outcome Worker::handle_udp(const net::PacketResult& r, int64_t time_us) {
+    const net::ParsedPacket& p = r.udp.parsed;
+    media::UdpPacket pkt{writable(r.udp.base), r.udp.ip_packet_len + p.l3_offset, &p, time_us};
+    const std::string_view payload(reinterpret_cast<const char*>(r.udp.payload), r.udp.payload_len);
     const bool sip_port =
         shared_.sip_ports->test(p.src_port) || shared_.sip_ports->test(p.dst_port);
     bool is_sip = sip_port;
     if (!is_sip) {
-        if (interceptor_->on_udp(pkt)) {
-            count(Outcome::media_intercepted);
-            return;
-        }
+        if (interceptor_->on_udp(pkt)) return Outcome::media_intercepted;
         is_sip = p.payload_len > 0 && sip::SipDetector::may_start_sip(payload[0]) &&
                  shared_.detector->classify(payload, index_) != sip::StartLine::none;
-        if (!is_sip) {
-            count(Outcome::not_intercepted);
-            return;
-        }
+        if (!is_sip) return Outcome::not_intercepted;
     }
-    // Keep-alives (CRLF) on a SIP port are not messages.
     sip::SipMessage msg;
     if (sip::parse_message(payload, msg) != sip::ParseError::ok) {
-        if (sip_port && interceptor_->on_udp(pkt)) {  // media on a SIP port (unusual)
-            count(Outcome::media_intercepted);
-            return;
-        }
-        // On a SIP port: keep-alives and stray datagrams; by content: a damaged message.
-        count(sip_port ? Outcome::not_intercepted : Outcome::sip_malformed);
-        return;
+        if (sip_port && interceptor_->on_udp(pkt)) return Outcome::media_intercepted;
+        // On a SIP port: keep-alives (CRLF) and stray datagrams; by content: a damaged message.
+        return sip_port ? Outcome::not_intercepted : Outcome::sip_malformed;
     }
-    count(interceptor_->on_sip(pkt, msg, 17) ? Outcome::sip_intercepted : Outcome::sip_other);
+    return interceptor_->on_sip(pkt, msg, net::kIpProtoUdp) ? Outcome::sip_intercepted
+                                                            : Outcome::sip_other;
+}
+
+// The SIP messages one TCP segment completed: each goes to the dialog logic like a UDP one
+// (IRI with ip_protocol 6). The segment's outcome is the best of its messages'.
+Outcome Worker::handle_tcp_sip(const net::PacketResult& r, int64_t time_us) {
+    net::ParsedPacket endpoints;
+    endpoints.status = net::ParseStatus::ok;
+    endpoints.ip_version = r.tuple.ip_version;
+    endpoints.protocol = net::kIpProtoTcp;
+    endpoints.src = r.tuple.src;
+    endpoints.dst = r.tuple.dst;
+    endpoints.src_port = r.tuple.src_port;
+    endpoints.dst_port = r.tuple.dst_port;
+    const media::UdpPacket pkt{nullptr, 0, &endpoints, time_us};
+    bool intercepted = false, other = false;
+    net::TcpStreamMessage m;
+    while (pipeline_->next_sip_message(m)) {
+        sip::SipMessage msg;
+        const std::string_view text(reinterpret_cast<const char*>(m.data), m.len);
+        if (sip::parse_message(text, msg) != sip::ParseError::ok) continue;
+        if (interceptor_->on_sip(pkt, msg, net::kIpProtoTcp))
+            intercepted = true;
+        else
+            other = true;
+    }
+    return intercepted ? Outcome::sip_intercepted
+           : other     ? Outcome::sip_other
+                       : Outcome::sip_malformed;
+}
+
+void Worker::process(uint8_t* frame, uint32_t len, int64_t time_us) {
+    counters_.received.add();
+    const net::PacketResult& r = pipeline_->process(frame, len, shared_.link, time_us);
+    Outcome o = Outcome::dropped;
+    switch (r.outcome) {
+        case net::PacketOutcome::udp_datagram:
+            o = handle_udp(r, time_us);
+            // A reassembled datagram lives in the pipeline until its next call: a staged media
+            // packet must be decrypted and delivered now.
+            if (r.udp.base != frame) interceptor_->flush();
+            break;
+        case net::PacketOutcome::sip_messages:
+            o = handle_tcp_sip(r, time_us);
+            break;
+        case net::PacketOutcome::held:
+            o = Outcome::held;
+            break;
+        case net::PacketOutcome::dropped:
+            counters_.drops[static_cast<size_t>(r.drop)].add();
+            break;
+    }
+    count(o);
 }
 
 int Worker::run() {
@@ -164,15 +210,19 @@ int Worker::run() {
                 uint8_t* data = rte_pktmbuf_mtod(m, uint8_t*);
                 const uint32_t len = rte_pktmbuf_pkt_len(m);
                 if (m->nb_segs > 1) {
-                    if (len > linear_.size()) {
+                    // A chain is copied into the pipeline's scratch buffer (decrypted there).
+                    const void* linear = len <= pipeline_->scratch_size()
+                                             ? rte_pktmbuf_read(m, 0, len, pipeline_->scratch())
+                                             : nullptr;
+                    if (linear == nullptr) {
                         counters_.received.add();
-                        count(Outcome::too_long);
+                        const net::PacketResult& r = pipeline_->drop_frame_too_long();
+                        counters_.drops[static_cast<size_t>(r.drop)].add();
+                        count(Outcome::dropped);
                         continue;
                     }
-                    data = static_cast<uint8_t*>(
-                        const_cast<void*>(rte_pktmbuf_read(m, 0, len, linear_.data())));
-                    process(data, len, t);
-                    interceptor_->flush();  // the staged packet points into linear_
+                    process(writable(static_cast<const uint8_t*>(linear)), len, t);
+                    interceptor_->flush();  // the staged packet points into the scratch buffer
                     continue;
                 }
                 process(data, len, t);
@@ -181,6 +231,7 @@ int Worker::run() {
             if (n > 0) rte_pktmbuf_free_bulk(mbufs, n);
         }
         const int64_t tick_time = shared_.offline ? packet_time_us_ : now_us();
+        expire(tick_time);
         interceptor_->tick(tick_time, shared_.key_generation->load(std::memory_order_acquire));
         rte_rcu_qsbr_quiescent(shared_.flow_rcu, index_);
         shared_.keys->quiescent(index_);
@@ -195,6 +246,7 @@ int Worker::run() {
             }
         }
     }
+    flush_reassembly();
     interceptor_->finish();
     rte_rcu_qsbr_thread_offline(shared_.flow_rcu, index_);
     rte_rcu_qsbr_thread_unregister(shared_.flow_rcu, index_);

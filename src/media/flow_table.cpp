@@ -17,6 +17,14 @@ uint32_t next_pow2(uint32_t v) {
     while (p < v) p <<= 1;
     return p;
 }
+
+// rte_hash_crc reads the key in 8-octet words; FlowKeys sit at 4-octet alignment inside other
+// structs (and in rte_hash's key store), so the key is hashed from an aligned copy (UBSan).
+uint32_t flow_key_hash(const void* key, uint32_t len, uint32_t init) {
+    alignas(8) uint8_t copy[sizeof(FlowKey)];
+    std::memcpy(copy, key, sizeof copy);
+    return rte_hash_crc(copy, len < sizeof copy ? len : sizeof copy, init);
+}
 }  // namespace
 
 FlowTable::FlowTable(const FlowTableConfig& config) : rcu_(config.rcu) {
@@ -26,7 +34,7 @@ FlowTable::FlowTable(const FlowTableConfig& config) : rcu_(config.rcu) {
     params.name = config.name.c_str();
     params.entries = capacity_;
     params.key_len = sizeof(FlowKey);
-    params.hash_func = rte_hash_crc;
+    params.hash_func = flow_key_hash;
     params.socket_id = SOCKET_ID_ANY;
     // Lock-free readers; writers (workers that parse SDP, at SIP rate) serialised by rte_hash.
     params.extra_flag =

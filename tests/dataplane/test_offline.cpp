@@ -82,6 +82,58 @@ std::vector<std::vector<uint8_t>> pcap_payloads(const std::string& path) {
     return out;
 }
 
+// The frame's IP packet inside GTP-U (TS 29.281 G-PDU, message type 255, no optional fields)
+// on UDP port 2152 between two eNodeB/UPF addresses (198.51.100.1 -> .2). Checksums are zero:
+// the probe does not verify them (UDP over IPv4 allows zero).
+std::vector<uint8_t> gtpu_wrap(const std::vector<uint8_t>& frame, uint32_t teid) {
+    liprobe::net::ParsedPacket p;
+    liprobe::net::parse_frame(frame.data(), static_cast<uint32_t>(frame.size()),
+                              liprobe::net::LinkType::ethernet, p);
+    const std::vector<uint8_t> inner(frame.begin() + p.l3_offset, frame.begin() + p.l3_end);
+    const size_t gtp_len = inner.size();
+    const size_t udp_len = 8 + 8 + gtp_len;
+    const size_t ip_len = 20 + udp_len;
+    std::vector<uint8_t> out(frame.begin(), frame.begin() + 12);  // MAC addresses
+    const uint8_t ipv4[] = {0x08,
+                            0x00,
+                            0x45,
+                            0x00,
+                            static_cast<uint8_t>(ip_len >> 8),
+                            static_cast<uint8_t>(ip_len),
+                            0,
+                            1,
+                            0x40,
+                            0,
+                            64,
+                            17,
+                            0,
+                            0,
+                            198,
+                            51,
+                            100,
+                            1,
+                            198,
+                            51,
+                            100,
+                            2};
+    out.insert(out.end(), std::begin(ipv4), std::end(ipv4));
+    const uint8_t udp[] = {
+        0x08, 0x68, 0x08, 0x68, static_cast<uint8_t>(udp_len >> 8), static_cast<uint8_t>(udp_len),
+        0,    0};
+    out.insert(out.end(), std::begin(udp), std::end(udp));
+    const uint8_t gtp[] = {0x30,
+                           0xff,
+                           static_cast<uint8_t>(gtp_len >> 8),
+                           static_cast<uint8_t>(gtp_len),
+                           static_cast<uint8_t>(teid >> 24),
+                           static_cast<uint8_t>(teid >> 16),
+                           static_cast<uint8_t>(teid >> 8),
+                           static_cast<uint8_t>(teid)};
+    out.insert(out.end(), std::begin(gtp), std::end(gtp));
+    out.insert(out.end(), inner.begin(), inner.end());
+    return out;
+}
+
 class Offline : public ::testing::Test {
   protected:
     void SetUp() override {
@@ -278,6 +330,51 @@ TEST_F(Offline, MissingKeyDeliversEveryPacketEncrypted) {
         ++i;
     }
     EXPECT_EQ(i, 10u);
+}
+
+// A call inside GTP-U (mobile user plane): SIP and SRTP are the inner packets; the call is
+// intercepted and decrypted exactly as without the tunnel, IRI addresses are the inner ones.
+TEST_F(Offline, CallInsideGtpuTunnel) {
+    liprobe::test::CallSpec target;
+    const auto call = liprobe::test::build_call(target);
+    std::vector<liprobe::test::Frame> frames = call.frames;
+    for (auto& f : frames) f.bytes = gtpu_wrap(f.bytes, 0x1234);
+    liprobe::test::write_pcap(dir_ + "/in.pcap", frames);
+    write_text(dir_ + "/keys.json", liprobe::test::keys_json());
+    const int port = start_lemf();
+    ASSERT_GT(port, 0) << slurp(dir_ + "/lemf.err");
+    write_text(dir_ + "/probe.toml", config(port));
+    const pid_t probe =
+        spawn({LIPROBE_BIN, "--config", dir_ + "/probe.toml", "--pcap", dir_ + "/in.pcap"},
+              dir_ + "/probe.out", dir_ + "/probe.err");
+    ASSERT_EQ(wait_exit(probe), 0) << slurp(dir_ + "/probe.err");
+    const std::string summary = slurp(dir_ + "/probe.out");
+    EXPECT_NE(summary.find("accounting           received 15, outcomes 15: balanced"),
+              std::string::npos)
+        << summary;
+    EXPECT_NE(summary.find("GTP-U 15,"), std::string::npos) << summary;
+    EXPECT_NE(summary.find("SRTP                 decrypted 10, auth failed 0"), std::string::npos)
+        << summary;
+    const json lemf = stop_lemf();
+    EXPECT_EQ(lemf["pdus"], 15);
+    EXPECT_EQ(lemf["missing"], 0);
+    std::vector<std::string> jsonl;
+    for (const auto& e : fs::directory_iterator(dir_ + "/lemf"))
+        if (e.path().extension() == ".jsonl") jsonl.push_back(e.path().string());
+    ASSERT_EQ(jsonl.size(), 1u);
+    const auto lines = read_jsonl(jsonl[0]);
+    ASSERT_EQ(lines.size(), 15u);
+    EXPECT_EQ(lines[0]["kind"], "iri_sip");
+    EXPECT_EQ(lines[0]["src"], "192.0.2.10");  // the inner source, not the tunnel's
+    const std::string pcap = jsonl[0].substr(0, jsonl[0].size() - 6) + ".pcap";
+    const auto payloads = pcap_payloads(pcap);
+    ASSERT_EQ(payloads.size(), 10u);
+    for (size_t i = 0; i < payloads.size(); ++i) {
+        SCOPED_TRACE(i);
+        const auto& expected =
+            i % 2 == 0 ? call.rtp_from_caller[i / 2] : call.rtp_from_callee[i / 2];
+        EXPECT_EQ(payloads[i], expected);
+    }
 }
 
 }  // namespace

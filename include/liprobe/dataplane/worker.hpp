@@ -1,5 +1,7 @@
-// One worker lcore: rx bursts from its (port, queue) pairs, L2-L4 parsing, SIP detection, and the
-// interception logic; every received packet ends in exactly one outcome counter.
+// One worker lcore: rx bursts from its (port, queue) pairs, L2-L4 parsing with IPv4/IPv6
+// reassembly, SIP-over-TCP stream reassembly and GTP-U decapsulation (net::PacketPipeline), SIP
+// detection, and the interception logic; every received packet ends in exactly one outcome
+// counter.
 #pragma once
 
 #include <atomic>
@@ -9,6 +11,7 @@
 #include <vector>
 
 #include "liprobe/media/interception.hpp"
+#include "liprobe/net/packet_pipeline.hpp"
 #include "liprobe/net/parse.hpp"
 #include "liprobe/sip/detector.hpp"
 
@@ -19,18 +22,15 @@ namespace liprobe::dataplane {
 
 // Where a received packet ended. received == the sum of all of these (checked in the summary).
 enum class Outcome : uint8_t {
-    sip_intercepted = 0,  // SIP message of an intercepted dialog (IRI)
-    sip_other,            // SIP message of nobody's warrant
+    sip_intercepted = 0,  // SIP message(s) of an intercepted dialog (IRI)
+    sip_other,            // SIP message(s) of nobody's warrant
     sip_malformed,        // on a SIP port or SIP by content, but not parseable
     media_intercepted,    // UDP on an intercepted media flow (CC)
     not_intercepted,      // UDP of nobody's interest: the common case
-    fragment,             // IPv4/IPv6 fragment: needs reassembly (not built yet)
-    tcp,                  // TCP: needs stream reassembly (not built yet)
-    other_l4,             // neither UDP nor TCP (ICMP, SCTP, ...)
-    too_long,             // multi-segment packet longer than the linearisation buffer
-    parse_error,          // by ParseStatus, see parse_errors
+    held,                 // IP fragment or SIP-over-TCP bytes kept for reassembly
+    dropped,              // by net::DropReason, see drops (malformed, unsupported, ...)
 };
-inline constexpr size_t kOutcomeCount = 10;
+inline constexpr size_t kOutcomeCount = 7;
 const char* outcome_name(Outcome o);
 
 struct WorkerShared {
@@ -47,7 +47,19 @@ struct WorkerShared {
     int timestamp_offset = -1;      // mbuf dynamic field (net_pcap), -1 none
     uint64_t timestamp_flag = 0;
     uint16_t burst = 32;
+    net::PipelineConfig pipeline;  // bounds of the per-worker reassembly (sip_framer set here)
 };
+
+// The per-worker pipeline bounds from the config's [dpdk] and [sip] sections (documented in the
+// .cpp). Control plane; the framer for SIP over TCP is set when max_tcp_streams > 0.
+struct PipelineBounds {
+    uint32_t max_fragments = 4096;    // [dpdk] max_fragments: fragments held per worker
+    uint32_t max_tcp_streams = 4096;  // [sip] max_tcp_streams: connections, all workers
+    uint32_t workers = 1;
+    const uint16_t* sip_ports = nullptr;
+    size_t sip_port_count = 0;
+};
+net::PipelineConfig pipeline_config(const PipelineBounds& bounds);
 
 struct RxQueue {
     uint16_t port = 0, queue = 0;
@@ -56,7 +68,7 @@ struct RxQueue {
 struct WorkerCounters {
     media::Counter received;
     media::Counter outcome[kOutcomeCount];
-    media::Counter parse_errors[net::kParseStatusCount];
+    media::Counter drops[net::kDropReasonCount];  // Outcome::dropped by reason
     std::atomic<bool> done{false};
 };
 
@@ -67,24 +79,35 @@ class Worker {
     // The lcore body (rte_eal_remote_launch). Returns when stop is set or offline input ended.
     int run();
 
-    // Processes one received frame (tests and benchmarks drive this directly).
+    // Processes one received frame (tests and benchmarks drive this directly). The frame must
+    // stay valid and writable until the interceptor's next flush() (SRTP decrypts in place).
     void process(uint8_t* frame, uint32_t len, int64_t time_us);
+    // Timeouts of the reassembly on packet time (called per burst; runs every 100 ms).
+    void expire(int64_t now_us);
+    // End of input: held fragments and TCP streams are discarded (counted in the pipeline
+    // stats; their packets were counted as held when they arrived).
+    void flush_reassembly();
 
     const WorkerCounters& counters() const { return counters_; }
     const media::Interceptor& interceptor() const { return *interceptor_; }
     media::Interceptor& interceptor() { return *interceptor_; }
     uint64_t outcome_sum() const;
+    // Read only after the worker finished (its counters are plain integers).
+    const net::PacketPipeline& pipeline() const { return *pipeline_; }
 
   private:
     void count(Outcome o) { counters_.outcome[static_cast<size_t>(o)].add(); }
+    Outcome handle_udp(const net::PacketResult& r, int64_t time_us);
+    Outcome handle_tcp_sip(const net::PacketResult& r, int64_t time_us);
     int64_t now_us();
 
     unsigned index_;
     WorkerShared shared_;
     std::unique_ptr<media::Interceptor> interceptor_;
+    std::unique_ptr<net::PacketPipeline> pipeline_;
+    int64_t next_expire_us_ = 0;
     std::vector<RxQueue> queues_;
     WorkerCounters counters_;
-    std::vector<uint8_t> linear_;  // multi-segment packets are copied here
     int64_t packet_time_us_ = 0;
     uint64_t tsc_hz_ = 0, tsc_base_ = 0;
     int64_t wall_base_us_ = 0;
