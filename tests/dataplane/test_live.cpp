@@ -37,6 +37,7 @@
 #include "liprobe/net/frame_builder.hpp"
 #include "liprobe/net/parse.hpp"
 #include "liprobe/net/pcap_file.hpp"
+#include "process.hpp"
 #include "scenario.hpp"
 
 extern char** environ;
@@ -46,58 +47,18 @@ using nlohmann::json;
 
 namespace {
 
+using liprobe::test::read_jsonl;
+using liprobe::test::slurp;
+using liprobe::test::spawn;
+using liprobe::test::wait_exit;
+using liprobe::test::wait_exit_within;
+using liprobe::test::write_text;
+
 constexpr const char* kNamespacePrefix = "liprobe-live-";
 constexpr const char* kProbeAddress = "198.51.100.1";  // TEST-NET-2, inside our namespaces only
 constexpr const char* kPeerAddress = "198.51.100.2";
 constexpr int kRtpPackets = 10;  // per direction and call
 constexpr size_t kRtpPayload = 160;
-
-std::string slurp(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
-
-void write_text(const std::string& path, const std::string& text) {
-    std::ofstream(path, std::ios::binary) << text;
-}
-
-// Starts args (PATH lookup) with stdout/stderr to files; -1 when it cannot start.
-pid_t spawn(const std::vector<std::string>& args, const std::string& out, const std::string& err) {
-    std::vector<std::string> a = args;
-    std::vector<char*> argv;
-    for (auto& s : a) argv.push_back(s.data());
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&fa, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    posix_spawn_file_actions_addopen(&fa, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    pid_t pid = -1;
-    if (posix_spawnp(&pid, argv[0], &fa, nullptr, argv.data(), environ) != 0) pid = -1;
-    posix_spawn_file_actions_destroy(&fa);
-    return pid;
-}
-
-int wait_exit(pid_t pid) {
-    int status = 0;
-    if (waitpid(pid, &status, 0) != pid) return -1;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
-// Waits up to `seconds` for pid to exit; kills it (SIGKILL) after that. Returns the exit code.
-int wait_exit_within(pid_t pid, int seconds) {
-    for (int i = 0; i < seconds * 20; ++i) {
-        int status = 0;
-        const pid_t r = waitpid(pid, &status, WNOHANG);
-        if (r == pid) return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-        if (r < 0) return -1;
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    kill(pid, SIGKILL);
-    return 1000 + wait_exit(pid);
-}
 
 // Runs a short command to completion; returns its exit code, its stderr in *err.
 int run(const std::vector<std::string>& args, std::string* err = nullptr) {
@@ -115,14 +76,6 @@ int64_t wall_us() {
     timespec ts{};
     clock_gettime(CLOCK_REALTIME, &ts);
     return int64_t{ts.tv_sec} * 1000000 + ts.tv_nsec / 1000;
-}
-
-std::vector<json> read_jsonl(const std::string& path) {
-    std::vector<json> out;
-    std::istringstream in(slurp(path));
-    for (std::string line; std::getline(in, line);)
-        if (!line.empty()) out.push_back(json::parse(line));
-    return out;
 }
 
 // The UDP payloads (RTP) of the LEMF's pcap (raw IP records), in file order.

@@ -18,6 +18,7 @@
 
 #include "liprobe/net/parse.hpp"
 #include "liprobe/net/pcap_file.hpp"
+#include "process.hpp"
 #include "scenario.hpp"
 
 extern char** environ;
@@ -27,45 +28,12 @@ using nlohmann::json;
 
 namespace {
 
-std::string slurp(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
-
-void write_text(const std::string& path, const std::string& text) {
-    std::ofstream(path, std::ios::binary) << text;
-}
-
-pid_t spawn(const std::vector<std::string>& args, const std::string& out, const std::string& err) {
-    std::vector<std::string> a = args;
-    std::vector<char*> argv;
-    for (auto& s : a) argv.push_back(s.data());
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    posix_spawn_file_actions_addopen(&fa, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    pid_t pid = -1;
-    if (posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), environ) != 0) pid = -1;
-    posix_spawn_file_actions_destroy(&fa);
-    return pid;
-}
-
-int wait_exit(pid_t pid) {
-    int status = 0;
-    waitpid(pid, &status, 0);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
-std::vector<json> read_jsonl(const std::string& path) {
-    std::vector<json> out;
-    std::istringstream in(slurp(path));
-    for (std::string line; std::getline(in, line);)
-        if (!line.empty()) out.push_back(json::parse(line));
-    return out;
-}
+using liprobe::test::read_jsonl;
+using liprobe::test::slurp;
+using liprobe::test::spawn;
+using liprobe::test::wait_exit;
+using liprobe::test::wait_exit_within;
+using liprobe::test::write_text;
 
 // The UDP payloads (RTP) of the LEMF's pcap (raw IP records), in file order.
 std::vector<std::vector<uint8_t>> pcap_payloads(const std::string& path) {

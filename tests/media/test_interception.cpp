@@ -46,6 +46,79 @@ class CaptureSink : public liprobe::media::RecordSink {
     std::deque<Record> records_;
 };
 
+// ---- hand-built dialogs (192.0.2.x, SIP on 5060) for the dialog cases of issue 4 ----
+
+liprobe::test::Frame udp_frame(int64_t t, uint8_t src_ip, uint16_t sport, uint8_t dst_ip,
+                               uint16_t dport, const std::vector<uint8_t>& payload) {
+    liprobe::net::UdpFrameSpec s;
+    s.src = liprobe::net::ipv4_address(192, 0, 2, src_ip);
+    s.dst = liprobe::net::ipv4_address(192, 0, 2, dst_ip);
+    s.src_port = sport;
+    s.dst_port = dport;
+    return {t, liprobe::net::build_udp_frame(s, payload)};
+}
+
+liprobe::test::Frame sip_frame(int64_t t, uint8_t src_ip, uint8_t dst_ip, const std::string& m) {
+    return udp_frame(t, src_ip, 5060, dst_ip, 5060, std::vector<uint8_t>(m.begin(), m.end()));
+}
+
+std::string sdp_for(uint8_t ip, uint16_t port) {
+    const std::string addr = "192.0.2." + std::to_string(ip);
+    return "v=0\r\no=- 1 1 IN IP4 " + addr + "\r\ns=-\r\nc=IN IP4 " + addr +
+           "\r\nt=0 0\r\nm=audio " + std::to_string(port) +
+           " RTP/SAVP 96\r\na=rtpmap:96 AMR-WB/16000\r\n";
+}
+
+// A SIP message of call "dlg-1@example.org"; from/to are the URIs with their tags ("" = none).
+std::string sip_msg(const std::string& start, const std::string& from, const std::string& from_tag,
+                    const std::string& to, const std::string& to_tag, int cseq,
+                    const std::string& method, const std::string& branch,
+                    const std::string& body = "") {
+    std::string m = start + "\r\nVia: SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bK" + branch +
+                    "\r\nFrom: <" + from + ">;tag=" + from_tag + "\r\nTo: <" + to + ">" +
+                    (to_tag.empty() ? "" : ";tag=" + to_tag) +
+                    "\r\nCall-ID: dlg-1@example.org\r\nCSeq: " + std::to_string(cseq) + " " +
+                    method + "\r\nMax-Forwards: 70\r\n";
+    if (!body.empty()) m += "Content-Type: application/sdp\r\n";
+    return m + "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+}
+
+const std::string kAlice = "sip:alice@example.org", kBob = "sip:bob@example.org";
+constexpr uint8_t kAliceIp = 10, kBobIp = 20, kStrangerIp = 30;
+
+// What one captured record must be.
+struct Want {
+    RecordKind kind;
+    IriType iri;
+    Direction dir;
+    uint32_t cin;
+    std::vector<uint8_t> bytes;
+};
+
+Want iri(IriType t, Direction d, const std::string& m, uint32_t cin = 7) {
+    return {RecordKind::iri_sip, t, d, cin, std::vector<uint8_t>(m.begin(), m.end())};
+}
+Want cc(Direction d, const std::vector<uint8_t>& rtp, uint32_t cin = 7) {
+    return {RecordKind::cc_rtp, IriType::cont, d, cin, rtp};
+}
+
+void expect_records(const std::vector<Captured>& got, const std::vector<Want>& want,
+                    uint16_t destination = 3, uint32_t warrant = 0) {
+    ASSERT_EQ(got.size(), want.size());
+    for (size_t i = 0; i < want.size(); ++i) {
+        SCOPED_TRACE(i);
+        EXPECT_EQ(got[i].destination, destination);
+        EXPECT_EQ(got[i].rec.warrant, warrant);
+        EXPECT_EQ(got[i].rec.kind, want[i].kind);
+        EXPECT_EQ(got[i].rec.iri_type, want[i].iri);
+        EXPECT_EQ(got[i].rec.direction, want[i].dir);
+        EXPECT_EQ(got[i].rec.cin, want[i].cin);
+        EXPECT_EQ(got[i].bytes, want[i].bytes);
+    }
+}
+
+constexpr Direction kFrom = Direction::from_target, kTo = Direction::to_target;
+
 class Interception : public ::testing::Test {
   protected:
     void SetUp() override {
@@ -80,16 +153,24 @@ class Interception : public ::testing::Test {
     }
 
     void make(liprobe::media::DeliverMode mode) {
+        make_with(mode, {{"LIID-A", {"sip:alice@example.org"}, {"d"}}});
+    }
+    // Warrant i (global id i) delivers to destination 3 + i.
+    void make_with(liprobe::media::DeliverMode mode,
+                   std::vector<liprobe::targets::Warrant> warrants) {
         std::string error;
-        policy_.selectors = liprobe::targets::SelectorSet::build(
-            {{"LIID-A", {"sip:alice@example.org"}, {"d"}}}, {}, error);
+        const size_t n = warrants.size();
+        policy_.selectors = liprobe::targets::SelectorSet::build(std::move(warrants), {}, error);
         ASSERT_TRUE(policy_.selectors) << error;
-        policy_.global_id = {0};
-        policy_.routes.resize(1);
-        policy_.routes[0].active = true;
-        policy_.routes[0].deliver = mode;
-        policy_.routes[0].destination_count = 1;
-        policy_.routes[0].destinations[0] = 3;
+        policy_.global_id.clear();
+        policy_.routes.resize(n);
+        for (size_t i = 0; i < n; ++i) {
+            policy_.global_id.push_back(static_cast<uint32_t>(i));
+            policy_.routes[i].active = true;
+            policy_.routes[i].deliver = mode;
+            policy_.routes[i].destination_count = 1;
+            policy_.routes[i].destinations[0] = static_cast<uint16_t>(3 + i);
+        }
         liprobe::media::InterceptorConfig ic;
         ic.max_dialogs = 16;
         ic.pending_packets = 8;
@@ -112,9 +193,9 @@ class Interception : public ::testing::Test {
             const std::string_view payload(
                 reinterpret_cast<const char*>(bytes.data() + p.payload_offset), p.payload_len);
             ASSERT_EQ(liprobe::sip::parse_message(payload, msg), liprobe::sip::ParseError::ok);
-            icpt_->on_sip(pkt, msg);
+            last_intercepted_ = icpt_->on_sip(pkt, msg);
         } else {
-            icpt_->on_udp(pkt);
+            last_intercepted_ = icpt_->on_udp(pkt);
             icpt_->flush();
         }
         icpt_->tick(f.time_us, 1);
@@ -130,6 +211,7 @@ class Interception : public ::testing::Test {
     std::atomic<uint32_t> cins_{7};
     std::unique_ptr<liprobe::media::Interceptor> icpt_;
     std::deque<std::vector<uint8_t>> frames_;
+    bool last_intercepted_ = false;  // what on_sip / on_udp returned for the last frame fed
 };
 
 TEST_F(Interception, CallGivesExactIriAndDecryptedCc) {
