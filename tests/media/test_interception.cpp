@@ -1,7 +1,8 @@
 // The interception logic driven without ports: SIP messages and SRTP frames of a scenario call go
 // through an Interceptor whose records are captured, and every record is checked exactly (kind,
-// IRI type, direction, CIN, bytes). Also: deliver = both, CANCEL before answer, and the flow
-// table emptied when the dialog ends.
+// IRI type, direction, CIN, bytes). Also: deliver = both, the flow table emptied when the dialog
+// ends, and the dialog cases of issue 4 on hand-built messages: re-INVITE/UPDATE moving media,
+// two targets in one call, CANCEL before answer, retransmissions.
 #include <gtest/gtest.h>
 #include <rte_malloc.h>
 #include <rte_rcu_qsbr.h>
@@ -306,6 +307,238 @@ TEST_F(Interception, NonTargetCallGivesNothing) {
     EXPECT_EQ(flows_->size(), 0u);
     EXPECT_EQ(icpt_->counters().sip_messages.get(), 5u);
     EXPECT_EQ(icpt_->counters().media_packets.get(), 0u);
+}
+
+// Issue 4: re-INVITE and UPDATE changing media. The code keeps only each side's latest SDP: the
+// new ports are installed and the old ones removed, so a packet to an old port (from an address
+// outside the dialog) is no longer intercepted while media on the new ports is CC.
+TEST_F(Interception, ReInviteAndUpdateMoveMedia) {
+    make(liprobe::media::DeliverMode::decrypted);
+    using liprobe::test::make_rtp;
+    using liprobe::test::protect;
+    int64_t t = 1700000000000000;
+    std::vector<Want> want;
+    auto sip = [&](bool from_alice, const std::string& m, IriType type) {
+        feed(sip_frame(t += 10000, from_alice ? kAliceIp : kBobIp, from_alice ? kBobIp : kAliceIp,
+                       m));
+        EXPECT_TRUE(last_intercepted_);
+        want.push_back(iri(type, from_alice ? kFrom : kTo, m));
+    };
+    // rtp (plain) sent encrypted from src to dst; expect_cc: intercepted with that direction.
+    auto media = [&](uint8_t src, uint16_t sport, uint8_t dst, uint16_t dport,
+                     const std::vector<uint8_t>& rtp, bool expect_cc, Direction d) {
+        feed(udp_frame(t += 5000, src, sport, dst, dport, protect(rtp)));
+        EXPECT_EQ(last_intercepted_, expect_cc);
+        if (expect_cc) want.push_back(cc(d, rtp));
+    };
+    sip(true,
+        sip_msg("INVITE " + kBob + " SIP/2.0", kAlice, "t1", kBob, "", 1, "INVITE", "i1",
+                sdp_for(kAliceIp, 40000)),
+        IriType::begin);
+    sip(false,
+        sip_msg("SIP/2.0 200 OK", kAlice, "t1", kBob, "t2", 1, "INVITE", "i1",
+                sdp_for(kBobIp, 50000)),
+        IriType::cont);
+    sip(true, sip_msg("ACK " + kBob + " SIP/2.0", kAlice, "t1", kBob, "t2", 1, "ACK", "a1"),
+        IriType::cont);
+    const auto a1 = make_rtp(100, 0, 0x11111111, 40, 0x01);
+    const auto b1 = make_rtp(200, 0, 0x22222222, 30, 0x81);
+    const auto x1 = make_rtp(300, 0, 0x33333333, 20, 0x41);
+    media(kAliceIp, 40000, kBobIp, 50000, a1, true, kFrom);
+    media(kBobIp, 50000, kAliceIp, 40000, b1, true, kTo);
+    // Before the change a packet to Alice's port is intercepted whoever sends it.
+    media(kStrangerIp, 6000, kAliceIp, 40000, x1, true, kTo);
+
+    // Alice's re-INVITE moves her media to 40010; Bob answers with the same SDP.
+    sip(true,
+        sip_msg("INVITE " + kBob + " SIP/2.0", kAlice, "t1", kBob, "t2", 2, "INVITE", "i2",
+                sdp_for(kAliceIp, 40010)),
+        IriType::cont);
+    sip(false,
+        sip_msg("SIP/2.0 200 OK", kAlice, "t1", kBob, "t2", 2, "INVITE", "i2",
+                sdp_for(kBobIp, 50000)),
+        IriType::cont);
+    sip(true, sip_msg("ACK " + kBob + " SIP/2.0", kAlice, "t1", kBob, "t2", 2, "ACK", "a2"),
+        IriType::cont);
+    // Bob's UPDATE (his own request: From and To swapped) moves his media to 50010.
+    sip(false,
+        sip_msg("UPDATE " + kAlice + " SIP/2.0", kBob, "t2", kAlice, "t1", 1, "UPDATE", "u1",
+                sdp_for(kBobIp, 50010)),
+        IriType::cont);
+    sip(true,
+        sip_msg("SIP/2.0 200 OK", kBob, "t2", kAlice, "t1", 1, "UPDATE", "u1",
+                sdp_for(kAliceIp, 40010)),
+        IriType::cont);
+
+    // Only the new endpoints (RTP and RTCP of each side) are installed.
+    auto installed = [&](uint8_t ip, uint16_t port) {
+        liprobe::media::FlowKey k;
+        k.family = 4;
+        k.port = port;
+        k.addr[0] = 192, k.addr[1] = 0, k.addr[2] = 2, k.addr[3] = ip;
+        return flows_->lookup(k) != nullptr;
+    };
+    EXPECT_FALSE(installed(kAliceIp, 40000));
+    EXPECT_FALSE(installed(kAliceIp, 40001));
+    EXPECT_FALSE(installed(kBobIp, 50000));
+    EXPECT_FALSE(installed(kBobIp, 50001));
+    EXPECT_TRUE(installed(kAliceIp, 40010));
+    EXPECT_TRUE(installed(kAliceIp, 40011));
+    EXPECT_TRUE(installed(kBobIp, 50010));
+    EXPECT_TRUE(installed(kBobIp, 50011));
+
+    const auto x2 = make_rtp(301, 160, 0x33333333, 20, 0x42);
+    const auto x3 = make_rtp(302, 320, 0x33333333, 20, 0x43);
+    media(kStrangerIp, 6000, kAliceIp, 40000, x2, false, kTo);  // Alice's old port
+    media(kStrangerIp, 6000, kBobIp, 50000, x3, false, kTo);    // Bob's old port
+    const auto a2 = make_rtp(101, 160, 0x11111111, 41, 0x02);
+    const auto b2 = make_rtp(201, 160, 0x22222222, 31, 0x82);
+    media(kAliceIp, 40010, kBobIp, 50010, a2, true, kFrom);
+    media(kBobIp, 50010, kAliceIp, 40010, b2, true, kTo);
+
+    sip(true, sip_msg("BYE " + kBob + " SIP/2.0", kAlice, "t1", kBob, "t2", 3, "BYE", "b1"),
+        IriType::cont);
+    sip(false, sip_msg("SIP/2.0 200 OK", kAlice, "t1", kBob, "t2", 3, "BYE", "b1"), IriType::end);
+
+    expect_records(sink_.out, want);
+    EXPECT_EQ(sink_.out.size(), 15u);  // 11 IRI + 4 CC
+    EXPECT_EQ(icpt_->counters().srtp_decrypted.get(), 5u);
+    EXPECT_EQ(icpt_->counters().media_packets.get(), 5u);
+    EXPECT_EQ(icpt_->counters().sip_retransmissions.get(), 0u);
+    EXPECT_EQ(icpt_->counters().dialogs_ended.get(), 1u);
+    EXPECT_EQ(cins_.load(), 8u);  // one CIN for the whole dialog
+}
+
+// Issue 4: two targets in one call. Alice (caller) is warrant A, Bob (callee) warrant B: each
+// warrant gets its own CIN, every IRI and every CC, with opposite directions.
+TEST_F(Interception, TwoTargetsInOneCallEachGetTheirOwnCinIriAndCc) {
+    make_with(liprobe::media::DeliverMode::decrypted, {{"LIID-A", {"sip:alice@example.org"}, {"a"}},
+                                                       {"LIID-B", {"sip:bob@example.org"}, {"b"}}});
+    liprobe::test::CallSpec spec;
+    spec.packets_each_way = 2;
+    const auto call = liprobe::test::build_call(spec);
+    for (const auto& f : call.frames) feed(f);
+    ASSERT_EQ(sink_.out.size(), 18u);  // (5 IRI + 4 CC) per warrant
+
+    // The messages in call order: INVITE, 200, ACK from/to Alice, then RTP, then Bob's BYE, 200.
+    auto expected = [&](bool alice_is_target, uint32_t cin) {
+        const Direction a = alice_is_target ? kFrom : kTo;  // sent by Alice
+        const Direction b = alice_is_target ? kTo : kFrom;  // sent by Bob
+        return std::vector<Want>{
+            iri(IriType::begin, a, call.sip[0], cin), iri(IriType::cont, b, call.sip[1], cin),
+            iri(IriType::cont, a, call.sip[2], cin),  cc(a, call.rtp_from_caller[0], cin),
+            cc(b, call.rtp_from_callee[0], cin),      cc(a, call.rtp_from_caller[1], cin),
+            cc(b, call.rtp_from_callee[1], cin),      iri(IriType::cont, b, call.sip[3], cin),
+            iri(IriType::end, a, call.sip[4], cin)};
+    };
+    std::vector<Captured> to_a, to_b;
+    for (const auto& c : sink_.out) (c.rec.warrant == 0 ? to_a : to_b).push_back(c);
+    ASSERT_FALSE(to_a.empty());
+    ASSERT_FALSE(to_b.empty());
+    // The CINs are the next two of the counter (7 and 8); which warrant draws first follows the
+    // selector match order, which the design does not fix.
+    const uint32_t cin_a = to_a[0].rec.cin, cin_b = to_b[0].rec.cin;
+    EXPECT_NE(cin_a, cin_b);
+    EXPECT_EQ(cin_a + cin_b, 15u);
+    EXPECT_TRUE(cin_a == 7 || cin_a == 8);
+    EXPECT_EQ(cins_.load(), 9u);
+    {
+        SCOPED_TRACE("warrant A");
+        expect_records(to_a, expected(true, cin_a), 3, 0);
+    }
+    {
+        SCOPED_TRACE("warrant B");
+        expect_records(to_b, expected(false, cin_b), 4, 1);
+    }
+    EXPECT_EQ(icpt_->counters().dialogs_created.get(), 1u);
+    EXPECT_EQ(icpt_->counters().srtp_decrypted.get(), 4u);  // decrypted once, delivered twice
+    EXPECT_EQ(icpt_->counters().cc_rtp_records.get(), 8u);
+    EXPECT_EQ(icpt_->counters().iri_records.get(), 10u);
+}
+
+// Issue 4: CANCEL before answer. The dialog ends at the final response to the INVITE (the 487,
+// IRI End); the ACK of the 487 comes after the end and is a Report. No media is intercepted: the
+// offer's flows are removed at the 487.
+TEST_F(Interception, CancelBeforeAnswerEndsAt487WithoutMedia) {
+    make(liprobe::media::DeliverMode::decrypted);
+    int64_t t = 1700000000000000;
+    std::vector<Want> want;
+    auto sip = [&](bool from_alice, const std::string& m, IriType type) {
+        feed(sip_frame(t += 10000, from_alice ? kAliceIp : kBobIp, from_alice ? kBobIp : kAliceIp,
+                       m));
+        EXPECT_TRUE(last_intercepted_);
+        want.push_back(iri(type, from_alice ? kFrom : kTo, m));
+    };
+    sip(true,
+        sip_msg("INVITE " + kBob + " SIP/2.0", kAlice, "t1", kBob, "", 1, "INVITE", "i1",
+                sdp_for(kAliceIp, 40000)),
+        IriType::begin);
+    EXPECT_EQ(flows_->size(), 2u);
+    sip(false, sip_msg("SIP/2.0 180 Ringing", kAlice, "t1", kBob, "t2", 1, "INVITE", "i1"),
+        IriType::cont);
+    sip(true, sip_msg("CANCEL " + kBob + " SIP/2.0", kAlice, "t1", kBob, "", 1, "CANCEL", "i1"),
+        IriType::cont);
+    sip(false, sip_msg("SIP/2.0 200 OK", kAlice, "t1", kBob, "", 1, "CANCEL", "i1"), IriType::cont);
+    EXPECT_EQ(icpt_->counters().dialogs_ended.get(), 0u);  // the CANCEL's 200 does not end it
+    sip(false,
+        sip_msg("SIP/2.0 487 Request Terminated", kAlice, "t1", kBob, "t2", 1, "INVITE", "i1"),
+        IriType::end);
+    sip(true, sip_msg("ACK " + kBob + " SIP/2.0", kAlice, "t1", kBob, "t2", 1, "ACK", "i1"),
+        IriType::report);
+    // Late media to the offered port: the flows went with the 487.
+    feed(udp_frame(t += 5000, kBobIp, 50000, kAliceIp, 40000,
+                   liprobe::test::protect(liprobe::test::make_rtp(1, 0, 0x22222222, 30, 0))));
+    EXPECT_FALSE(last_intercepted_);
+
+    expect_records(sink_.out, want);
+    EXPECT_EQ(sink_.out.size(), 6u);
+    EXPECT_EQ(icpt_->counters().media_packets.get(), 0u);
+    EXPECT_EQ(icpt_->counters().dialogs_ended.get(), 1u);
+    EXPECT_EQ(icpt_->counters().sip_retransmissions.get(), 0u);
+    icpt_->tick(t + 1000000, 1);
+    EXPECT_EQ(flows_->size(), 0u);
+}
+
+// Issue 4: retransmissions. A repeated message (same sender, CSeq, method and status) is counted
+// and still delivered as IRI (design.md 3.5: each SIP message of an intercepted dialog): Continue
+// while the dialog runs, Report after its end. It does not take a new CIN or change the flows.
+TEST_F(Interception, RetransmissionsAreCountedAndDeliveredAsIri) {
+    make(liprobe::media::DeliverMode::decrypted);
+    int64_t t = 1700000000000000;
+    std::vector<Want> want;
+    auto sip = [&](bool from_alice, const std::string& m, IriType type) {
+        feed(sip_frame(t += 10000, from_alice ? kAliceIp : kBobIp, from_alice ? kBobIp : kAliceIp,
+                       m));
+        EXPECT_TRUE(last_intercepted_);
+        want.push_back(iri(type, from_alice ? kFrom : kTo, m));
+    };
+    const auto invite = sip_msg("INVITE " + kBob + " SIP/2.0", kAlice, "t1", kBob, "", 1, "INVITE",
+                                "i1", sdp_for(kAliceIp, 40000));
+    const auto ok = sip_msg("SIP/2.0 200 OK", kAlice, "t1", kBob, "t2", 1, "INVITE", "i1",
+                            sdp_for(kBobIp, 50000));
+    const auto bye_ok = sip_msg("SIP/2.0 200 OK", kAlice, "t1", kBob, "t2", 2, "BYE", "b1");
+    sip(true, invite, IriType::begin);
+    sip(true, invite, IriType::cont);  // retransmitted INVITE
+    EXPECT_EQ(icpt_->counters().sip_retransmissions.get(), 1u);
+    EXPECT_EQ(flows_->size(), 2u);
+    sip(false, ok, IriType::cont);
+    sip(false, ok, IriType::cont);  // retransmitted 200 (no ACK yet)
+    EXPECT_EQ(icpt_->counters().sip_retransmissions.get(), 2u);
+    EXPECT_EQ(flows_->size(), 4u);
+    sip(true, sip_msg("ACK " + kBob + " SIP/2.0", kAlice, "t1", kBob, "t2", 1, "ACK", "a1"),
+        IriType::cont);
+    sip(true, sip_msg("BYE " + kBob + " SIP/2.0", kAlice, "t1", kBob, "t2", 2, "BYE", "b1"),
+        IriType::cont);
+    sip(false, bye_ok, IriType::end);
+    sip(false, bye_ok, IriType::report);  // retransmitted after the end: absorbed while lingering
+
+    expect_records(sink_.out, want);
+    EXPECT_EQ(sink_.out.size(), 8u);
+    EXPECT_EQ(icpt_->counters().sip_retransmissions.get(), 3u);
+    EXPECT_EQ(icpt_->counters().sip_intercepted.get(), 8u);
+    EXPECT_EQ(icpt_->counters().dialogs_created.get(), 1u);
+    EXPECT_EQ(icpt_->counters().dialogs_ended.get(), 1u);
+    EXPECT_EQ(cins_.load(), 8u);
 }
 
 }  // namespace
