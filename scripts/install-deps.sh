@@ -4,7 +4,7 @@
 set -euo pipefail
 
 PACKAGES=(
-  build-essential meson ninja-build pkg-config clang-format
+  build-essential meson ninja-build pkg-config clang-format ccache
   dpdk-dev libdpdk-dev libipsec-mb-dev libhyperscan-dev libssl-dev openssl
   libpcap-dev nlohmann-json3-dev libtoml11-dev libcpp-httplib-dev libpugixml-dev
   libgtest-dev libgmock-dev libbenchmark-dev libsrtp2-dev

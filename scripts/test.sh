@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The test command: installs what is missing, builds, runs the whole suite twice (optimised build,
-# then AddressSanitizer+UBSan build), exits non-zero on any failure.
+# then AddressSanitizer+UBSan build), builds the release configuration (program and benchmarks),
+# exits non-zero on any failure. ccache (when installed) shares unchanged objects between runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -16,8 +17,13 @@ build_and_test() {
   meson test -C "$dir" --print-errorlogs --num-processes 1 --timeout-multiplier 3
 }
 
-echo "== release build (debugoptimized) =="
+echo "== development build (debugoptimized) =="
 build_and_test build
+echo "== release build (--buildtype=release, what operators deploy): build only =="
+if [ ! -f build-release/build.ninja ]; then
+  meson setup build-release --buildtype=release -Dtests=false
+fi
+ninja -C build-release -j "$jobs"
 echo "== AddressSanitizer + UBSan build =="
 build_and_test build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dbenchmarks=false
 echo "all test suites passed"

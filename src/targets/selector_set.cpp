@@ -101,7 +101,10 @@ std::unique_ptr<const SelectorSet> SelectorSet::build(std::vector<Warrant> warra
                 if (at != std::string_view::npos) {
                     literal = std::string(rest.substr(0, at + 1));  // "user@", case-sensitive
                 } else {
-                    literal = ":" + std::string(rest);  // user-less URI: ":host"
+                    // user-less URI: ":host". Built by append: GCC 12 -O3 reports a false
+                    // -Wrestrict on `":" + std::string(...)`.
+                    literal.assign(1, ':');
+                    literal.append(rest);
                     flags |= HS_FLAG_CASELESS;
                 }
             }
