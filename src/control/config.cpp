@@ -534,21 +534,30 @@ void Parser::parse_keys(const Section& root) {
 void Parser::parse_control(const Section& root) {
     const Section s = table(root, "control");
     ControlSection& c = cfg_.control;
-    check_keys(s, {"listen", "cert", "key", "client_ca", "client"});
+    check_keys(s, {"listen", "cert", "key", "client_ca", "client", "audit_log", "audit_salt"});
     read_host_port(s, "listen", c.listen);
     read_path(s, "cert", c.cert);
     read_path(s, "key", c.key);
     read_path(s, "client_ca", c.client_ca);
+    read_path(s, "audit_log", c.audit_log);
+    read_string(s, "audit_salt", c.audit_salt, false);
     if (!c.listen.empty()) {
         for (const auto& [key, value] :
              {std::pair<const char*, const std::string*>{"cert", &c.cert},
               {"key", &c.key},
-              {"client_ca", &c.client_ca}}) {
+              {"client_ca", &c.client_ca},
+              {"audit_log", &c.audit_log},
+              {"audit_salt", &c.audit_salt}}) {
             if (value->empty())
                 error(find(s, key) ? line_of(*find(s, key)) : s.line, join(s, key),
                       "required when control.listen is set");
         }
     }
+    // The salt is what keeps hashed identities in the audit log from being reversed by trying
+    // candidate URIs: it must not be guessable (its value is never quoted).
+    if (!c.audit_salt.empty() && c.audit_salt.size() < 16)
+        error(line_of(*find(s, "audit_salt")), join(s, "audit_salt"),
+              "too short: use at least 16 random characters");
     std::set<std::string> subjects;
     for (const Section& client : table_array(s, "client", "control.client")) {
         check_keys(client, {"subject", "roles"});

@@ -276,18 +276,6 @@ void put_be32(uint32_t v, uint8_t* out) {
     out[3] = static_cast<uint8_t>(v);
 }
 
-const char* type_name(KeyType type) {
-    switch (type) {
-        case KeyType::gmk:
-            return "gmk";
-        case KeyType::pck:
-            return "pck";
-        case KeyType::srtp:
-            return "srtp";
-    }
-    return "";
-}
-
 // Rejects fields the type does not define: a misspelt "not_after" must not silently mean
 // "valid forever". The field name is the client's own text, shortened.
 void check_known_fields(const json& entry, KeyType type) {
@@ -307,7 +295,7 @@ void check_known_fields(const json& entry, KeyType type) {
             for (char& c : shown) {
                 if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) c = '?';
             }
-            fail("\"" + shown + "\": unknown field for type " + type_name(type));
+            fail("\"" + shown + "\": unknown field for type " + key_type_name(type));
         }
     }
 }
@@ -349,7 +337,7 @@ uint32_t parse_key_id(const json& entry, KeyType type, uint32_t expected_tag) {
     const uint32_t tag = id >> 28;
     if (tag != expected_tag) {
         fail("key_id: purpose tag " + std::to_string(tag) + " does not match type " +
-             type_name(type) + " (expected " + std::to_string(expected_tag) + ")");
+             key_type_name(type) + " (expected " + std::to_string(expected_tag) + ")");
     }
     return id;
 }

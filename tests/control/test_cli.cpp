@@ -212,7 +212,9 @@ TEST_F(Cli, EachKindOfErrorGivesItsMessageAndExit2) {
          "refused\n"
          "error: F:19: control.cert: required when control.listen is set\n"
          "error: F:19: control.key: required when control.listen is set\n"
-         "error: F:19: control.client_ca: required when control.listen is set\n"},
+         "error: F:19: control.client_ca: required when control.listen is set\n"
+         "error: F:19: control.audit_log: required when control.listen is set\n"
+         "error: F:19: control.audit_salt: required when control.listen is set\n"},
         {"unknown role", 0,
          "[control]\n[[control.client]]\nsubject = \"CN=mf\"\nroles = [\"keys\", \"admin\"]\n",
          "error: F:22: control.client[0].roles[1]: unknown role 'admin' (keys, x1 or read)\n"},

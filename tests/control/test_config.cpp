@@ -147,6 +147,8 @@ listen = "[::1]:8443"
 cert = "api.pem"
 key = "api.key"
 client_ca = "clients.pem"
+audit_log = "audit.jsonl"
+audit_salt = "0123456789abcdef0123"
 [[control.client]]
 subject = "CN=mf1,O=Operator"
 roles = ["keys", "read"]
@@ -222,6 +224,8 @@ deliver = "encrypted"
     EXPECT_EQ(c.control.cert, "/opt/lp/api.pem");
     EXPECT_EQ(c.control.key, "/opt/lp/api.key");
     EXPECT_EQ(c.control.client_ca, "/opt/lp/clients.pem");
+    EXPECT_EQ(c.control.audit_log, "/opt/lp/audit.jsonl");
+    EXPECT_EQ(c.control.audit_salt, "0123456789abcdef0123");
     ASSERT_EQ(c.control.clients.size(), 2u);
     EXPECT_EQ(c.control.clients[0].subject, "CN=mf1,O=Operator");
     EXPECT_EQ(c.control.clients[0].roles, kRoleKeys | kRoleRead);
@@ -268,7 +272,7 @@ deliver = "encrypted"
     // The only warning: the lab destination without TLS.
     ASSERT_EQ(r.warnings.size(), 1u);
     EXPECT_EQ(r.warnings[0].text(),
-              "full.toml:61: destination[1].tls: TLS is off for this destination: lab use on "
+              "full.toml:63: destination[1].tls: TLS is off for this destination: lab use on "
               "loopback only");
 }
 

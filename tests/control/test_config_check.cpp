@@ -35,6 +35,8 @@ listen = "127.0.0.1:8443"
 cert = ")" + cert + R"("
 key = ")" + key + R"("
 client_ca = "ca.pem"
+audit_log = "audit.jsonl"
+audit_salt = "0123456789abcdef0123"
 [[control.client]]
 subject = "CN=mf"
 roles = ["keys"]

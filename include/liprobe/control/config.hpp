@@ -79,6 +79,8 @@ struct ControlSection {
     HostPort listen;                   // empty = the HTTPS API is off
     std::string cert, key, client_ca;  // resolved paths
     std::vector<ControlClient> clients;
+    std::string audit_log;   // resolved path of the JSON-lines audit log (required with listen)
+    std::string audit_salt;  // per-deployment salt of the audit hashes (required with listen)
 };
 
 struct MetricsSection {
