@@ -15,6 +15,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "http_listener.hpp"
 #include "liprobe/control/audit.hpp"
 #include "liprobe/export/tls.hpp"
 
@@ -77,9 +78,7 @@ struct ControlServer::Impl {
     ControlSection section;
     std::map<std::string, uint8_t> roles;  // subject -> RoleBits
     std::unique_ptr<httplib::SSLServer> server;
-    std::thread thread;
-    std::atomic<int> port{0};
-    std::atomic<bool> finished{false};  // listen_after_bind returned
+    HttpListener listener;
     AuditLog* audit = nullptr;
 
     uint8_t roles_of(const std::string& subject) const {
@@ -183,43 +182,15 @@ void ControlServer::route(const std::string& method, const std::string& path_reg
 }
 
 bool ControlServer::start(std::string& error) {
-    const HostPort& l = impl_->section.listen;
-    if (l.empty()) {
-        error = "control API: [control] listen is not set";
-        return false;
-    }
-    auto& s = *impl_->server;
-    int port = l.port;
-    if (port == 0) {
-        port = s.bind_to_any_port(l.host);
-        if (port < 0) port = 0;
-    } else if (!s.bind_to_port(l.host, port)) {
-        port = 0;
-    }
-    if (port == 0) {
-        error = "control API: cannot listen on " + l.text() + ": " + std::strerror(errno);
-        return false;
-    }
-    impl_->port.store(port);
-    Impl* im = impl_.get();
-    impl_->thread = std::thread([&s, im] {
-        s.listen_after_bind();
-        im->finished.store(true);
-    });
-    return true;
+    return impl_->listener.start(*impl_->server, impl_->section.listen, "control API", error);
 }
 
 void ControlServer::stop() {
-    if (!impl_ || !impl_->server || !impl_->thread.joinable()) return;
-    // httplib's stop() does nothing until the listen loop runs: wait for it to start (or end).
-    while (!impl_->server->is_running() && !impl_->finished.load())
-        std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    impl_->server->stop();
-    impl_->thread.join();
+    if (impl_ && impl_->server) impl_->listener.stop(*impl_->server);
 }
 
 uint16_t ControlServer::port() const {
-    return static_cast<uint16_t>(impl_->port.load());
+    return static_cast<uint16_t>(impl_->listener.port.load());
 }
 
 }  // namespace liprobe::control

@@ -49,7 +49,9 @@ KeyService::KeyService(keys::KeyTable& table, std::atomic<uint64_t>& key_generat
     : table_(table),
       key_generation_(key_generation),
       audit_(audit),
-      now_us_(now_us ? std::move(now_us) : std::function<int64_t()>(wall_clock_us)) {}
+      now_us_(now_us ? std::move(now_us) : std::function<int64_t()>(wall_clock_us)) {
+    refresh_sizes();  // preloaded keys
+}
 
 void KeyService::register_routes(ControlServer& server) {
     server.route("POST", "/v1/keys", kRoleKeys,
@@ -101,6 +103,7 @@ HttpResponse KeyService::post_keys(const HttpRequest& request) {
             answers.push_back(std::move(a));
         }
         if (ok > 0) key_generation_.fetch_add(1, std::memory_order_release);
+        refresh_sizes();
     }
     const size_t refused = results.size() - ok;
     counters_.installed.fetch_add(ok);
@@ -126,6 +129,7 @@ HttpResponse KeyService::delete_key(const HttpRequest& request) {
             if (lower != key_id) removed = table_.revoke(lower);
         }
         if (removed) key_generation_.fetch_add(1, std::memory_order_release);
+        refresh_sizes();
     }
     audit_.record(request.client_subject, "keys.delete", removed ? "ok" : "unknown",
                   {{"key_id_sha256", audit_.hash(key_id)}});
@@ -171,6 +175,7 @@ size_t KeyService::maintain() {
         }
         if (retired > 0) key_generation_.fetch_add(1, std::memory_order_release);
         table_.reclaim();
+        refresh_sizes();
     }
     for (const auto& name : expired)
         audit_.record("liprobe", "keys.expire", "ok", {{"key_id_sha256", audit_.hash(name)}});
@@ -178,9 +183,9 @@ size_t KeyService::maintain() {
     return retired;
 }
 
-size_t KeyService::key_count() const {
-    std::lock_guard<std::mutex> lock(mutex_);
-    return table_.list().size();
+void KeyService::refresh_sizes() {
+    counters_.entries.store(table_.entry_count());
+    counters_.contexts.store(table_.context_count());
 }
 
 }  // namespace liprobe::control

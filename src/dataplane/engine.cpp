@@ -22,6 +22,7 @@
 #include <string_view>
 #include <thread>
 
+#include "liprobe/dataplane/control_plane.hpp"
 #include "liprobe/dataplane/worker.hpp"
 #include "liprobe/export/exporter.hpp"
 #include "liprobe/keys/key_model.hpp"
@@ -212,6 +213,32 @@ std::string read_file(const std::string& path) {
     return ss.str();
 }
 
+// What the control plane observes of this run (its listeners start here, with the workers).
+bool start_control_plane(ControlPlane& plane, const std::vector<std::unique_ptr<Worker>>& workers,
+                         const std::vector<PortSetup>& ports,
+                         const std::vector<std::unique_ptr<exporter::Exporter>>& exporters,
+                         size_t keys_preloaded) {
+    ObservedRun run;
+    run.workers = &workers;
+    for (const auto& ps : ports) {
+        char name[RTE_ETH_NAME_MAX_LEN] = {};
+        rte_eth_dev_get_name_by_port(ps.port, name);
+        run.ports.emplace_back(ps.port, name);
+    }
+    run.destinations = [&exporters] {
+        std::vector<DestinationStats> out;
+        for (const auto& ex : exporters)
+            out.push_back({ex->config().id, ex->snapshot(), &ex->counters().latency});
+        return out;
+    };
+    run.keys_preloaded = keys_preloaded;
+    plane.observe(std::move(run));
+    std::string error;
+    if (plane.start(error)) return true;
+    std::cerr << "liprobe: " << error << "\n";
+    return false;
+}
+
 }  // namespace
 
 int run(const control::Config& cfg, const RunOptions& options) {
@@ -346,6 +373,17 @@ int run(const control::Config& cfg, const RunOptions& options) {
             key_generation.fetch_add(1);
         }
 
+        // ---- control plane: audit log, key API, metrics (listeners start with the workers) ----
+        std::unique_ptr<ControlPlane> control_plane;
+        try {
+            control_plane =
+                std::make_unique<ControlPlane>(cfg, offline, *key_table, key_generation);
+        } catch (const std::exception& e) {
+            std::cerr << "liprobe: " << e.what() << "\n";
+            rte_eal_cleanup();
+            return 1;
+        }
+
         // ---- destinations ----
         exporter::ProbeIdentity probe{cfg.probe.operator_id, cfg.probe.network_element_id,
                                       cfg.probe.country_code};
@@ -456,6 +494,10 @@ int run(const control::Config& cfg, const RunOptions& options) {
                 pool_workers[q % workers]->add_queue({ps.port, q});
 
         for (auto& ex : exporters) ex->start();
+        if (!start_control_plane(*control_plane, pool_workers, ports, exporters, keys_loaded)) {
+            stop.store(true);
+            exit_code = 1;
+        }
         std::signal(SIGINT, on_signal);
         std::signal(SIGTERM, on_signal);
         std::signal(SIGHUP, on_signal);
@@ -478,8 +520,6 @@ int run(const control::Config& cfg, const RunOptions& options) {
             for (auto& w : pool_workers) s += field(*w);
             return s;
         };
-        auto last_status = std::chrono::steady_clock::now();
-        uint64_t last_rx = 0;
         // ---- control loop (main lcore) ----
         for (;;) {
             std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -511,41 +551,9 @@ int run(const control::Config& cfg, const RunOptions& options) {
                     }
                 }
             }
-            const auto now = std::chrono::steady_clock::now();
-            if (cfg.metrics.status_interval_s > 0 &&
-                now - last_status >= std::chrono::seconds(cfg.metrics.status_interval_s)) {
-                const double secs = std::chrono::duration<double>(now - last_status).count();
-                const uint64_t rx = totals([](Worker& w) { return w.counters().received.get(); });
-                uint64_t sent = 0, lost = 0;
-                for (auto& ex : exporters) {
-                    auto s = ex->snapshot();
-                    sent += s.sent_pdus;
-                    lost += s.lost();
-                }
-                std::fprintf(stderr,
-                             "liprobe: status rx=%llu (%.0f pps) sip=%llu dialogs=%llu cc=%llu "
-                             "iri=%llu pending=%llu sent=%llu lost=%llu\n",
-                             (unsigned long long)rx, (rx - last_rx) / secs,
-                             (unsigned long long)totals([](Worker& w) {
-                                 return w.interceptor().counters().sip_messages.get();
-                             }),
-                             (unsigned long long)totals([](Worker& w) {
-                                 return (uint64_t)w.interceptor().active_dialogs();
-                             }),
-                             (unsigned long long)totals([](Worker& w) {
-                                 return w.interceptor().counters().cc_rtp_records.get() +
-                                        w.interceptor().counters().cc_ip_records.get();
-                             }),
-                             (unsigned long long)totals([](Worker& w) {
-                                 return w.interceptor().counters().iri_records.get();
-                             }),
-                             (unsigned long long)totals(
-                                 [](Worker& w) { return (uint64_t)w.interceptor().pending(); }),
-                             (unsigned long long)sent, (unsigned long long)lost);
-                last_status = now;
-                last_rx = rx;
-            }
+            control_plane->tick();
         }
+        control_plane->stop();
         rte_eal_mp_wait_lcore();
         for (auto& ex : exporters) ex->stop();  // drains, bounded by drain_timeout
 
@@ -668,6 +676,7 @@ int run(const control::Config& cfg, const RunOptions& options) {
             rte_eth_dev_stop(ps.port);
             rte_eth_dev_close(ps.port);
         }
+        control_plane.reset();
         key_table.reset();
         rte_mempool_free(pool);
     }

@@ -525,8 +525,10 @@ size_t Worker::pump_ring() {
     while (true) {
         unsigned n = rte_ring_sc_dequeue_burst(ring_, objs, kBurst, nullptr);
         if (n == 0) break;
+        const int64_t now = unix_us();
         for (unsigned i = 0; i < n; ++i) {
             auto* record = static_cast<Record*>(objs[i]);
+            observe_latency(c_.latency, now - record->time_us);
             encode(record);
             release(record);
         }

@@ -553,6 +553,10 @@ size_t KeyTable::context_count() const {
     return impl_->live_contexts;
 }
 
+size_t KeyTable::entry_count() const {
+    return impl_->entries.size();
+}
+
 size_t KeyTable::reclaim() {
     Impl& im = *impl_;
     size_t freed = 0;

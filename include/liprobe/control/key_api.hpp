@@ -31,6 +31,8 @@ struct KeyApiCounters {
     std::atomic<uint64_t> revoked{0};    // DELETEs that removed a key
     std::atomic<uint64_t> expired{0};    // keys retired because their not_after passed
     std::atomic<uint64_t> bad_requests{0};
+    std::atomic<uint64_t> entries{0};   // key entries in the table now
+    std::atomic<uint64_t> contexts{0};  // SRTP contexts in the table now
 };
 
 class KeyService {
@@ -51,18 +53,22 @@ class KeyService {
     // the workers no longer reference. Returns the keys retired.
     size_t maintain();
 
-    size_t key_count() const;
+    size_t key_count() const { return counters_.entries.load(); }
     const KeyApiCounters& counters() const { return counters_; }
 
   private:
+    // Publishes the table's sizes in counters() (after a change; with mutex_ held).
+    void refresh_sizes();
+
     keys::KeyTable& table_;
     std::atomic<uint64_t>& key_generation_;
     AuditLog& audit_;
     std::function<int64_t()> now_us_;
     mutable std::mutex mutex_;  // the key table's single writer
     // The earliest not_after of the installed keys (INT64_MAX: none; may be stale-early, never
-    // late): maintain() scans the table only when it has passed. Guarded by mutex_.
-    int64_t next_expiry_us_ = INT64_MAX;
+    // late): maintain() scans the table only when it has passed. Guarded by mutex_. The first
+    // maintain() scans anyway (keys preloaded before the service existed).
+    int64_t next_expiry_us_ = INT64_MIN;
     KeyApiCounters counters_;
 };
 

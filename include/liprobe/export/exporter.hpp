@@ -69,6 +69,26 @@ struct DestinationConfig {
     uint32_t large_records = 128;  // pool of records with kMaxRecordBytes octets (SIP, jumbo)
 };
 
+// Packet-to-exporter latency: from the time of interception stamped on a record (the worker's
+// capture time) to the exporter thread taking it from the ring. Records stamped more than an
+// hour away from the wall clock (offline captures carry their pcap times) are not measured.
+inline constexpr double kLatencyBucketsS[] = {10e-6, 50e-6, 100e-6, 500e-6, 1e-3, 5e-3,
+                                              10e-3, 50e-3, 100e-3, 500e-3, 1,    5};
+inline constexpr size_t kLatencyBuckets = sizeof kLatencyBucketsS / sizeof kLatencyBucketsS[0];
+struct LatencyHistogram {
+    std::atomic<uint64_t> bucket[kLatencyBuckets + 1] = {};  // last: above the largest bound
+    std::atomic<uint64_t> sum_us{0};
+    std::atomic<uint64_t> count{0};
+};
+inline void observe_latency(LatencyHistogram& h, int64_t us) {
+    if (us < 0 || us > 3600LL * 1000000) return;
+    size_t b = 0;
+    while (b<kLatencyBuckets&& static_cast<double>(us)> kLatencyBucketsS[b] * 1e6) ++b;
+    h.bucket[b].fetch_add(1, std::memory_order_relaxed);
+    h.sum_us.fetch_add(static_cast<uint64_t>(us), std::memory_order_relaxed);
+    h.count.fetch_add(1, std::memory_order_relaxed);
+}
+
 struct ExporterCounters {
     std::atomic<uint64_t> dequeued{0};      // records taken from the ring
     std::atomic<uint64_t> encoded_pdus{0};  // numbered and encoded
@@ -88,6 +108,7 @@ struct ExporterCounters {
     std::atomic<uint64_t> keepalives_sent{0};  // silence keep-alives and checkpoints
     std::atomic<uint64_t> keepalive_responses{0};
     std::atomic<uint64_t> keepalive_timeouts{0};
+    LatencyHistogram latency;  // written by the exporter thread only
 };
 
 struct ExporterSnapshot {

@@ -62,6 +62,7 @@ class KeyTable {
     bool revoke(const std::string& key_name);  // false when unknown
     std::vector<KeyInfo> list() const;
     size_t context_count() const;
+    size_t entry_count() const;  // key_names installed
     // Frees (after zeroising) everything whose grace period has ended; non-blocking.
     size_t reclaim();
     // Blocks until every registered reader has passed a quiescent state, then reclaims.
