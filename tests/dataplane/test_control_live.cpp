@@ -8,11 +8,13 @@
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <functional>
 #include <nlohmann/json.hpp>
@@ -314,6 +316,152 @@ TEST_F(ControlLive, KeyPostedAfterTheMediaReleasesThePendingPacketsDecrypted) {
               key["master_key"].get<std::string>(), key["master_salt"].get<std::string>(),
               std::string("01020304")})
             EXPECT_EQ(text.find(secret), std::string::npos) << secret << " in:\n" << text;
+}
+
+// Sends the UDP payload of an Ethernet/IPv4 frame from its source address and port to its
+// destination (both configured on the namespace's loopback), as a real host would.
+bool send_frame(const std::vector<uint8_t>& frame) {
+    liprobe::net::ParsedPacket p;
+    if (liprobe::net::parse_frame(frame.data(), static_cast<uint32_t>(frame.size()),
+                                  liprobe::net::LinkType::ethernet,
+                                  p) != liprobe::net::ParseStatus::ok)
+        return false;
+    sockaddr_in src{}, dst{};
+    src.sin_family = dst.sin_family = AF_INET;
+    std::memcpy(&src.sin_addr, frame.data() + p.l3_offset + 12, 4);
+    std::memcpy(&dst.sin_addr, frame.data() + p.l3_offset + 16, 4);
+    src.sin_port = htons(p.src_port);
+    dst.sin_port = htons(p.dst_port);
+    const int fd = socket(AF_INET, SOCK_DGRAM, 0);
+    const int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    const bool ok = bind(fd, reinterpret_cast<sockaddr*>(&src), sizeof src) == 0 &&
+                    sendto(fd, frame.data() + p.payload_offset, p.payload_len, 0,
+                           reinterpret_cast<sockaddr*>(&dst),
+                           sizeof dst) == static_cast<ssize_t>(p.payload_len);
+    close(fd);
+    return ok;
+}
+
+// Revoke during a call. The test process moves into a network namespace of its own, where
+// liprobe captures the loopback (net_pcap rx_iface=lo) and the test sends the call's SIP and
+// SRTP as real UDP between two addresses it puts on that loopback. The key is posted before the
+// call; after the first media packets are decrypted the key is revoked with DELETE; the
+// remaining packets then wait for a key that never comes and go out as encrypted CC (the
+// original IP packets), in order after the decrypted ones.
+TEST_F(ControlLive, RevokeDuringACallDeliversTheRestEncrypted) {
+    if (geteuid() != 0) GTEST_SKIP() << "needs root for a network namespace";
+    ASSERT_EQ(unshare(CLONE_NEWNET), 0) << std::strerror(errno);
+    for (const std::vector<std::string>& cmd :
+         {std::vector<std::string>{"ip", "link", "set", "lo", "up"},
+          {"ip", "addr", "add", "192.0.2.10/32", "dev", "lo"},
+          {"ip", "addr", "add", "192.0.2.20/32", "dev", "lo"}}) {
+        const pid_t ip = spawn(cmd, dir_ + "/ip.out", dir_ + "/ip.err");
+        ASSERT_EQ(wait_exit(ip), 0) << slurp(dir_ + "/ip.err");
+    }
+    api_port_ = free_port();
+    metrics_port_ = free_port();
+    liprobe::test::CallSpec target;
+    const auto call = liprobe::test::build_call(target);
+    const size_t cc_count = call.rtp_from_caller.size() + call.rtp_from_callee.size();
+    const size_t before_revoke = 6;
+    const int lemf_port = start_lemf();
+    ASSERT_GT(lemf_port, 0) << slurp(dir_ + "/lemf.err");
+    std::string cfg = config(lemf_port);
+    const std::string pcap_port = "net_pcap0,rx_pcap=" + dir_ + "/in.pcap";
+    cfg.replace(cfg.find(pcap_port), pcap_port.size(), "net_pcap0,rx_iface=lo");
+    cfg.replace(cfg.find("pending_ms = 30000"), 18, "pending_ms = 300");
+    liprobe::test::write_text(dir_ + "/probe.toml", cfg, 0600);
+    probe_ = spawn({LIPROBE_BIN, "--config", dir_ + "/probe.toml"}, dir_ + "/probe.out",
+                   dir_ + "/probe.err");
+    json m;
+    ASSERT_TRUE(wait_for([&] { return (m = scrape()).is_object(); }, 20))
+        << slurp(dir_ + "/probe.err");
+
+    std::string body;
+    liprobe::test::write_text(dir_ + "/keys.json", liprobe::test::keys_json(), 0600);
+    auto post = api("POST", "/v1/keys");
+    post.insert(post.begin(), {"-H", "Content-Type: application/json", "--data-binary",
+                               "@" + dir_ + "/keys.json"});
+    ASSERT_EQ(curl(post, body), 200) << body;
+
+    // The frames in time order: INVITE, 200, ACK, media alternating, BYE, 200.
+    size_t media_sent = 0, frame = 0;
+    auto is_media = [](const liprobe::test::Frame& f) {
+        liprobe::net::ParsedPacket p;
+        liprobe::net::parse_frame(f.bytes.data(), static_cast<uint32_t>(f.bytes.size()),
+                                  liprobe::net::LinkType::ethernet, p);
+        return p.src_port != 5060;
+    };
+    for (; frame < call.frames.size() && media_sent < before_revoke; ++frame) {
+        ASSERT_TRUE(send_frame(call.frames[frame].bytes)) << frame;
+        if (is_media(call.frames[frame])) ++media_sent;
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    ASSERT_TRUE(wait_for(
+        [&] {
+            m = scrape();
+            return m.is_object() &&
+                   m.value("liprobe_srtp_decrypted_packets_total", 0.0) == before_revoke;
+        },
+        10))
+        << slurp(dir_ + "/probe.err") << (m.is_null() ? "" : m.dump());
+    EXPECT_EQ(m["liprobe_dialogs_intercepted_total"], 1);
+
+    ASSERT_EQ(curl(api("DELETE", "/v1/keys/01020304"), body), 200) << body;
+    for (; frame < call.frames.size(); ++frame) {
+        ASSERT_TRUE(send_frame(call.frames[frame].bytes)) << frame;
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    ASSERT_TRUE(wait_for(
+        [&] {
+            m = scrape();
+            return m.is_object() && m.value("liprobe_cc_records_total{kind=encrypted}", 0.0) ==
+                                        cc_count - before_revoke;
+        },
+        10))
+        << (m.is_null() ? "" : m.dump());
+    EXPECT_EQ(m["liprobe_srtp_decrypted_packets_total"], before_revoke);
+    EXPECT_EQ(m["liprobe_srtp_pending_total{result=expired}"], cc_count - before_revoke);
+    EXPECT_EQ(m["liprobe_keys_revoked_total"], 1);
+    EXPECT_EQ(m["liprobe_keys_loaded"], 0);
+    EXPECT_EQ(m["liprobe_iri_records_total"], call.sip.size());
+
+    kill(probe_, SIGTERM);
+    ASSERT_EQ(wait_exit_within(probe_, 30), 0) << slurp(dir_ + "/probe.err");
+    probe_ = -1;
+    kill(lemf_, SIGTERM);
+    ASSERT_EQ(wait_exit(lemf_), 0);
+    lemf_ = -1;
+    std::string jsonl;
+    for (const auto& e : fs::directory_iterator(dir_ + "/lemf"))
+        if (e.path().extension() == ".jsonl") jsonl = e.path().string();
+    ASSERT_FALSE(jsonl.empty());
+    std::vector<json> cc;
+    for (const auto& l : read_jsonl(jsonl))
+        if (l["kind"] != "iri_sip") cc.push_back(l);
+    ASSERT_EQ(cc.size(), cc_count);
+    liprobe::net::PcapReader reader(jsonl.substr(0, jsonl.size() - 6) + ".pcap");
+    liprobe::net::PcapRecord rec;
+    for (size_t i = 0; i < cc_count; ++i) {
+        SCOPED_TRACE(i);
+        EXPECT_EQ(cc[i]["seq"], i);
+        EXPECT_EQ(cc[i]["kind"], i < before_revoke ? "cc_rtp" : "cc_ip");
+        ASSERT_TRUE(reader.next(rec));
+        liprobe::net::ParsedPacket p;
+        ASSERT_EQ(
+            liprobe::net::parse_frame(rec.data, rec.caplen, liprobe::net::LinkType::raw_ip, p),
+            liprobe::net::ParseStatus::ok);
+        const std::vector<uint8_t> payload(rec.data + p.payload_offset,
+                                           rec.data + p.payload_offset + p.payload_len);
+        const auto& plain = i % 2 == 0 ? call.rtp_from_caller[i / 2] : call.rtp_from_callee[i / 2];
+        if (i < before_revoke)
+            EXPECT_EQ(payload, plain);
+        else
+            EXPECT_EQ(payload, liprobe::test::protect(plain));  // the SRTP packet as sent
+    }
+    const std::string audit = slurp(dir_ + "/audit.jsonl");
+    EXPECT_NE(audit.find("\"action\":\"keys.delete\""), std::string::npos) << audit;
 }
 
 }  // namespace
