@@ -164,6 +164,47 @@ class ControlLive : public ::testing::Test {
         return json::parse(slurp(dir_ + "/parsed.json"));
     }
 
+    // POSTs the scenario's key over mutual TLS; the HTTP status.
+    int post_keys() {
+        std::string body;
+        liprobe::test::write_text(dir_ + "/keys.json", liprobe::test::keys_json(), 0600);
+        auto post = api("POST", "/v1/keys");
+        post.insert(post.begin(), {"-H", "Content-Type: application/json", "--data-binary",
+                                   "@" + dir_ + "/keys.json"});
+        return curl(post, body);
+    }
+
+    // Stops liprobe-lemf; its CC lines and the UDP payloads of its pcap, both in order.
+    struct LemfCc {
+        json summary;
+        std::vector<json> lines;
+        std::vector<std::vector<uint8_t>> payloads;
+    };
+    LemfCc stop_lemf() {
+        LemfCc out;
+        kill(lemf_, SIGTERM);
+        EXPECT_EQ(wait_exit(lemf_), 0);
+        lemf_ = -1;
+        out.summary = json::parse(slurp(dir_ + "/lemf/summary.json"));
+        std::string jsonl;
+        for (const auto& e : fs::directory_iterator(dir_ + "/lemf"))
+            if (e.path().extension() == ".jsonl") jsonl = e.path().string();
+        if (jsonl.empty()) return out;
+        for (const auto& l : read_jsonl(jsonl))
+            if (l["kind"] != "iri_sip") out.lines.push_back(l);
+        liprobe::net::PcapReader reader(jsonl.substr(0, jsonl.size() - 6) + ".pcap");
+        liprobe::net::PcapRecord rec;
+        while (reader.next(rec)) {
+            liprobe::net::ParsedPacket p;
+            if (liprobe::net::parse_frame(rec.data, rec.caplen, liprobe::net::LinkType::raw_ip,
+                                          p) != liprobe::net::ParseStatus::ok)
+                continue;
+            out.payloads.emplace_back(rec.data + p.payload_offset,
+                                      rec.data + p.payload_offset + p.payload_len);
+        }
+        return out;
+    }
+
     std::string dir_, prefix_;
     std::unique_ptr<liprobe::test::TestCa> ca_;
     std::pair<std::string, std::string> server_, mf_;
@@ -204,12 +245,8 @@ TEST_F(ControlLive, KeyPostedAfterTheMediaReleasesThePendingPacketsDecrypted) {
 
     // The key arrives: the waiting packets are decrypted at the next tick.
     std::string body;
-    liprobe::test::write_text(dir_ + "/keys.json", liprobe::test::keys_json(), 0600);
-    auto post = api("POST", "/v1/keys");
-    post.insert(post.begin(), {"-H", "Content-Type: application/json", "--data-binary",
-                               "@" + dir_ + "/keys.json"});
-    ASSERT_EQ(curl(post, body), 200) << body;
-    EXPECT_EQ(json::parse(body)["installed"], 1);
+    ASSERT_EQ(post_keys(), 200) << slurp(dir_ + "/body");
+    EXPECT_EQ(json::parse(slurp(dir_ + "/body"))["installed"], 1);
     ASSERT_TRUE(wait_for(
         [&] {
             m = scrape();
@@ -274,35 +311,18 @@ TEST_F(ControlLive, KeyPostedAfterTheMediaReleasesThePendingPacketsDecrypted) {
               std::string::npos)
         << out;
 
-    kill(lemf_, SIGTERM);
-    ASSERT_EQ(wait_exit(lemf_), 0);
-    lemf_ = -1;
-    const json summary = json::parse(slurp(dir_ + "/lemf/summary.json"));
-    EXPECT_EQ(summary["pdus"], call.sip.size() + cc_count);
-    EXPECT_EQ(summary["missing"], 0);
-    std::string jsonl;
-    for (const auto& e : fs::directory_iterator(dir_ + "/lemf"))
-        if (e.path().extension() == ".jsonl") jsonl = e.path().string();
-    ASSERT_FALSE(jsonl.empty());
-    std::vector<json> cc;
-    for (const auto& l : read_jsonl(jsonl))
-        if (l["kind"] != "iri_sip") cc.push_back(l);
-    ASSERT_EQ(cc.size(), cc_count);
+    const LemfCc lemf = stop_lemf();
+    EXPECT_EQ(lemf.summary["pdus"], call.sip.size() + cc_count);
+    EXPECT_EQ(lemf.summary["missing"], 0);
+    ASSERT_EQ(lemf.lines.size(), cc_count);
+    ASSERT_EQ(lemf.payloads.size(), cc_count);
     // In order and decrypted: the LEMF's pcap holds the plaintext RTP, byte for byte.
-    liprobe::net::PcapReader reader(jsonl.substr(0, jsonl.size() - 6) + ".pcap");
-    liprobe::net::PcapRecord rec;
     for (size_t i = 0; i < cc_count; ++i) {
         SCOPED_TRACE(i);
-        EXPECT_EQ(cc[i]["kind"], "cc_rtp");
-        EXPECT_EQ(cc[i]["seq"], i);
-        ASSERT_TRUE(reader.next(rec));
-        liprobe::net::ParsedPacket p;
-        ASSERT_EQ(
-            liprobe::net::parse_frame(rec.data, rec.caplen, liprobe::net::LinkType::raw_ip, p),
-            liprobe::net::ParseStatus::ok);
-        const std::vector<uint8_t> payload(rec.data + p.payload_offset,
-                                           rec.data + p.payload_offset + p.payload_len);
-        EXPECT_EQ(payload, i % 2 == 0 ? call.rtp_from_caller[i / 2] : call.rtp_from_callee[i / 2]);
+        EXPECT_EQ(lemf.lines[i]["kind"], "cc_rtp");
+        EXPECT_EQ(lemf.lines[i]["seq"], i);
+        EXPECT_EQ(lemf.payloads[i],
+                  i % 2 == 0 ? call.rtp_from_caller[i / 2] : call.rtp_from_callee[i / 2]);
     }
 
     // No log line and no audit record names the target or shows the key.
@@ -379,11 +399,7 @@ TEST_F(ControlLive, RevokeDuringACallDeliversTheRestEncrypted) {
         << slurp(dir_ + "/probe.err");
 
     std::string body;
-    liprobe::test::write_text(dir_ + "/keys.json", liprobe::test::keys_json(), 0600);
-    auto post = api("POST", "/v1/keys");
-    post.insert(post.begin(), {"-H", "Content-Type: application/json", "--data-binary",
-                               "@" + dir_ + "/keys.json"});
-    ASSERT_EQ(curl(post, body), 200) << body;
+    ASSERT_EQ(post_keys(), 200) << slurp(dir_ + "/body");
 
     // The frames in time order: INVITE, 200, ACK, media alternating, BYE, 200.
     size_t media_sent = 0, frame = 0;
@@ -430,35 +446,17 @@ TEST_F(ControlLive, RevokeDuringACallDeliversTheRestEncrypted) {
     kill(probe_, SIGTERM);
     ASSERT_EQ(wait_exit_within(probe_, 30), 0) << slurp(dir_ + "/probe.err");
     probe_ = -1;
-    kill(lemf_, SIGTERM);
-    ASSERT_EQ(wait_exit(lemf_), 0);
-    lemf_ = -1;
-    std::string jsonl;
-    for (const auto& e : fs::directory_iterator(dir_ + "/lemf"))
-        if (e.path().extension() == ".jsonl") jsonl = e.path().string();
-    ASSERT_FALSE(jsonl.empty());
-    std::vector<json> cc;
-    for (const auto& l : read_jsonl(jsonl))
-        if (l["kind"] != "iri_sip") cc.push_back(l);
-    ASSERT_EQ(cc.size(), cc_count);
-    liprobe::net::PcapReader reader(jsonl.substr(0, jsonl.size() - 6) + ".pcap");
-    liprobe::net::PcapRecord rec;
+    const LemfCc lemf = stop_lemf();
+    EXPECT_EQ(lemf.summary["missing"], 0);
+    ASSERT_EQ(lemf.lines.size(), cc_count);
+    ASSERT_EQ(lemf.payloads.size(), cc_count);
     for (size_t i = 0; i < cc_count; ++i) {
         SCOPED_TRACE(i);
-        EXPECT_EQ(cc[i]["seq"], i);
-        EXPECT_EQ(cc[i]["kind"], i < before_revoke ? "cc_rtp" : "cc_ip");
-        ASSERT_TRUE(reader.next(rec));
-        liprobe::net::ParsedPacket p;
-        ASSERT_EQ(
-            liprobe::net::parse_frame(rec.data, rec.caplen, liprobe::net::LinkType::raw_ip, p),
-            liprobe::net::ParseStatus::ok);
-        const std::vector<uint8_t> payload(rec.data + p.payload_offset,
-                                           rec.data + p.payload_offset + p.payload_len);
+        EXPECT_EQ(lemf.lines[i]["seq"], i);
+        EXPECT_EQ(lemf.lines[i]["kind"], i < before_revoke ? "cc_rtp" : "cc_ip");
         const auto& plain = i % 2 == 0 ? call.rtp_from_caller[i / 2] : call.rtp_from_callee[i / 2];
-        if (i < before_revoke)
-            EXPECT_EQ(payload, plain);
-        else
-            EXPECT_EQ(payload, liprobe::test::protect(plain));  // the SRTP packet as sent
+        // Decrypted before the revocation; after it, the SRTP packet as sent.
+        EXPECT_EQ(lemf.payloads[i], i < before_revoke ? plain : liprobe::test::protect(plain));
     }
     const std::string audit = slurp(dir_ + "/audit.jsonl");
     EXPECT_NE(audit.find("\"action\":\"keys.delete\""), std::string::npos) << audit;
