@@ -14,7 +14,9 @@
 #include <openssl/rand.h>
 #include <pthread.h>
 #include <rte_eal.h>
+#include <sched.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cstdio>
@@ -245,6 +247,13 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "keys_api_bench: EAL initialisation failed\n");
         return 1;
     }
+    // EAL pinned this thread to the main lcore's CPU; the server and client threads created
+    // from it would inherit that single CPU (liprobe itself starts them on the CPUs of no
+    // worker lcore, dataplane/control_plane.cpp).
+    cpu_set_t all;
+    CPU_ZERO(&all);
+    for (long c = 0; c < sysconf(_SC_NPROCESSORS_ONLN) && c < CPU_SETSIZE; ++c) CPU_SET(c, &all);
+    pthread_setaffinity_np(pthread_self(), sizeof all, &all);
     benchmark::Initialize(&argc, argv);
     benchmark::RunSpecifiedBenchmarks();
     benchmark::Shutdown();

@@ -1,7 +1,10 @@
 #include "liprobe/dataplane/control_plane.hpp"
 
+#include <pthread.h>
 #include <rte_ethdev.h>
+#include <rte_lcore.h>
 #include <rte_telemetry.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <iostream>
@@ -85,6 +88,26 @@ void register_telemetry_once() {
     });
 }
 
+// The CPUs of no worker lcore (all of them when every CPU runs a worker, or the lcores float):
+// where the HTTPS threads should derive keys. They inherit the affinity of the thread that
+// creates them, and EAL pins the main lcore, which would put every control thread on its CPU.
+rte_cpuset_t control_cpuset() {
+    rte_cpuset_t all, workers, out;
+    CPU_ZERO(&all);
+    CPU_ZERO(&workers);
+    CPU_ZERO(&out);
+    const long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    for (long c = 0; c < cpus && c < CPU_SETSIZE; ++c) CPU_SET(c, &all);
+    unsigned lcore;
+    RTE_LCORE_FOREACH_WORKER(lcore) {
+        const rte_cpuset_t set = rte_lcore_cpuset(lcore);
+        CPU_OR(&workers, &workers, &set);
+    }
+    for (long c = 0; c < cpus && c < CPU_SETSIZE; ++c)
+        if (!CPU_ISSET(c, &workers)) CPU_SET(c, &out);
+    return CPU_COUNT(&out) > 0 ? out : all;
+}
+
 std::string human_bytes(uint64_t b) {
     char buf[32];
     if (b >= (1u << 20))
@@ -123,6 +146,23 @@ ControlPlane::~ControlPlane() {
 }
 
 bool ControlPlane::start(std::string& error) {
+    // The listener threads (and their pools) inherit this thread's affinity while they start.
+    cpu_set_t saved;
+    const bool have_saved = pthread_getaffinity_np(pthread_self(), sizeof saved, &saved) == 0;
+    const rte_cpuset_t control = control_cpuset();
+    pthread_setaffinity_np(pthread_self(), sizeof control, &control);
+    const bool ok = start_listeners(error);
+    if (have_saved) pthread_setaffinity_np(pthread_self(), sizeof saved, &saved);
+    if (!ok) return false;
+    {
+        std::lock_guard<std::mutex> lock(g_telemetry_mutex);
+        g_telemetry_plane = this;
+    }
+    register_telemetry_once();
+    return true;
+}
+
+bool ControlPlane::start_listeners(std::string& error) {
     if (server_) {
         if (!server_->start(error)) return false;
         std::cerr << "liprobe: control API listening on https://" << cfg_.control.listen.host << ":"
@@ -133,11 +173,6 @@ bool ControlPlane::start(std::string& error) {
         std::cerr << "liprobe: metrics on http://" << cfg_.metrics.listen.host << ":"
                   << metrics_->port() << "/metrics\n";
     }
-    {
-        std::lock_guard<std::mutex> lock(g_telemetry_mutex);
-        g_telemetry_plane = this;
-    }
-    register_telemetry_once();
     return true;
 }
 

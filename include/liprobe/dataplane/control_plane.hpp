@@ -84,6 +84,8 @@ class ControlPlane {
     std::string status_line(double seconds, uint64_t rx_before) const;
 
   private:
+    bool start_listeners(std::string& error);
+
     const control::Config& cfg_;
     bool offline_;
     std::unique_ptr<control::AuditLog> audit_;
