@@ -302,6 +302,19 @@ TEST(ConfigParse, MbufsThatCannotFillTheRingsGiveAWarning) {
               "will be missed");
 }
 
+TEST(ConfigParse, AuditSaltMustBeLongAndIsNeverQuoted) {
+    const LoadResult r = parse_config(std::string(kMinimal) +
+                                          "[control]\nlisten = \"127.0.0.1:8443\"\n"
+                                          "cert = \"a.pem\"\nkey = \"a.key\"\n"
+                                          "client_ca = \"ca.pem\"\naudit_log = \"audit.jsonl\"\n"
+                                          "audit_salt = \"short-salt\"\n",
+                                      "s.toml", "/etc/liprobe");
+    ASSERT_EQ(r.errors.size(), 1u);
+    EXPECT_EQ(r.errors[0].key, "control.audit_salt");
+    EXPECT_EQ(r.errors[0].problem, "too short: use at least 16 random characters");
+    EXPECT_EQ(r.errors[0].text().find("short-salt"), std::string::npos);
+}
+
 TEST(Rfc3339, ParsesAndRejects) {
     // Expected values from Python's datetime.timestamp().
     EXPECT_EQ(parse_rfc3339("2025-01-31T08:00:00Z"), int64_t{1738310400} * 1000000);
