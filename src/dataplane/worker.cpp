@@ -188,6 +188,9 @@ int Worker::run() {
     uint64_t idle_since = 0;
     while (!shared_.stop->load(std::memory_order_relaxed)) {
         interceptor_->set_policy(shared_.policy->load(std::memory_order_acquire));
+        // Read before polling: when the feed had ended and the queues are empty, nothing follows.
+        const bool feed_ended =
+            shared_.feed_done != nullptr && shared_.feed_done->load(std::memory_order_acquire);
         unsigned got = 0;
         for (const RxQueue& q : queues_) {
             const uint16_t n = rte_eth_rx_burst(q.port, q.queue, mbufs, burst);
@@ -228,14 +231,19 @@ int Worker::run() {
                 process(data, len, t);
             }
             interceptor_->flush();
-            if (n > 0) rte_pktmbuf_free_bulk(mbufs, n);
+            if (n > 0) {
+                rte_pktmbuf_free_bulk(mbufs, n);
+                counters_.consumed.store(counters_.received.get(), std::memory_order_release);
+            }
         }
         const int64_t tick_time = shared_.offline ? packet_time_us_ : now_us();
         expire(tick_time);
         interceptor_->tick(tick_time, shared_.key_generation->load(std::memory_order_acquire));
         rte_rcu_qsbr_quiescent(shared_.flow_rcu, index_);
         shared_.keys->quiescent(index_);
-        if (shared_.offline) {
+        if (shared_.feed_done != nullptr) {
+            if (feed_ended && got == 0) break;
+        } else if (shared_.offline) {
             if (counters_.received.get() >= shared_.offline_expected) break;
             // Safety net when the PMD dropped records (counted in its stats): 2 s without input.
             if (got == 0) {

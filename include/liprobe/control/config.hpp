@@ -54,6 +54,9 @@ struct DpdkSection {
     uint32_t burst = 32;                // rx_burst size
     uint32_t max_media_flows = 65536;   // shared media flow table entries
     uint32_t max_fragments = 4096;      // per worker IP reassembly entries
+    // --pcap with workers > 1: keep the outcome of one worker ("capture") or let the workers run
+    // free ("arrival": faster, but media may overtake the SIP that installs its flow).
+    bool offline_capture_order = true;
 };
 
 struct SipSection {

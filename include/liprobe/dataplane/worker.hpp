@@ -44,7 +44,10 @@ struct WorkerShared {
     net::LinkType link = net::LinkType::ethernet;
     bool offline = false;
     uint64_t offline_expected = 0;  // records in the capture (offline end detection)
-    int timestamp_offset = -1;      // mbuf dynamic field (net_pcap), -1 none
+    // Offline with several workers: set once the feeder enqueued the whole capture (then a worker
+    // ends when its queue is empty); nullptr for one net_pcap queue (ends at offline_expected).
+    const std::atomic<bool>* feed_done = nullptr;
+    int timestamp_offset = -1;  // mbuf dynamic field (net_pcap), -1 none
     uint64_t timestamp_flag = 0;
     uint16_t burst = 32;
     net::PipelineConfig pipeline;  // bounds of the per-worker reassembly (sip_framer set here)
@@ -69,6 +72,9 @@ struct WorkerCounters {
     media::Counter received;
     media::Counter outcome[kOutcomeCount];
     media::Counter drops[net::kDropReasonCount];  // Outcome::dropped by reason
+    // Packets whose processing (and their records) is complete, stored after each burst with
+    // release order: the offline feeder's barriers wait on it.
+    std::atomic<uint64_t> consumed{0};
     std::atomic<bool> done{false};
 };
 
@@ -89,6 +95,7 @@ class Worker {
     void flush_reassembly();
 
     const WorkerCounters& counters() const { return counters_; }
+    WorkerCounters& counters() { return counters_; }
     const media::Interceptor& interceptor() const { return *interceptor_; }
     media::Interceptor& interceptor() { return *interceptor_; }
     uint64_t outcome_sum() const;
