@@ -481,6 +481,18 @@ int run(const control::Config& cfg, const RunOptions& options) {
         shared.link = link;
         shared.offline = offline;
         shared.offline_expected = expected;
+        shared.timestamp_offset = ts_offset;
+        shared.timestamp_flag = ts_bit >= 0 ? (1ULL << ts_bit) : 0;
+        shared.burst = static_cast<uint16_t>(cfg.dpdk.burst);
+        {
+            PipelineBounds bounds;
+            bounds.max_fragments = cfg.dpdk.max_fragments;
+            bounds.max_tcp_streams = cfg.sip.max_tcp_streams;
+            bounds.workers = workers;
+            bounds.sip_ports = cfg.sip.ports.data();
+            bounds.sip_port_count = cfg.sip.ports.size();
+            shared.pipeline = pipeline_config(bounds);
+        }
         std::atomic<bool> feed_done{false};
         if (feed) shared.feed_done = &feed_done;
         std::vector<std::unique_ptr<Worker>> pool_workers;
