@@ -2,7 +2,6 @@
 
 #include <rte_mbuf.h>
 #include <rte_mbuf_dyn.h>
-#include <rte_pause.h>
 #include <rte_rcu_qsbr.h>
 #include <rte_ring.h>
 #include <rte_thash.h>
@@ -10,6 +9,7 @@
 #include <algorithm>
 #include <cstring>
 #include <iostream>
+#include <thread>
 
 #include "liprobe/media/flow_table.hpp"
 #include "liprobe/net/gtpu.hpp"
@@ -108,7 +108,8 @@ bool OfflineFeed::wait_consumed(unsigned worker, uint64_t count) {
     while (config_.consumed[worker]->load(std::memory_order_acquire) < count) {
         if (config_.stop->load(std::memory_order_relaxed)) return false;
         rte_rcu_qsbr_quiescent(config_.flow_rcu, config_.rcu_thread);
-        rte_pause();
+        // Offline, the workers may share CPUs with the feeder: let them run.
+        std::this_thread::yield();
     }
     return true;
 }
@@ -121,7 +122,7 @@ bool OfflineFeed::send(unsigned queue, const uint8_t* frame, uint32_t len, int64
             // The workers free their bursts; wait for them.
             if (config_.stop->load(std::memory_order_relaxed)) return nullptr;
             rte_rcu_qsbr_quiescent(config_.flow_rcu, config_.rcu_thread);
-            rte_pause();
+            std::this_thread::yield();
         }
     };
     rte_mbuf* head = alloc();
@@ -157,7 +158,7 @@ bool OfflineFeed::send(unsigned queue, const uint8_t* frame, uint32_t len, int64
             return false;
         }
         rte_rcu_qsbr_quiescent(config_.flow_rcu, config_.rcu_thread);
-        rte_pause();
+        std::this_thread::yield();
     }
     ++sent_[queue];
     ++sent_total_;

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <ctime>
+#include <thread>
 
 #include "liprobe/net/sip_stream_framer.hpp"
 #include "liprobe/sip/message.hpp"
@@ -243,6 +244,9 @@ int Worker::run() {
         shared_.keys->quiescent(index_);
         if (shared_.feed_done != nullptr) {
             if (feed_ended && got == 0) break;
+            // Offline with a feeder thread, workers may outnumber the CPUs: an idle worker gives
+            // its CPU to the feeder or to the worker a barrier waits for.
+            if (got == 0) std::this_thread::yield();
         } else if (shared_.offline) {
             if (counters_.received.get() >= shared_.offline_expected) break;
             // Safety net when the PMD dropped records (counted in its stats): 2 s without input.
