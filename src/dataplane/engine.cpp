@@ -327,9 +327,11 @@ int run(const control::Config& cfg, const RunOptions& options) {
         if (feed) {
             // One ring per worker, deep enough to keep it busy while the others are; the pool
             // must still hold every ring's mbufs, the workers' bursts and their caches.
-            const uint64_t spare = cfg.dpdk.mbufs > uint64_t{workers} * (cfg.dpdk.burst + 512)
-                                       ? cfg.dpdk.mbufs - uint64_t{workers} * (cfg.dpdk.burst + 512)
-                                       : 0;
+            const uint64_t reserved =
+                uint64_t{workers} *
+                (cfg.dpdk.burst + 512 +
+                 (cfg.dpdk.offline_capture_order ? 0 : cfg.dpdk.holdback_packets));
+            const uint64_t spare = cfg.dpdk.mbufs > reserved ? cfg.dpdk.mbufs - reserved : 0;
             unsigned ring_size = 1024;
             while (ring_size > 64 && uint64_t{ring_size} * workers > spare) ring_size /= 2;
             for (unsigned i = 0; i < workers; ++i) {
@@ -484,6 +486,12 @@ int run(const control::Config& cfg, const RunOptions& options) {
         shared.timestamp_offset = ts_offset;
         shared.timestamp_flag = ts_bit >= 0 ? (1ULL << ts_bit) : 0;
         shared.burst = static_cast<uint16_t>(cfg.dpdk.burst);
+        // One worker, or an offline feed in capture order, keeps the order between flows: only
+        // otherwise can media overtake the SIP that installs its flow.
+        const bool holdback = workers > 1 && !(feed && cfg.dpdk.offline_capture_order);
+        shared.holdback_us = holdback ? int64_t{cfg.dpdk.holdback_ms} * 1000 : 0;
+        shared.holdback_packets = cfg.dpdk.holdback_packets;
+        shared.flows = flows.get();
         {
             PipelineBounds bounds;
             bounds.max_fragments = cfg.dpdk.max_fragments;
@@ -708,6 +716,19 @@ int run(const control::Config& cfg, const RunOptions& options) {
             (unsigned long long)ic(&IC::dialogs_ended),
             (unsigned long long)ic(&IC::dialogs_timed_out),
             (unsigned long long)ic(&IC::dialogs_refused_full));
+        if (shared.holdback_us > 0) {
+            auto hb = [&](auto member) {
+                return totals([&](Worker& w) { return (w.counters().*member).get(); });
+            };
+            using WC = WorkerCounters;
+            std::fprintf(out,
+                         "  hold-back            %u ms: held %llu, then intercepted %llu, window "
+                         "ended %llu, queue full %llu\n",
+                         cfg.dpdk.holdback_ms, (unsigned long long)hb(&WC::holdback_held),
+                         (unsigned long long)hb(&WC::holdback_intercepted),
+                         (unsigned long long)hb(&WC::holdback_expired),
+                         (unsigned long long)hb(&WC::holdback_overflow));
+        }
         std::fprintf(out, "  media packets        %llu (plain RTP %llu)\n",
                      (unsigned long long)ic(&IC::media_packets),
                      (unsigned long long)ic(&IC::plain_rtp));

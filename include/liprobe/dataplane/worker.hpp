@@ -47,7 +47,11 @@ struct WorkerShared {
     // Offline with several workers: set once the feeder enqueued the whole capture (then a worker
     // ends when its queue is empty); nullptr for one net_pcap queue (ends at offline_expected).
     const std::atomic<bool>* feed_done = nullptr;
-    int timestamp_offset = -1;  // mbuf dynamic field (net_pcap), -1 none
+    // Hold-back of media that may overtake its SIP on another worker ([dpdk] holdback_ms); 0 off.
+    int64_t holdback_us = 0;
+    uint32_t holdback_packets = 512;
+    const media::FlowTable* flows = nullptr;  // required when holdback_us > 0
+    int timestamp_offset = -1;                // mbuf dynamic field (net_pcap), -1 none
     uint64_t timestamp_flag = 0;
     uint16_t burst = 32;
     net::PipelineConfig pipeline;  // bounds of the per-worker reassembly (sip_framer set here)
@@ -75,6 +79,9 @@ struct WorkerCounters {
     // Packets whose processing (and their records) is complete, stored after each burst with
     // release order: the offline feeder's barriers wait on it.
     std::atomic<uint64_t> consumed{0};
+    // Hold-back: packets held, then found on an intercepted flow, released when their window
+    // ended (not_intercepted), or released early because the queue was full.
+    media::Counter holdback_held, holdback_intercepted, holdback_expired, holdback_overflow;
     std::atomic<bool> done{false};
 };
 
@@ -103,7 +110,33 @@ class Worker {
     const net::PacketPipeline& pipeline() const { return *pipeline_; }
 
   private:
+    // A packet held back, in its mbuf (single segment, parsed offsets relative to its data).
+    struct HeldPacket {
+        rte_mbuf* mbuf = nullptr;  // nullptr once released
+        uint32_t frame_len = 0;
+        uint32_t seen = 0;  // index in seen_
+        uint32_t tag = 0;
+        int64_t time_us = 0;
+        net::ParsedPacket parsed;
+    };
+    // A UDP flow recently seen unknown: only the first holdback_us of a flow are held (an
+    // established non-target flow is not a flow whose SIP is still on its way).
+    struct SeenFlow {
+        uint32_t tag = 0;  // 0: empty
+        uint32_t held = 0;
+        int64_t first_us = 0;
+    };
     void count(Outcome o) { counters_.outcome[static_cast<size_t>(o)].add(); }
+    bool hold(const net::PacketResult& r, int64_t time_us);
+    bool flow_is_held(const net::ParsedPacket& p);
+    bool flow_known(const net::ParsedPacket& p) const;  // in the media flow table
+    void free_released();
+    void pop_released();  // drops released entries at the head of held_
+    // Re-checks held packets against the flow table: all of them, or (expired_only) those whose
+    // window ended by now_us; at_end releases everything.
+    void release_held(int64_t now_us, bool expired_only, bool at_end = false);
+    void release(HeldPacket& h, Outcome o);
+    static media::UdpPacket packet_of(HeldPacket& h);
     Outcome handle_udp(const net::PacketResult& r, int64_t time_us);
     Outcome handle_tcp_sip(const net::PacketResult& r, int64_t time_us);
     int64_t now_us();
@@ -116,6 +149,13 @@ class Worker {
     std::vector<RxQueue> queues_;
     WorkerCounters counters_;
     int64_t packet_time_us_ = 0;
+    std::vector<HeldPacket> held_;  // ring in arrival order, with holes once released
+    size_t held_head_ = 0, held_count_ = 0, held_live_ = 0;
+    std::vector<SeenFlow> seen_;  // direct-mapped by a hash of the 5-tuple
+    uint32_t seen_mask_ = 0;
+    std::vector<rte_mbuf*> released_;   // freed after the interceptor's flush
+    rte_mbuf* current_mbuf_ = nullptr;  // the mbuf process() works on (run() only)
+    bool current_held_ = false;
     uint64_t tsc_hz_ = 0, tsc_base_ = 0;
     int64_t wall_base_us_ = 0;
 };
