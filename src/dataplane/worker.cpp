@@ -312,6 +312,62 @@ void Worker::process(uint8_t* frame, uint32_t len, int64_t time_us) {
     count(o);
 }
 
+void Worker::receive(rte_mbuf** mbufs, uint16_t n, int64_t live_now) {
+    for (uint16_t i = 0; i < n; ++i) {
+        rte_mbuf* m = mbufs[i];
+        int64_t t = live_now;
+        if (shared_.timestamp_offset >= 0 && (m->ol_flags & shared_.timestamp_flag)) {
+            const uint64_t ts =
+                *RTE_MBUF_DYNFIELD(m, shared_.timestamp_offset, rte_mbuf_timestamp_t*);
+            // net_pcap stores the record time; its unit is told apart by magnitude
+            // (microseconds since 1970 stay below 1e17 until the year 5138).
+            t = ts >= 100000000000000000ULL ? static_cast<int64_t>(ts / 1000)
+                                            : static_cast<int64_t>(ts);
+        } else if (shared_.offline) {
+            t = packet_time_us_;  // no timestamp: keep the last packet time
+        }
+        if (t > packet_time_us_) packet_time_us_ = t;
+        uint8_t* data = rte_pktmbuf_mtod(m, uint8_t*);
+        const uint32_t len = rte_pktmbuf_pkt_len(m);
+        if (m->nb_segs > 1) {
+            // A chain is copied into the pipeline's scratch buffer (decrypted there).
+            const void* linear = len <= pipeline_->scratch_size()
+                                     ? rte_pktmbuf_read(m, 0, len, pipeline_->scratch())
+                                     : nullptr;
+            if (linear == nullptr) {
+                counters_.received.add();
+                const net::PacketResult& r = pipeline_->drop_frame_too_long();
+                counters_.drops[static_cast<size_t>(r.drop)].add();
+                count(Outcome::dropped);
+                continue;
+            }
+            process(writable(static_cast<const uint8_t*>(linear)), len, t);
+            interceptor_->flush();  // the staged packet points into the scratch buffer
+            continue;
+        }
+        current_mbuf_ = m;
+        process(data, len, t);
+        current_mbuf_ = nullptr;
+        if (current_held_) {
+            mbufs[i] = nullptr;  // the hold-back owns it now
+            current_held_ = false;
+        }
+    }
+    interceptor_->flush();
+    free_released();
+    if (n > 0) {
+        rte_pktmbuf_free_bulk(mbufs, n);
+        counters_.consumed.store(counters_.received.get(), std::memory_order_release);
+    }
+}
+
+void Worker::release_held_back(int64_t now_us, bool all) {
+    if (held_live_ == 0) return;
+    release_held(now_us, !all, all);
+    interceptor_->flush();
+    free_released();
+}
+
 int Worker::run() {
     const unsigned burst = shared_.burst > 0 && shared_.burst <= 64 ? shared_.burst : 32;
     rte_mbuf* mbufs[64];
@@ -328,60 +384,10 @@ int Worker::run() {
         for (const RxQueue& q : queues_) {
             const uint16_t n = rte_eth_rx_burst(q.port, q.queue, mbufs, burst);
             got += n;
-            const int64_t live_now = shared_.offline ? 0 : now_us();
-            for (uint16_t i = 0; i < n; ++i) {
-                rte_mbuf* m = mbufs[i];
-                int64_t t = live_now;
-                if (shared_.timestamp_offset >= 0 && (m->ol_flags & shared_.timestamp_flag)) {
-                    const uint64_t ts =
-                        *RTE_MBUF_DYNFIELD(m, shared_.timestamp_offset, rte_mbuf_timestamp_t*);
-                    // net_pcap stores the record time; its unit is told apart by magnitude
-                    // (microseconds since 1970 stay below 1e17 until the year 5138).
-                    t = ts >= 100000000000000000ULL ? static_cast<int64_t>(ts / 1000)
-                                                    : static_cast<int64_t>(ts);
-                } else if (shared_.offline) {
-                    t = packet_time_us_;  // no timestamp: keep the last packet time
-                }
-                if (t > packet_time_us_) packet_time_us_ = t;
-                uint8_t* data = rte_pktmbuf_mtod(m, uint8_t*);
-                const uint32_t len = rte_pktmbuf_pkt_len(m);
-                if (m->nb_segs > 1) {
-                    // A chain is copied into the pipeline's scratch buffer (decrypted there).
-                    const void* linear = len <= pipeline_->scratch_size()
-                                             ? rte_pktmbuf_read(m, 0, len, pipeline_->scratch())
-                                             : nullptr;
-                    if (linear == nullptr) {
-                        counters_.received.add();
-                        const net::PacketResult& r = pipeline_->drop_frame_too_long();
-                        counters_.drops[static_cast<size_t>(r.drop)].add();
-                        count(Outcome::dropped);
-                        continue;
-                    }
-                    process(writable(static_cast<const uint8_t*>(linear)), len, t);
-                    interceptor_->flush();  // the staged packet points into the scratch buffer
-                    continue;
-                }
-                current_mbuf_ = m;
-                process(data, len, t);
-                current_mbuf_ = nullptr;
-                if (current_held_) {
-                    mbufs[i] = nullptr;  // the hold-back owns it now
-                    current_held_ = false;
-                }
-            }
-            interceptor_->flush();
-            free_released();
-            if (n > 0) {
-                rte_pktmbuf_free_bulk(mbufs, n);
-                counters_.consumed.store(counters_.received.get(), std::memory_order_release);
-            }
+            receive(mbufs, n, shared_.offline ? 0 : now_us());
         }
         const int64_t tick_time = shared_.offline ? packet_time_us_ : now_us();
-        if (held_live_ > 0) {
-            release_held(tick_time, true);
-            interceptor_->flush();
-            free_released();
-        }
+        release_held_back(tick_time, false);
         expire(tick_time);
         interceptor_->tick(tick_time, shared_.key_generation->load(std::memory_order_acquire));
         rte_rcu_qsbr_quiescent(shared_.flow_rcu, index_);
@@ -402,11 +408,7 @@ int Worker::run() {
             }
         }
     }
-    if (held_live_ > 0) {
-        release_held(packet_time_us_, false, true);
-        interceptor_->flush();
-        free_released();
-    }
+    release_held_back(packet_time_us_, true);
     flush_reassembly();
     interceptor_->finish();
     rte_rcu_qsbr_thread_offline(shared_.flow_rcu, index_);

@@ -95,6 +95,13 @@ class Worker {
     // Processes one received frame (tests and benchmarks drive this directly). The frame must
     // stay valid and writable until the interceptor's next flush() (SRTP decrypts in place).
     void process(uint8_t* frame, uint32_t len, int64_t time_us);
+    // One received burst, as run() handles it: every mbuf is processed, then freed, except those
+    // the hold-back keeps (freed when released). live_now_us stamps packets without a timestamp.
+    void receive(rte_mbuf** mbufs, uint16_t n, int64_t live_now_us);
+    // Releases held-back packets whose window ended by now_us (all of them when all is set),
+    // each to its one outcome: media_intercepted when its flow is now known, else not_intercepted.
+    void release_held_back(int64_t now_us, bool all);
+    size_t held_back() const { return held_live_; }
     // Timeouts of the reassembly on packet time (called per burst; runs every 100 ms).
     void expire(int64_t now_us);
     // End of input: held fragments and TCP streams are discarded (counted in the pipeline
