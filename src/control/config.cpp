@@ -499,8 +499,7 @@ void Parser::parse_dpdk(const Section& root) {
     // The pool must fill every RX ring and still leave bursts for the workers.
     const uint64_t ports = std::max<size_t>(d.ports.size(), 1);
     const uint64_t needed =
-        ports * d.rx_queues * d.rx_descriptors + uint64_t{d.workers} * d.burst * 2 +
-        (d.workers > 1 && d.holdback_ms > 0 ? uint64_t{d.workers} * d.holdback_packets : 0);
+        ports * d.rx_queues * d.rx_descriptors + uint64_t{d.workers} * d.burst * 2;
     if (d.mbufs < needed)
         warn(find(s, "mbufs") ? line_of(*find(s, "mbufs")) : s.line, "dpdk.mbufs",
              std::to_string(d.mbufs) + " mbufs cannot fill the RX rings (" +
