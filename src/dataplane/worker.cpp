@@ -86,7 +86,9 @@ Worker::Worker(unsigned index, const WorkerShared& shared, std::unique_ptr<media
     wall_base_us_ = int64_t{ts.tv_sec} * 1000000 + ts.tv_nsec / 1000;
     if (shared_.holdback_us > 0) {
         held_.resize(std::max<uint32_t>(16, shared_.holdback_packets));
-        uint32_t slots = 1;
+        // One slot per recently seen unknown flow (1 MiB): a busy probe has many, and a flow
+        // that loses its slot looks new again and is held for one more window.
+        uint32_t slots = 65536;
         while (slots < 4 * held_.size()) slots <<= 1;
         seen_.resize(slots);
         seen_mask_ = slots - 1;
