@@ -92,7 +92,8 @@ Worker::Worker(unsigned index, const WorkerShared& shared, std::unique_ptr<media
         while (slots < 4 * held_.size()) slots <<= 1;
         seen_.resize(slots);
         seen_mask_ = slots - 1;
-        released_.reserve(held_.size());
+        // Between two flushes: every held packet, plus the bursts held and released meanwhile.
+        released_.reserve(2 * held_.size() + 512);
     }
 }
 
