@@ -42,6 +42,9 @@ TEST(ConfigDefaults, EveryKeyHasItsDocumentedDefault) {
     EXPECT_EQ(c.dpdk.burst, 32u);
     EXPECT_EQ(c.dpdk.max_media_flows, 65536u);
     EXPECT_EQ(c.dpdk.max_fragments, 4096u);
+    EXPECT_EQ(c.dpdk.holdback_ms, 20u);
+    EXPECT_EQ(c.dpdk.holdback_packets, 512u);
+    EXPECT_TRUE(c.dpdk.offline_capture_order);
 
     EXPECT_EQ(c.sip.ports, std::vector<uint16_t>{5060});
     EXPECT_EQ(c.sip.dialog_timeout_s, 3600u);
@@ -296,6 +299,22 @@ TEST(ConfigParse, MbufsThatCannotFillTheRingsGiveAWarning) {
     EXPECT_EQ(r.warnings[0].text(),
               "m.toml:6: dpdk.mbufs: 8191 mbufs cannot fill the RX rings (8448 needed): packets "
               "will be missed");
+}
+
+TEST(ConfigParse, WorkerOrderKeys) {
+    const LoadResult r = parse_config(std::string(kMinimal) +
+                                          "[dpdk]\nholdback_ms = 0\nholdback_packets = 64\n"
+                                          "offline_order = \"arrival\"\n",
+                                      "w.toml", "");
+    ASSERT_TRUE(r.ok()) << errors_of(r);
+    EXPECT_EQ(r.config.dpdk.holdback_ms, 0u);
+    EXPECT_EQ(r.config.dpdk.holdback_packets, 64u);
+    EXPECT_FALSE(r.config.dpdk.offline_capture_order);
+    const LoadResult bad =
+        parse_config(std::string(kMinimal) + "[dpdk]\noffline_order = \"fast\"\n", "w.toml", "");
+    ASSERT_EQ(bad.errors.size(), 1u);
+    EXPECT_EQ(bad.errors[0].text(),
+              "w.toml:7: dpdk.offline_order: must be \"capture\" or \"arrival\"");
 }
 
 TEST(Rfc3339, ParsesAndRejects) {
