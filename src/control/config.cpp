@@ -460,7 +460,8 @@ void Parser::parse_dpdk(const Section& root) {
     const Section s = table(root, "dpdk");
     DpdkSection& d = cfg_.dpdk;
     check_keys(s, {"eal_args", "workers", "ports", "rx_queues", "rx_descriptors", "mbufs", "burst",
-                   "max_media_flows", "max_fragments"});
+                   "max_media_flows", "max_fragments", "offline_order", "holdback_ms",
+                   "holdback_packets"});
     read_string_list(s, "eal_args", d.eal_args);
     read_uint(s, "workers", d.workers, 1, kMaxWorkers);
     std::vector<uint32_t> lines;
@@ -484,6 +485,16 @@ void Parser::parse_dpdk(const Section& root) {
     read_uint(s, "burst", d.burst, 1, 512);
     read_uint(s, "max_media_flows", d.max_media_flows, 1024, 1u << 26);
     read_uint(s, "max_fragments", d.max_fragments, 16, 1u << 20);
+    read_uint(s, "holdback_ms", d.holdback_ms, 0, 1000);
+    read_uint(s, "holdback_packets", d.holdback_packets, 16, 1u << 20);
+    std::string order;
+    if (read_string(s, "offline_order", order)) {
+        if (order == "capture" || order == "arrival")
+            d.offline_capture_order = order == "capture";
+        else
+            error(line_of(*find(s, "offline_order")), "dpdk.offline_order",
+                  "must be \"capture\" or \"arrival\"");
+    }
 
     // The pool must fill every RX ring and still leave bursts for the workers.
     const uint64_t ports = std::max<size_t>(d.ports.size(), 1);

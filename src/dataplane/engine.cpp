@@ -2,12 +2,14 @@
 
 #include <rte_eal.h>
 #include <rte_errno.h>
+#include <rte_eth_ring.h>
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
 #include <rte_mbuf_dyn.h>
 #include <rte_rcu_qsbr.h>
+#include <rte_ring.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -23,6 +25,7 @@
 #include <thread>
 
 #include "liprobe/dataplane/control_plane.hpp"
+#include "liprobe/dataplane/offline_feed.hpp"
 #include "liprobe/dataplane/worker.hpp"
 #include "liprobe/export/exporter.hpp"
 #include "liprobe/keys/key_model.hpp"
@@ -133,6 +136,7 @@ struct PortSetup {
     uint16_t queues = 1;
     bool rss = false;
     bool kernel_fanout = false;  // net_af_packet: the kernel spreads flows over the queues
+    bool software = false;       // the offline feeder's net_ring queues (offline_feed.hpp)
 };
 
 // The symmetric Toeplitz key: 0x6d5a repeated makes hash(a->b) == hash(b->a), so both directions
@@ -140,7 +144,7 @@ struct PortSetup {
 uint8_t g_rss_key[40];
 
 bool setup_port(uint16_t port, unsigned workers, const control::DpdkSection& dp, rte_mempool* pool,
-                PortSetup& out, std::string& error) {
+                bool software_rss, PortSetup& out, std::string& error) {
     rte_eth_dev_info info{};
     if (rte_eth_dev_info_get(port, &info) != 0) {
         error = "cannot read device info";
@@ -158,8 +162,13 @@ bool setup_port(uint16_t port, unsigned workers, const control::DpdkSection& dp,
     out.kernel_fanout = std::string_view(info.driver_name) == "net_af_packet";
     if (out.kernel_fanout) queues = std::max<uint16_t>(1, info.max_rx_queues);
     out.rss = !out.kernel_fanout && queues > 1 && (info.flow_type_rss_offloads & want) != 0;
-    if (!out.rss && !out.kernel_fanout)
+    out.software = software_rss;
+    if (software_rss) {
+        out.rss = false;
+        queues = std::max<uint16_t>(1, info.max_rx_queues);  // the feeder spreads the flows
+    } else if (!out.rss && !out.kernel_fanout) {
         queues = 1;  // a device without RSS cannot spread flows symmetrically
+    }
     if (out.rss) {
         for (size_t i = 0; i < sizeof g_rss_key; i += 2) {
             g_rss_key[i] = 0x6d;
@@ -244,6 +253,8 @@ bool start_control_plane(ControlPlane& plane, const std::vector<std::unique_ptr<
 int run(const control::Config& cfg, const RunOptions& options) {
     const bool offline = !options.pcap.empty();
     const unsigned workers = cfg.dpdk.workers == 0 ? 1 : cfg.dpdk.workers;
+    // Offline with several workers: a feeder thread spreads the capture over net_ring queues.
+    const bool feed = offline && workers > 1;
 
     // Offline: count the records (end-of-input detection) and learn the link type.
     uint64_t expected = 0;
@@ -291,7 +302,7 @@ int run(const control::Config& cfg, const RunOptions& options) {
             args.push_back("--no-shconf");
             args.push_back("--file-prefix=liprobe-" + std::to_string(getpid()));
         }
-        args.push_back("--vdev=net_pcap0,rx_pcap=" + options.pcap);
+        if (!feed) args.push_back("--vdev=net_pcap0,rx_pcap=" + options.pcap);
     } else {
         for (const auto& p : cfg.dpdk.ports) {
             if (p.rfind("net_", 0) == 0)
@@ -310,7 +321,9 @@ int run(const control::Config& cfg, const RunOptions& options) {
     {
         // ---- ports ----
         std::vector<std::string> port_names;
-        if (offline) {
+        if (feed) {
+            // created below from the feeder's rings
+        } else if (offline) {
             port_names.push_back("net_pcap0");
         } else {
             for (const auto& p : cfg.dpdk.ports) port_names.push_back(p.substr(0, p.find(',')));
@@ -329,13 +342,58 @@ int run(const control::Config& cfg, const RunOptions& options) {
             std::string error;
             PortSetup ps;
             if (rte_eth_dev_get_port_by_name(name.c_str(), &pid) != 0 ||
-                !setup_port(pid, workers, cfg.dpdk, pool, ps, error)) {
+                !setup_port(pid, workers, cfg.dpdk, pool, false, ps, error)) {
                 std::cerr << "liprobe: port " << name << ": "
                           << (error.empty() ? "not found" : error) << "\n";
                 rte_eal_cleanup();
                 return 1;
             }
             ports.push_back(ps);
+        }
+        std::vector<rte_ring*> feed_rings;
+        if (feed) {
+            // One ring per worker, deep enough to keep it busy while the others are; the pool
+            // must still hold every ring's mbufs, the workers' bursts and their caches.
+            const uint64_t reserved =
+                uint64_t{workers} *
+                (cfg.dpdk.burst + 512 +
+                 (cfg.dpdk.offline_capture_order ? 0 : cfg.dpdk.holdback_packets));
+            const uint64_t spare = cfg.dpdk.mbufs > reserved ? cfg.dpdk.mbufs - reserved : 0;
+            unsigned ring_size = 1024;
+            while (ring_size > 64 && uint64_t{ring_size} * workers > spare) ring_size /= 2;
+            for (unsigned i = 0; i < workers; ++i) {
+                const std::string name = "liprobe_feed" + std::to_string(i);
+                rte_ring* r = rte_ring_create(name.c_str(), ring_size, SOCKET_ID_ANY,
+                                              RING_F_SP_ENQ | RING_F_SC_DEQ);
+                if (r == nullptr) {
+                    std::cerr << "liprobe: cannot create the feeder ring " << i << ": "
+                              << rte_strerror(rte_errno) << "\n";
+                    rte_eal_cleanup();
+                    return 1;
+                }
+                feed_rings.push_back(r);
+            }
+            const int pid = rte_eth_from_rings("net_feed0", feed_rings.data(), workers,
+                                               feed_rings.data(), 1, SOCKET_ID_ANY);
+            std::string error;
+            PortSetup ps;
+            if (pid < 0 ||
+                !setup_port(static_cast<uint16_t>(pid), workers, cfg.dpdk, pool, true, ps, error)) {
+                std::cerr << "liprobe: offline feeder port: "
+                          << (error.empty() ? rte_strerror(rte_errno) : error) << "\n";
+                rte_eal_cleanup();
+                return 1;
+            }
+            ports.push_back(ps);
+            // The feeder stamps each mbuf with its record time, as net_pcap does.
+            int offset = -1;
+            uint64_t flag = 0;
+            if (rte_mbuf_dyn_rx_timestamp_register(&offset, &flag) != 0) {
+                std::cerr << "liprobe: cannot register the mbuf timestamp: "
+                          << rte_strerror(rte_errno) << "\n";
+                rte_eal_cleanup();
+                return 1;
+            }
         }
         int ts_offset = rte_mbuf_dynfield_lookup(RTE_MBUF_DYNFIELD_TIMESTAMP_NAME, nullptr);
         const int ts_bit = rte_mbuf_dynflag_lookup(RTE_MBUF_DYNFLAG_RX_TIMESTAMP_NAME, nullptr);
@@ -466,6 +524,12 @@ int run(const control::Config& cfg, const RunOptions& options) {
         shared.timestamp_offset = ts_offset;
         shared.timestamp_flag = ts_bit >= 0 ? (1ULL << ts_bit) : 0;
         shared.burst = static_cast<uint16_t>(cfg.dpdk.burst);
+        // One worker, or an offline feed in capture order, keeps the order between flows: only
+        // otherwise can media overtake the SIP that installs its flow.
+        const bool holdback = workers > 1 && !(feed && cfg.dpdk.offline_capture_order);
+        shared.holdback_us = holdback ? int64_t{cfg.dpdk.holdback_ms} * 1000 : 0;
+        shared.holdback_packets = cfg.dpdk.holdback_packets;
+        shared.flows = flows.get();
         {
             PipelineBounds bounds;
             bounds.max_fragments = cfg.dpdk.max_fragments;
@@ -475,7 +539,8 @@ int run(const control::Config& cfg, const RunOptions& options) {
             bounds.sip_port_count = cfg.sip.ports.size();
             shared.pipeline = pipeline_config(bounds);
         }
-
+        std::atomic<bool> feed_done{false};
+        if (feed) shared.feed_done = &feed_done;
         std::vector<std::unique_ptr<Worker>> pool_workers;
         for (unsigned i = 0; i < workers; ++i) {
             media::InterceptorConfig ic;
@@ -487,6 +552,25 @@ int run(const control::Config& cfg, const RunOptions& options) {
             auto icpt =
                 std::make_unique<media::Interceptor>(ic, *flows, *key_table, sink, cin_counter);
             pool_workers.push_back(std::make_unique<Worker>(i, shared, std::move(icpt)));
+        }
+        std::unique_ptr<OfflineFeed> feeder;
+        if (feed) {
+            OfflineFeedConfig fcfg;
+            fcfg.pcap = options.pcap;
+            fcfg.link = link;
+            fcfg.rings = feed_rings;
+            fcfg.pool = pool;
+            fcfg.timestamp_offset = ts_offset;
+            fcfg.timestamp_flag = ts_bit >= 0 ? (1ULL << ts_bit) : 0;
+            fcfg.capture_order = cfg.dpdk.offline_capture_order;
+            fcfg.sip_ports = &sip_ports;
+            fcfg.flows = flows.get();
+            fcfg.flow_rcu = flow_rcu;
+            fcfg.rcu_thread = workers;  // flow_rcu has workers + 1 reader slots
+            for (auto& w : pool_workers) fcfg.consumed.push_back(&w->counters().consumed);
+            fcfg.stop = &stop;
+            fcfg.done = &feed_done;
+            feeder = std::make_unique<OfflineFeed>(std::move(fcfg));
         }
         // Queue q of every port goes to worker q (RSS spreads flows over the queues).
         for (const auto& ps : ports)
@@ -514,6 +598,8 @@ int run(const control::Config& cfg, const RunOptions& options) {
                       << " workers\n";
             stop.store(true);
         }
+        std::thread feeder_thread;
+        if (feeder) feeder_thread = std::thread([&feeder] { feeder->run(); });
 
         auto totals = [&](auto field) {
             uint64_t s = 0;
@@ -555,6 +641,7 @@ int run(const control::Config& cfg, const RunOptions& options) {
         }
         control_plane->stop();
         rte_eal_mp_wait_lcore();
+        if (feeder_thread.joinable()) feeder_thread.join();
         for (auto& ex : exporters) ex->stop();  // drains, bounded by drain_timeout
 
         // ---- summary ----
@@ -580,8 +667,17 @@ int run(const control::Config& cfg, const RunOptions& options) {
                          ps.queues,
                          ps.rss             ? ", RSS"
                          : ps.kernel_fanout ? ", kernel flow hash"
+                         : ps.software      ? ", symmetric Toeplitz hash in software"
                                             : "");
         }
+        if (feeder)
+            std::fprintf(out,
+                         "  offline feed         %llu frames to %u workers, %s order (barriers "
+                         "%llu, steered to their dialog's worker %llu)\n",
+                         (unsigned long long)feeder->frames_sent(), workers,
+                         cfg.dpdk.offline_capture_order ? "capture" : "arrival",
+                         (unsigned long long)feeder->barriers(),
+                         (unsigned long long)feeder->steered());
         std::fprintf(out, "  packets received     %llu\n", (unsigned long long)received);
         for (size_t o = 0; o < kOutcomeCount; ++o) {
             const uint64_t v = totals([&](Worker& w) { return w.counters().outcome[o].get(); });
@@ -628,6 +724,19 @@ int run(const control::Config& cfg, const RunOptions& options) {
             (unsigned long long)ic(&IC::dialogs_ended),
             (unsigned long long)ic(&IC::dialogs_timed_out),
             (unsigned long long)ic(&IC::dialogs_refused_full));
+        if (shared.holdback_us > 0) {
+            auto hb = [&](auto member) {
+                return totals([&](Worker& w) { return (w.counters().*member).get(); });
+            };
+            using WC = WorkerCounters;
+            std::fprintf(out,
+                         "  hold-back            %u ms: held %llu, then intercepted %llu, window "
+                         "ended %llu, queue full %llu\n",
+                         cfg.dpdk.holdback_ms, (unsigned long long)hb(&WC::holdback_held),
+                         (unsigned long long)hb(&WC::holdback_intercepted),
+                         (unsigned long long)hb(&WC::holdback_expired),
+                         (unsigned long long)hb(&WC::holdback_overflow));
+        }
         std::fprintf(out, "  media packets        %llu (plain RTP %llu)\n",
                      (unsigned long long)ic(&IC::media_packets),
                      (unsigned long long)ic(&IC::plain_rtp));
@@ -678,6 +787,7 @@ int run(const control::Config& cfg, const RunOptions& options) {
         }
         control_plane.reset();
         key_table.reset();
+        for (rte_ring* r : feed_rings) rte_ring_free(r);
         rte_mempool_free(pool);
     }
     rte_eal_cleanup();

@@ -42,6 +42,9 @@ TEST(ConfigDefaults, EveryKeyHasItsDocumentedDefault) {
     EXPECT_EQ(c.dpdk.burst, 32u);
     EXPECT_EQ(c.dpdk.max_media_flows, 65536u);
     EXPECT_EQ(c.dpdk.max_fragments, 4096u);
+    EXPECT_EQ(c.dpdk.holdback_ms, 20u);
+    EXPECT_EQ(c.dpdk.holdback_packets, 512u);
+    EXPECT_TRUE(c.dpdk.offline_capture_order);
 
     EXPECT_EQ(c.sip.ports, std::vector<uint16_t>{5060});
     EXPECT_EQ(c.sip.dialog_timeout_s, 3600u);
@@ -313,6 +316,22 @@ TEST(ConfigParse, AuditSaltMustBeLongAndIsNeverQuoted) {
     EXPECT_EQ(r.errors[0].key, "control.audit_salt");
     EXPECT_EQ(r.errors[0].problem, "too short: use at least 16 random characters");
     EXPECT_EQ(r.errors[0].text().find("short-salt"), std::string::npos);
+}
+
+TEST(ConfigParse, WorkerOrderKeys) {
+    const LoadResult r = parse_config(std::string(kMinimal) +
+                                          "[dpdk]\nholdback_ms = 0\nholdback_packets = 64\n"
+                                          "offline_order = \"arrival\"\n",
+                                      "w.toml", "");
+    ASSERT_TRUE(r.ok()) << errors_of(r);
+    EXPECT_EQ(r.config.dpdk.holdback_ms, 0u);
+    EXPECT_EQ(r.config.dpdk.holdback_packets, 64u);
+    EXPECT_FALSE(r.config.dpdk.offline_capture_order);
+    const LoadResult bad =
+        parse_config(std::string(kMinimal) + "[dpdk]\noffline_order = \"fast\"\n", "w.toml", "");
+    ASSERT_EQ(bad.errors.size(), 1u);
+    EXPECT_EQ(bad.errors[0].text(),
+              "w.toml:7: dpdk.offline_order: must be \"capture\" or \"arrival\"");
 }
 
 TEST(Rfc3339, ParsesAndRejects) {

@@ -54,6 +54,14 @@ struct DpdkSection {
     uint32_t burst = 32;                // rx_burst size
     uint32_t max_media_flows = 65536;   // shared media flow table entries
     uint32_t max_fragments = 4096;      // per worker IP reassembly entries
+    // --pcap with workers > 1: keep the outcome of one worker ("capture") or let the workers run
+    // free ("arrival": faster, but media may overtake the SIP that installs its flow).
+    bool offline_capture_order = true;
+    // With several workers on live ports (or offline_order = "arrival"): RTP-looking packets of a
+    // UDP flow first seen less than holdback_ms ago and not (yet) in the media flow table wait
+    // that long (packet time) for the SIP on another worker to install their flow. 0: off.
+    uint32_t holdback_ms = 20;
+    uint32_t holdback_packets = 512;  // per worker; beyond it the oldest is released at once
 };
 
 struct SipSection {
