@@ -300,6 +300,10 @@ TEST_F(ControlLive, KeyPostedAfterTheMediaReleasesThePendingPacketsDecrypted) {
     EXPECT_EQ(replies[2]["/liprobe/keys"]["entries"], 1);
     EXPECT_EQ(replies[2]["/liprobe/keys"]["installed"], 1);
 
+    // The status line comes every status_interval_s (1 s here).
+    EXPECT_TRUE(wait_for(
+        [&] { return slurp(dir_ + "/probe.err").find(", lemf backlog ") != std::string::npos; },
+        5));
     kill(probe_, SIGTERM);
     ASSERT_EQ(wait_exit_within(probe_, 30), 0) << slurp(dir_ + "/probe.err");
     probe_ = -1;
