@@ -287,12 +287,16 @@ void Exporter::set_warrants(std::vector<WarrantInfo> warrants) {
 }
 
 Record* Exporter::get_record(uint32_t bytes) {
+    Record* record = try_get_record(bytes);
+    if (record == nullptr) counters_.lost_no_record.fetch_add(1, std::memory_order_relaxed);
+    return record;
+}
+
+Record* Exporter::try_get_record(uint32_t bytes) {
     rte_mempool* pool = bytes <= config_.small_capacity ? small_pool_ : large_pool_;
     void* obj = nullptr;
-    if (pool == nullptr || bytes > kMaxRecordBytes || rte_mempool_get(pool, &obj) != 0) {
-        counters_.lost_no_record.fetch_add(1, std::memory_order_relaxed);
+    if (pool == nullptr || bytes > kMaxRecordBytes || rte_mempool_get(pool, &obj) != 0)
         return nullptr;
-    }
     auto* record = static_cast<Record*>(obj);
     record->len = 0;
     return record;
@@ -930,7 +934,7 @@ class LossWatch {
     // At stop: what was lost since the last line, and the total.
     void finish() {
         const Counts now_counts = read();
-        if (now_counts.total() != reported_.total()) log(now_counts, "losing records");
+        if (now_counts.total() != reported_.total()) log(now_counts, "at stop");
         if (now_counts.total() != 0)
             log_line(id_, "stopped: " + std::to_string(now_counts.total()) +
                               " records lost in total (" + causes(now_counts) + ")");

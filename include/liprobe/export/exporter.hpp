@@ -132,6 +132,8 @@ class Exporter {
     // A record buffer with at least `bytes` of capacity, or nullptr when the pools are empty
     // (counted in lost_no_record: the caller drops the record).
     Record* get_record(uint32_t bytes);
+    // The same without counting, for a caller that waits and tries again (tests, benchmarks).
+    Record* try_get_record(uint32_t bytes);
     // Hands a record to the exporter. False when the ring is full: the record is returned to
     // its pool and counted in lost_ring_full.
     bool submit(Record* record);
