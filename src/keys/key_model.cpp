@@ -586,7 +586,9 @@ EntryResult body_failure(std::string reason) {
 // refused. Reasons name the earlier entry's index, never the key_id or MKI itself.
 void refuse_duplicates(std::vector<EntryResult>& results) {
     std::map<std::string, size_t> names;
-    std::map<std::vector<uint8_t>, size_t> mkis;
+    // MKI octets as a string key (a map of vectors trips GCC 12's -Wstringop-overread at -O3).
+    std::map<std::string, size_t> mkis;
+    auto mki_key = [](const std::vector<uint8_t>& m) { return std::string(m.begin(), m.end()); };
     for (EntryResult& r : results) {
         if (!r.ok) continue;
         if (const auto it = names.find(r.key_name); it != names.end()) {
@@ -598,7 +600,7 @@ void refuse_duplicates(std::vector<EntryResult>& results) {
             for (const ContextSpec& spec : r.contexts) {
                 for (const auto* mki : {&spec.mki, &spec.short_mki}) {
                     if (mki->empty()) continue;
-                    const auto found = mkis.find(*mki);
+                    const auto found = mkis.find(mki_key(*mki));
                     if (found != mkis.end() && found->second != r.index) {
                         r.ok = false;
                         r.reason = "MKI: duplicate of an MKI of keys[" +
@@ -613,8 +615,8 @@ void refuse_duplicates(std::vector<EntryResult>& results) {
         }
         names.emplace(r.key_name, r.index);
         for (const ContextSpec& spec : r.contexts) {
-            mkis.emplace(spec.mki, r.index);
-            if (!spec.short_mki.empty()) mkis.emplace(spec.short_mki, r.index);
+            mkis.emplace(mki_key(spec.mki), r.index);
+            if (!spec.short_mki.empty()) mkis.emplace(mki_key(spec.short_mki), r.index);
         }
     }
 }
