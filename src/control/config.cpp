@@ -545,8 +545,10 @@ void Parser::parse_keys(const Section& root) {
 void Parser::parse_control(const Section& root) {
     const Section s = table(root, "control");
     ControlSection& c = cfg_.control;
-    check_keys(s, {"listen", "cert", "key", "client_ca", "client", "audit_log", "audit_salt"});
+    check_keys(s, {"listen", "cert", "key", "client_ca", "client", "audit_log", "audit_salt",
+                   "allow_insecure_key_files"});
     read_host_port(s, "listen", c.listen);
+    read_bool(s, "allow_insecure_key_files", c.allow_insecure_key_files);
     read_path(s, "cert", c.cert);
     read_path(s, "key", c.key);
     read_path(s, "client_ca", c.client_ca);

@@ -651,8 +651,20 @@ int run(const control::Config& cfg, const RunOptions& options) {
             return totals([&](Worker& w) { return (w.interceptor().counters().*member).get(); });
         };
         using IC = media::InterceptorCounters;
+        // Every lost record is counted once, by its destination's exporter (the workers'
+        // "lost before export" is the part of it that never reached an exporter ring).
+        uint64_t lost_total = 0;
+        for (auto& ex : exporters) lost_total += ex->snapshot().lost();
         std::FILE* out = stdout;
         std::fprintf(out, "liprobe %s summary\n", offline ? "offline" : "run");
+        // Loss first, where nobody can miss it; it also decides the exit status.
+        if (lost_total != 0) {
+            exit_code = kExitRecordsLost;
+            std::fprintf(out, "  lost                 %llu (RECORDS LOST: exit status %d)\n",
+                         (unsigned long long)lost_total, kExitRecordsLost);
+        } else {
+            std::fprintf(out, "  lost                 0\n");
+        }
         if (offline)
             std::fprintf(out, "  capture              %s (%llu records)\n", options.pcap.c_str(),
                          (unsigned long long)expected);
@@ -763,19 +775,27 @@ int run(const control::Config& cfg, const RunOptions& options) {
             "export %llu\n",
             (unsigned long long)ic(&IC::cc_rtp_records), (unsigned long long)ic(&IC::cc_ip_records),
             (unsigned long long)ic(&IC::iri_records), (unsigned long long)ic(&IC::records_lost));
-        uint64_t lost_total = ic(&IC::records_lost);
         for (auto& ex : exporters) {
             const auto s = ex->snapshot();
-            lost_total += s.lost();
             std::fprintf(out,
                          "  destination %-8s encoded %llu, sent %llu, confirmed %llu, spooled "
                          "%llu, lost %llu\n",
                          ex->config().id.c_str(), (unsigned long long)s.encoded_pdus,
                          (unsigned long long)s.sent_pdus, (unsigned long long)s.confirmed_pdus,
                          (unsigned long long)s.spooled_pdus, (unsigned long long)s.lost());
+            if (s.lost() != 0)
+                std::fprintf(out,
+                             "    lost: ring full %llu, no record buffer %llu, buffer/spool full "
+                             "or never sent %llu, encoder refused %llu\n",
+                             (unsigned long long)s.lost_ring_full,
+                             (unsigned long long)s.lost_no_record,
+                             (unsigned long long)s.lost_spool_full,
+                             (unsigned long long)s.lost_encode);
         }
-        std::fprintf(out, "  lost                 %llu\n", (unsigned long long)lost_total);
         std::fflush(out);
+        if (lost_total != 0)
+            std::fprintf(stderr, "liprobe: %llu records lost (see the summary)\n",
+                         (unsigned long long)lost_total);
 
         pool_workers.clear();  // interceptors take their flows out of the table
         flows.reset();

@@ -89,6 +89,9 @@ struct ControlSection {
     std::vector<ControlClient> clients;
     std::string audit_log;   // resolved path of the JSON-lines audit log (required with listen)
     std::string audit_salt;  // per-deployment salt of the audit hashes (required with listen)
+    // Lab use only: a private key file (control.key, destination keys) readable by group or
+    // others is a warning instead of a refusal to start.
+    bool allow_insecure_key_files = false;
 };
 
 struct MetricsSection {
@@ -154,9 +157,14 @@ LoadResult load_config(const std::string& path);
 LoadResult parse_config(const std::string& text, const std::string& file,
                         const std::string& base_dir);
 
-// --check: every file the config names is readable and of the right kind (PEM certificates and
-// keys that match, preload JSON), and the spool directory is usable. Appends to result.
-void check_files(LoadResult& result);
+// Every file the config names is readable and of the right kind (PEM certificates and keys
+// that match, private keys not readable by group or others, preload JSON), and the spool
+// directory is usable. Appends to result. Runs before every start.
+// FileCheck::full (--check) also derives the preload keys exactly as the run loads them
+// (keys::derive_keys, the key table's install checks included) and makes each refused entry
+// an error naming keys[index] and the field; a run refuses them itself, with a warning each.
+enum class FileCheck { run, full };
+void check_files(LoadResult& result, FileCheck mode = FileCheck::run);
 
 // RFC 3339 date-time with offset (e.g. 2025-01-31T08:00:00.5+01:00) to Unix microseconds.
 std::optional<int64_t> parse_rfc3339(const std::string& text);
