@@ -508,7 +508,8 @@ void Parser::parse_dpdk(const Section& root) {
 
 void Parser::parse_sip(const Section& root) {
     const Section s = table(root, "sip");
-    check_keys(s, {"ports", "dialog_timeout", "max_dialogs", "max_tcp_streams"});
+    check_keys(s, {"ports", "dialog_timeout", "unconfirmed_timeout", "max_dialogs",
+                   "max_tcp_streams"});
     if (const Value* v = typed(s, "ports", toml::value_t::array, "a list of port numbers", false)) {
         cfg_.sip.ports.clear();
         const Array& items = v->as_array();
@@ -529,6 +530,7 @@ void Parser::parse_sip(const Section& root) {
         }
     }
     read_uint(s, "dialog_timeout", cfg_.sip.dialog_timeout_s, 1, 7 * 86400);
+    read_uint(s, "unconfirmed_timeout", cfg_.sip.unconfirmed_timeout_s, 1, 3600);
     read_uint(s, "max_dialogs", cfg_.sip.max_dialogs, 16, 1u << 24);
     read_uint(s, "max_tcp_streams", cfg_.sip.max_tcp_streams, 0, 1u << 20);
 }

@@ -547,6 +547,7 @@ int run(const control::Config& cfg, const RunOptions& options) {
             ic.worker = i;
             ic.max_dialogs = std::max(16u, cfg.sip.max_dialogs / workers);
             ic.dialog_timeout_us = int64_t{cfg.sip.dialog_timeout_s} * 1000000;
+            ic.unconfirmed_timeout_us = int64_t{cfg.sip.unconfirmed_timeout_s} * 1000000;
             ic.pending_packets = cfg.keys.pending_packets;
             ic.pending_us = int64_t{cfg.keys.pending_ms} * 1000;
             auto icpt =
@@ -695,6 +696,23 @@ int run(const control::Config& cfg, const RunOptions& options) {
             const uint64_t v = totals([&](Worker& w) { return w.counters().outcome[o].get(); });
             std::fprintf(out, "    %-22s %llu\n", outcome_name(static_cast<Outcome>(o)),
                          (unsigned long long)v);
+            if (static_cast<Outcome>(o) == Outcome::held) {
+                // Where the held IP fragments ended (the rest of held is SIP-over-TCP bytes).
+                using FS = net::IpReassemblyStats;
+                const std::pair<const char*, uint64_t FS::*> ends[] = {
+                    {"fragment_completed", &FS::fragments_completed},
+                    {"fragment_timed_out", &FS::fragments_timed_out},
+                    {"fragment_evicted", &FS::fragments_evicted},
+                    {"fragment_discarded", &FS::fragments_discarded},
+                    {"fragment_at_end", &FS::fragments_flushed}};
+                for (const auto& [name, field] : ends) {
+                    const uint64_t fv = totals([&](Worker& w) {
+                        return w.pipeline().fragment_stats().*field;
+                    });
+                    if (fv != 0)
+                        std::fprintf(out, "      %-20s %llu\n", name, (unsigned long long)fv);
+                }
+            }
             if (static_cast<Outcome>(o) == Outcome::dropped)
                 for (size_t r = 0; r < net::kDropReasonCount; ++r) {
                     const uint64_t dv =
@@ -715,10 +733,12 @@ int run(const control::Config& cfg, const RunOptions& options) {
             using PP = const net::PacketPipeline&;
             std::fprintf(
                 out,
-                "  reassembly           IP datagrams %llu (timed out %llu, at end %llu), "
+                "  reassembly           IP datagrams %llu (timed out %llu, evicted %llu, at end "
+                "%llu), "
                 "GTP-U %llu, SIP over TCP %llu (connections %llu, at end %llu)\n",
                 (unsigned long long)pl([](PP p) { return p.fragment_stats().datagrams_completed; }),
                 (unsigned long long)pl([](PP p) { return p.fragment_stats().datagrams_timed_out; }),
+                (unsigned long long)pl([](PP p) { return p.fragment_stats().datagrams_evicted; }),
                 (unsigned long long)pl([](PP p) { return p.fragment_stats().datagrams_flushed; }),
                 (unsigned long long)pl([](PP p) { return p.counters().gtpu_decapsulated; }),
                 (unsigned long long)pl([](PP p) { return p.counters().sip_messages; }),
@@ -731,10 +751,14 @@ int run(const control::Config& cfg, const RunOptions& options) {
                      (unsigned long long)ic(&IC::sip_retransmissions));
         std::fprintf(
             out,
-            "  dialogs              intercepted %llu, ended %llu, timed out %llu, refused %llu\n",
+            "  dialogs              intercepted %llu, ended %llu, timed out %llu, unconfirmed "
+            "timed out %llu, evicted %llu (lingering %llu), refused %llu\n",
             (unsigned long long)ic(&IC::dialogs_created),
             (unsigned long long)ic(&IC::dialogs_ended),
             (unsigned long long)ic(&IC::dialogs_timed_out),
+            (unsigned long long)ic(&IC::dialogs_unconfirmed_timed_out),
+            (unsigned long long)ic(&IC::dialogs_evicted),
+            (unsigned long long)ic(&IC::dialogs_linger_evicted),
             (unsigned long long)ic(&IC::dialogs_refused_full));
         if (shared.holdback_us > 0) {
             auto hb = [&](auto member) {

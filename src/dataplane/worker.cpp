@@ -39,7 +39,9 @@ const char* outcome_name(Outcome o) {
 // Sizing choices (the config names entries, the pipeline needs per-worker bounds):
 // - [dpdk] max_fragments counts fragments held per worker; with up to 16 fragments per datagram
 //   that is max_fragments / 16 datagrams in flight (at least 4), each up to 65535 octets, so
-//   the default 4096 reserves 256 datagram buffers (16 MiB) per worker.
+//   the default 4096 reserves 256 datagram buffers (16 MiB) per worker. One source address
+//   holds at most a quarter of them (at least 2): a single flooding sender cannot push out the
+//   datagrams of others (ip_reassembly.hpp, issue 11).
 // - [sip] max_tcp_streams counts connections over all workers; each has two directions, and
 //   RSS spreads connections over the workers: 2 * ceil(max_tcp_streams / workers) directions
 //   per worker. 0 turns SIP over TCP off (every TCP segment is a counted drop).
@@ -48,6 +50,7 @@ net::PipelineConfig pipeline_config(const PipelineBounds& b) {
     net::PipelineConfig c;
     c.fragments.max_fragments = 16;
     c.fragments.max_datagrams = std::max<uint32_t>(4, b.max_fragments / 16);
+    c.fragments.max_datagrams_per_source = std::max<uint32_t>(2, c.fragments.max_datagrams / 4);
     const uint32_t workers = std::max<uint32_t>(1, b.workers);
     if (b.max_tcp_streams > 0) {
         c.sip_framer = net::frame_sip_stream;

@@ -2,6 +2,7 @@
 // Choices where the design is silent are commented where they are made.
 #include "liprobe/media/interception.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 namespace liprobe::media {
@@ -28,11 +29,18 @@ struct DialogWarrant {
 
 enum class DialogState : uint8_t { free = 0, early, confirmed, ended };
 
+// The age queues of the dialogs that may be evicted (least recent message first); confirmed
+// dialogs are in none. The order is the eviction preference.
+enum AgeQueue : uint8_t { kEndedQueue = 0, kUnansweredQueue, kProceedingQueue, kAgeQueues };
+constexpr uint8_t kNoQueue = 0xFF;
+
 struct Dialog {
     uint64_t hash = 0;
     int32_t next = -1;  // bucket chain, or free list
     uint32_t generation = 0;
     DialogState state = DialogState::free;
+    uint8_t queue = kNoQueue;
+    int32_t older = -1, newer = -1;  // in its age queue
     bool invite_dialog = false;
     bool has_mikey = false;
     uint8_t tag_len = 0;
@@ -140,6 +148,8 @@ struct Interceptor::Impl {
     uint32_t bucket_mask = 0;
     int32_t free_head = -1;
     size_t active = 0;
+    int32_t queue_oldest[kAgeQueues] = {-1, -1, -1};
+    int32_t queue_newest[kAgeQueues] = {-1, -1, -1};
     uint32_t sweep_cursor = 0;
 
     Staged staged[srtp::kMaxBurst];
@@ -242,8 +252,38 @@ struct Interceptor::Impl {
         return uint64_t{config.worker} << 56 | uint64_t{index_of(d)} << 32 | d.generation;
     }
 
+    void dequeue(Dialog& d) {
+        if (d.queue == kNoQueue) return;
+        (d.older >= 0 ? dialogs[d.older].newer : queue_oldest[d.queue]) = d.newer;
+        (d.newer >= 0 ? dialogs[d.newer].older : queue_newest[d.queue]) = d.older;
+        d.queue = kNoQueue;
+        d.older = d.newer = -1;
+    }
+
+    // Appends d as the most recent of queue q (taking it out of its previous queue).
+    void enqueue(Dialog& d, uint8_t q) {
+        dequeue(d);
+        const int32_t i = static_cast<int32_t>(index_of(d));
+        d.queue = q;
+        d.older = queue_newest[q];
+        (d.older >= 0 ? dialogs[d.older].newer : queue_oldest[q]) = i;
+        queue_newest[q] = i;
+    }
+
+    // Full table: the slot of the oldest lingering ended, else unanswered, else proceeding
+    // dialog (never a confirmed one). False when every dialog is confirmed.
+    bool evict_one() {
+        for (uint8_t q = 0; q < kAgeQueues; ++q) {
+            if (queue_oldest[q] < 0) continue;
+            (q == kEndedQueue ? ctr().dialogs_linger_evicted : ctr().dialogs_evicted).add();
+            release(dialogs[queue_oldest[q]]);
+            return true;
+        }
+        return false;
+    }
+
     Dialog* create(std::string_view call_id, uint64_t h) {
-        if (free_head < 0) return nullptr;
+        if (free_head < 0 && !evict_one()) return nullptr;
         const int32_t i = free_head;
         Dialog& d = dialogs[i];
         free_head = d.next;
@@ -259,11 +299,13 @@ struct Interceptor::Impl {
         buckets[h & bucket_mask] = i;
         ++active;
         ctr().dialogs_created.add();
+        enqueue(d, kUnansweredQueue);
         return &d;
     }
 
     void release(Dialog& d) {
         remove_flows(d);
+        dequeue(d);
         const int32_t i = static_cast<int32_t>(index_of(d));
         int32_t* link = &buckets[d.hash & bucket_mask];
         while (*link >= 0 && *link != i) link = &dialogs[*link].next;
@@ -454,11 +496,19 @@ struct Interceptor::Impl {
                 ends = true;
             } else if (dm.cseq_method == d->initial_method && dm.cseq == d->initial_cseq &&
                        d->state == DialogState::early) {
-                if (d->invite_dialog && dm.status_code < 300)
+                if (d->invite_dialog && dm.status_code < 300) {
                     d->state = DialogState::confirmed;
-                else
+                    dequeue(*d);  // never evicted from here on
+                } else {
                     ends = true;
+                }
             }
+        }
+        if (d->state == DialogState::early) {
+            // The far end answered provisionally (100 Trying is hop by hop: not an answer).
+            const bool answered = !dm.is_request && dm.status_code > 100 && dm.status_code < 200;
+            enqueue(*d, answered || d->queue == kProceedingQueue ? kProceedingQueue
+                                                                 : kUnansweredQueue);
         }
 
         // IRI: Begin first, End for the last, Continue between; messages after the end (ACK of
@@ -502,6 +552,7 @@ struct Interceptor::Impl {
         if (ends) {
             d->state = DialogState::ended;
             d->end_us = pkt.time_us;
+            enqueue(*d, kEndedQueue);
             remove_flows(*d);
             ctr().dialogs_ended.add();
         } else if (!was_ended) {
@@ -750,6 +801,23 @@ struct Interceptor::Impl {
         }
     }
 
+    // Lingering ended and unconfirmed dialogs past their bound, oldest first (each queue is in
+    // order of its dialogs' last message, so this stops at the first one still within it).
+    void expire_queues() {
+        const auto bounded = [&](int64_t us) { return std::min(us, config.dialog_timeout_us); };
+        const int64_t bound[kAgeQueues] = {config.linger_us,
+                                           bounded(config.unconfirmed_timeout_us),
+                                           bounded(config.proceeding_timeout_us)};
+        for (uint8_t q = 0; q < kAgeQueues; ++q) {
+            while (queue_oldest[q] >= 0) {
+                Dialog& d = dialogs[queue_oldest[q]];
+                if (now_us - (q == kEndedQueue ? d.end_us : d.last_us) <= bound[q]) break;
+                if (q != kEndedQueue) ctr().dialogs_unconfirmed_timed_out.add();
+                release(d);
+            }
+        }
+    }
+
     void tick(int64_t now, uint64_t generation) {
         if (now > now_us) now_us = now;
         if (generation != key_generation) {
@@ -763,14 +831,12 @@ struct Interceptor::Impl {
             ctr().pending_expired.add();
             free_slot(idx);
         }
-        // Dialog timeouts, a few per tick.
+        expire_queues();
+        // Confirmed dialog timeouts, a few per tick.
         for (unsigned k = 0; k < kSweepPerTick && active > 0; ++k) {
             Dialog& d = dialogs[sweep_cursor];
             sweep_cursor = (sweep_cursor + 1) % dialogs.size();
-            if (d.state == DialogState::free) continue;
-            if (d.state == DialogState::ended) {
-                if (now_us - d.end_us > config.linger_us) release(d);
-            } else if (now_us - d.last_us > config.dialog_timeout_us) {
+            if (d.state == DialogState::confirmed && now_us - d.last_us > config.dialog_timeout_us) {
                 ctr().dialogs_timed_out.add();
                 release(d);
             }

@@ -21,12 +21,17 @@ struct IpReassembler::Slot {
     uint32_t total = 0;       // fragmentable length, known once the last fragment arrived
     uint32_t received = 0;    // octets of fragment data stored (ranges never overlap)
     uint32_t fragment_count = 0;
+    int32_t older = -1, newer = -1;  // the age list of incomplete datagrams
 };
 
 namespace {
 
 bool same_key(const IpAddress& a, const IpAddress& b, uint8_t version) {
     return std::memcmp(a.bytes, b.bytes, version == 4 ? 4 : 16) == 0;
+}
+
+uint32_t per_source_bound(const IpReassemblyConfig& c) {
+    return std::clamp<uint32_t>(c.max_datagrams_per_source, 1, c.max_datagrams);
 }
 
 }  // namespace
@@ -95,9 +100,31 @@ void IpReassembler::free_slot(Slot& slot, Discard why) {
             ++stats_.datagrams_flushed;
             stats_.fragments_flushed += slot.fragment_count;
             break;
+        case Discard::evicted:
+            ++stats_.datagrams_evicted;
+            stats_.fragments_evicted += slot.fragment_count;
+            break;
     }
+    unlink(slot);
     slot.state = Slot::State::free;
     --in_flight_;
+}
+
+void IpReassembler::link_newest(Slot& slot) {
+    const int32_t index = static_cast<int32_t>(&slot - slots_.get());
+    slot.older = newest_;
+    slot.newer = -1;
+    if (newest_ >= 0)
+        slots_[newest_].newer = index;
+    else
+        oldest_ = index;
+    newest_ = index;
+}
+
+void IpReassembler::unlink(Slot& slot) {
+    (slot.older >= 0 ? slots_[slot.older].newer : oldest_) = slot.newer;
+    (slot.newer >= 0 ? slots_[slot.newer].older : newest_) = slot.older;
+    slot.older = slot.newer = -1;
 }
 
 IpReassembler::Slot* IpReassembler::find(const ParsedPacket& p, int64_t now_us) {
@@ -117,8 +144,25 @@ IpReassembler::Slot* IpReassembler::find(const ParsedPacket& p, int64_t now_us) 
     return nullptr;
 }
 
+// Makes room first (see the header): the source's own oldest when it holds its share, else the
+// timed out, else the oldest of all when the table is full.
 IpReassembler::Slot* IpReassembler::allocate(const ParsedPacket& p, int64_t now_us) {
-    if (in_flight_ == config_.max_datagrams) expire(now_us);
+    uint32_t same_source = 0;
+    Slot* source_oldest = nullptr;
+    for (int32_t i = oldest_; i >= 0; i = slots_[i].newer) {
+        Slot& s = slots_[i];
+        if (s.ip_version != p.ip_version || !same_key(s.src, p.src, p.ip_version)) continue;
+        if (source_oldest == nullptr) source_oldest = &s;
+        ++same_source;
+    }
+    if (same_source >= per_source_bound(config_)) {
+        const bool timed_out = now_us - source_oldest->first_seen_us > config_.timeout_us;
+        free_slot(*source_oldest, timed_out ? Discard::timed_out : Discard::evicted);
+    } else if (in_flight_ == config_.max_datagrams) {
+        expire(now_us);
+        if (in_flight_ == config_.max_datagrams && oldest_ >= 0)
+            free_slot(slots_[oldest_], Discard::evicted);
+    }
     for (uint32_t i = 0; i < config_.max_datagrams; ++i) {
         Slot& s = slots_[i];
         if (s.state != Slot::State::free) continue;
@@ -130,6 +174,7 @@ IpReassembler::Slot* IpReassembler::allocate(const ParsedPacket& p, int64_t now_
         s.src = p.src;
         s.dst = p.dst;
         s.first_seen_us = now_us;
+        link_newest(s);
         ++in_flight_;
         return &s;
     }
@@ -182,8 +227,10 @@ void IpReassembler::finish(Slot& slot) {
     }
     packet_ = header;
     packet_len_ = total_len;
+    unlink(slot);
     slot.state = Slot::State::completed;
     ++stats_.datagrams_completed;
+    stats_.fragments_completed += slot.fragment_count - 1;  // the last one was not held
     if (completed_count_ == 2) {  // never with the pipeline (it nests at most once)
         slots_[completed_[0]].state = Slot::State::free;
         --in_flight_;
@@ -266,6 +313,7 @@ FragmentResult IpReassembler::add(const uint8_t* frame, const ParsedPacket& p, i
         // The rebuilt length field must hold the datagram (IPv4 total, IPv6 payload length).
         const uint32_t fixed = slot->ip_version == 4 ? 0 : 40;
         if (slot->header_len + slot->total - fixed > 0xFFFF) {
+            --slot->fragment_count;  // the trigger is dropped, not held
             free_slot(*slot, Discard::discarded);
             return FragmentResult::too_large;
         }

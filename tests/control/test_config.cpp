@@ -48,6 +48,7 @@ TEST(ConfigDefaults, EveryKeyHasItsDocumentedDefault) {
 
     EXPECT_EQ(c.sip.ports, std::vector<uint16_t>{5060});
     EXPECT_EQ(c.sip.dialog_timeout_s, 3600u);
+    EXPECT_EQ(c.sip.unconfirmed_timeout_s, 32u);
     EXPECT_EQ(c.sip.max_dialogs, 65536u);
     EXPECT_EQ(c.sip.max_tcp_streams, 4096u);
 
@@ -290,6 +291,15 @@ TEST(ConfigParse, EmptySipPortListMeansContentDetectionOnly) {
     const LoadResult r = parse_config(std::string(kMinimal) + "[sip]\nports = []\n", "s.toml", "");
     ASSERT_TRUE(r.ok()) << errors_of(r);
     EXPECT_TRUE(r.config.sip.ports.empty());
+}
+
+TEST(ConfigParse, UnconfirmedTimeoutIsReadAndBounded) {
+    LoadResult r =
+        parse_config(std::string(kMinimal) + "[sip]\nunconfirmed_timeout = 16\n", "u.toml", "");
+    ASSERT_TRUE(r.ok()) << errors_of(r);
+    EXPECT_EQ(r.config.sip.unconfirmed_timeout_s, 16u);
+    r = parse_config(std::string(kMinimal) + "[sip]\nunconfirmed_timeout = 0\n", "u.toml", "");
+    EXPECT_FALSE(r.ok());
 }
 
 TEST(ConfigParse, MbufsThatCannotFillTheRingsGiveAWarning) {

@@ -269,12 +269,35 @@ class EndToEnd : public ::testing::Test {
                 if (s.contains("tampered")) tampered += s["tampered"].size();
             }
         }
+        // A flood of INVITEs to a warrant (issue 11): one CIN per INVITE, each one IRI Begin.
+        std::map<std::string, json> floods;
+        for (const auto& f : manifest_.value("floods", json::array())) {
+            if (!f.contains("warrant")) continue;
+            floods[f["warrant"].get<std::string>()] = f;
+            expected_liids.insert(f["warrant"].get<std::string>());
+            pdus += f["count"].get<uint64_t>();
+        }
         std::set<std::string> got_liids;
         for (const auto& [liid, files] : outputs) got_liids.insert(liid);
         EXPECT_EQ(got_liids, expected_liids);
         EXPECT_EQ(lemf_summary_["pdus"], pdus) << lemf_summary_.dump();
         EXPECT_EQ(summary_number(summary_, "auth failed "), tampered) << summary_;
 
+        for (const auto& [liid, flood] : floods) {
+            SCOPED_TRACE("flood " + liid);
+            const auto& files = outputs[liid];
+            ASSERT_EQ(files.size(), flood["count"].get<size_t>());
+            for (const auto& file : files) {
+                const auto lines = read_jsonl(file);
+                ASSERT_EQ(lines.size(), 1u) << file;
+                EXPECT_EQ(lines[0]["kind"], "iri_sip");
+                EXPECT_EQ(lines[0]["seq"], 0);
+                EXPECT_EQ(lines[0]["sip"], flood["first_line"]);
+                if (format_ == "etsi102232") {
+                    EXPECT_EQ(lines[0]["iri_type"], "begin");
+                }
+            }
+        }
         for (const auto& call : manifest_["calls"]) {
             if (call["expect"] != "intercepted") continue;
             SCOPED_TRACE(call["id"].get<std::string>() + " " + call["scenario"].get<std::string>());
@@ -470,6 +493,58 @@ TEST_F(EndToEnd, FragmentedInviteReassembled) {
     EXPECT_EQ(calls[0]["sip"][0]["frames"].size(), 2u);
     EXPECT_EQ(summary_number(summary_, "IP datagrams "), 1u) << summary_;
     EXPECT_EQ(summary_number(summary_, "held_for_reassembly "), 1u) << summary_;
+}
+
+// The summary line that starts with label (empty when there is none).
+std::string summary_line(const std::string& summary, const std::string& label) {
+    const size_t at = summary.find(label);
+    if (at == std::string::npos) return "";
+    return summary.substr(at, summary.find('\n', at) - at);
+}
+
+// Issue 11: first fragments that never complete, from 64 sources, keep the reassembly table
+// (16 datagrams: max_fragments 256 / 16) full around the call's fragmented INVITE. The oldest
+// are evicted, the INVITE (its two fragments 100 us apart, four flood datagrams between) is
+// reassembled and the call delivered completely; every flood fragment ends counted.
+TEST_F(EndToEnd, FragmentFloodDoesNotStarveAFragmentedInvite) {
+    run_and_check({scenario_args("fragment_flood")});
+    const auto calls = calls_of("fragment_flood");
+    ASSERT_EQ(calls.size(), 1u);
+    EXPECT_EQ(calls[0]["sip"][0]["frames"].size(), 2u);
+    ASSERT_EQ(manifest_["floods"].size(), 1u);
+    const json& flood = manifest_["floods"][0];
+    const uint64_t n = flood["count"].get<uint64_t>();
+    const uint64_t table = flood["max_fragments"].get<uint64_t>() / 16;
+    ASSERT_EQ(table, 16u);
+    // n + 1 datagrams started: the INVITE completed, the table still full at the end.
+    EXPECT_EQ(summary_number(summary_, "held_for_reassembly "), n + 1) << summary_;
+    EXPECT_EQ(summary_number(summary_, "fragment_completed "), 1u) << summary_;
+    EXPECT_EQ(summary_number(summary_, "fragment_evicted "), n - table) << summary_;
+    EXPECT_EQ(summary_number(summary_, "fragment_at_end "), table) << summary_;
+    EXPECT_EQ(summary_.find("fragment_timed_out"), std::string::npos) << summary_;
+    EXPECT_EQ(summary_.find("fragment_table_full"), std::string::npos) << summary_;
+    EXPECT_EQ(summary_line(summary_, "  reassembly "),
+              "  reassembly           IP datagrams 1 (timed out 0, evicted " +
+                  std::to_string(n - table) + ", at end " + std::to_string(table) +
+                  "), GTP-U 0, SIP over TCP 0 (connections 0, at end 0)");
+}
+
+// Issue 11: unanswered INVITEs to a second warrant, each a new dialog, keep the dialog table
+// (max_dialogs 64) full around a target call (30 of them between its INVITE and its 200 OK).
+// The oldest unconfirmed dialog is evicted each time, the call is intercepted completely (and,
+// once ended, evicted while it lingers), every flood INVITE is one CIN with its IRI Begin.
+TEST_F(EndToEnd, InviteFloodDoesNotStarveACall) {
+    run_and_check({scenario_args("invite_flood")});
+    ASSERT_EQ(calls_of("invite_flood").size(), 1u);
+    ASSERT_EQ(manifest_["floods"].size(), 1u);
+    const json& flood = manifest_["floods"][0];
+    const uint64_t n = flood["count"].get<uint64_t>();
+    const uint64_t table = flood["max_dialogs"].get<uint64_t>();
+    // n + 1 dialogs: the call ended; n - table unconfirmed floods evicted, table at the end.
+    EXPECT_EQ(summary_line(summary_, "  dialogs "),
+              "  dialogs              intercepted " + std::to_string(n + 1) +
+                  ", ended 1, timed out 0, unconfirmed timed out 0, evicted " +
+                  std::to_string(n - table) + " (lingering 1), refused 0");
 }
 
 // Malformed frames are counted drops with their names; the call around them is complete.

@@ -541,4 +541,161 @@ TEST_F(Interception, RetransmissionsAreCountedAndDeliveredAsIri) {
     EXPECT_EQ(cins_.load(), 8u);
 }
 
+// ---- issue 11: a flood of target INVITEs that are never answered ----
+
+// sip_msg() with another Call-ID.
+std::string with_call_id(std::string m, const std::string& call_id) {
+    const std::string from = "dlg-1@example.org";
+    m.replace(m.find(from), from.size(), call_id);
+    return m;
+}
+
+std::string flood_invite(int n) {
+    return with_call_id(sip_msg("INVITE " + kAlice + " SIP/2.0", "sip:spam@example.net",
+                                "f" + std::to_string(n), kAlice, "", 1, "INVITE", "f",
+                                sdp_for(kStrangerIp, static_cast<uint16_t>(20000 + 2 * n))),
+                        "flood-" + std::to_string(n));
+}
+
+// Confirmed dialog k: INVITE from a stranger to Alice and its 200 OK, both with SDP.
+void confirmed_call(std::vector<liprobe::test::Frame>& frames, int64_t t, int k) {
+    const std::string id = "confirmed-" + std::to_string(k);
+    const auto port = static_cast<uint16_t>(30000 + 4 * k);
+    frames.push_back(sip_frame(
+        t, kStrangerIp, kAliceIp,
+        with_call_id(sip_msg("INVITE " + kAlice + " SIP/2.0", "sip:carol@example.net", "c", kAlice,
+                             "", 1, "INVITE", "c", sdp_for(kStrangerIp, port)),
+                     id)));
+    frames.push_back(sip_frame(
+        t + 1000, kAliceIp, kStrangerIp,
+        with_call_id(sip_msg("SIP/2.0 200 OK", "sip:carol@example.net", "c", kAlice, "a", 1,
+                             "INVITE", "c", sdp_for(kAliceIp, static_cast<uint16_t>(port + 2))),
+                     id)));
+}
+
+// 4 confirmed dialogs, then 100 unanswered INVITEs to the target with a real call of Bob's in
+// the middle (10 of them between its INVITE and its 200 OK). The table (16) stays full of
+// floods, the oldest unconfirmed is evicted each time, the confirmed ones never, and the real
+// call is intercepted completely.
+TEST_F(Interception, UnansweredInviteFloodEvictsOldestUnconfirmedAndKeepsTheRealCall) {
+    make_with(liprobe::media::DeliverMode::decrypted,
+              {{"LIID-A", {"sip:alice@example.org"}, {"d"}},
+               {"LIID-B", {"sip:bob@example.org"}, {"d"}}});
+    liprobe::test::CallSpec spec;
+    spec.caller = "sip:dave@example.org";
+    spec.call_id = "real-call@example.org";
+    const auto call = liprobe::test::build_call(spec);
+    const int64_t start = spec.start_us;
+    std::vector<liprobe::test::Frame> frames;
+    for (int k = 0; k < 4; ++k) confirmed_call(frames, start - 1000000 + k * 10000, k);
+    for (int n = 0; n < 100; ++n) {
+        const int64_t t = n < 50    ? start - 100000 + n * 1000   // before the call
+                          : n < 60  ? start + 1 + (n - 50) * 500  // INVITE .. 200 OK
+                                    : start + 400000 + n * 1000;  // after it
+        frames.push_back(sip_frame(t, kStrangerIp, kAliceIp, flood_invite(n)));
+    }
+    frames.insert(frames.end(), call.frames.begin(), call.frames.end());
+    std::stable_sort(frames.begin(), frames.end(),
+                     [](const auto& a, const auto& b) { return a.time_us < b.time_us; });
+    for (const auto& f : frames) feed(f);
+
+    const auto& c = icpt_->counters();
+    EXPECT_EQ(c.dialogs_created.get(), 105u);
+    EXPECT_EQ(c.dialogs_linger_evicted.get(), 1u);  // the real call, ended, by the next flood
+    EXPECT_EQ(c.dialogs_evicted.get(), 88u);        // 105 created - 16 in the table - 1
+    EXPECT_EQ(c.dialogs_refused_full.get(), 0u);
+    EXPECT_EQ(c.dialogs_unconfirmed_timed_out.get(), 0u);
+    EXPECT_EQ(icpt_->active_dialogs(), 16u);
+    // Bob's call on warrant 1 (destination 4): 5 IRI, 10 decrypted CC, one CIN.
+    std::vector<Captured> bob;
+    for (const auto& r : sink_.out)
+        if (r.rec.warrant == 1) bob.push_back(r);
+    ASSERT_EQ(bob.size(), 15u);
+    std::vector<Want> want;
+    size_t rtp = 0;
+    const uint32_t cin = bob[0].rec.cin;
+    const IriType types[] = {IriType::begin, IriType::cont, IriType::cont, IriType::cont,
+                             IriType::end};
+    const Direction dirs[] = {kTo, kFrom, kTo, kFrom, kTo};
+    for (size_t i = 0, sipn = 0; i < call.frames.size(); ++i) {
+        if (i < 3 || i >= call.frames.size() - 2) {
+            want.push_back(iri(types[sipn], dirs[sipn], call.sip[sipn], cin));
+            ++sipn;
+        } else {
+            const bool from_caller = rtp % 2 == 0;
+            want.push_back(cc(from_caller ? kTo : kFrom,
+                              from_caller ? call.rtp_from_caller[rtp / 2]
+                                          : call.rtp_from_callee[rtp / 2],
+                              cin));
+            ++rtp;
+        }
+    }
+    expect_records(bob, want, 4, 1);
+    // Alice's warrant: one IRI Begin per dialog (the INVITE) and Continue for the confirmed 200
+    // OKs; nothing at eviction.
+    size_t begins = 0, conts = 0;
+    for (const auto& r : sink_.out) {
+        if (r.rec.warrant != 0) continue;
+        (r.rec.iri_type == IriType::begin ? begins : conts)++;
+    }
+    EXPECT_EQ(begins, 104u);
+    EXPECT_EQ(conts, 4u);
+    // The evicted dialogs' flows are gone: 4 per confirmed dialog, 2 per flood still held.
+    icpt_->tick(start + 600000, 1);
+    rte_rcu_qsbr_quiescent(rcu_, 0);
+    icpt_->tick(start + 600000, 1);
+    EXPECT_EQ(flows_->size(), 4u * 4 + 12u * 2);
+}
+
+// Every slot confirmed: a new dialog is refused (counted), none is evicted.
+TEST_F(Interception, ConfirmedDialogsAreNeverEvicted) {
+    make(liprobe::media::DeliverMode::encrypted);
+    std::vector<liprobe::test::Frame> frames;
+    const int64_t start = 1700000000000000;
+    for (int k = 0; k < 16; ++k) confirmed_call(frames, start + k * 10000, k);
+    for (const auto& f : frames) feed(f);
+    feed(sip_frame(start + 500000, kStrangerIp, kAliceIp, flood_invite(1)));
+    EXPECT_FALSE(last_intercepted_);
+    const auto& c = icpt_->counters();
+    EXPECT_EQ(c.dialogs_refused_full.get(), 1u);
+    EXPECT_EQ(c.dialogs_evicted.get(), 0u);
+    EXPECT_EQ(icpt_->active_dialogs(), 16u);
+    EXPECT_EQ(sink_.out.size(), 32u);
+}
+
+// Unanswered (or only 100 Trying): ended 32 s after the last message, on packet time; once the
+// far end rings: 180 s; confirmed: dialog_timeout.
+TEST_F(Interception, UnconfirmedDialogsTimeOutOnTheirOwnBound) {
+    make(liprobe::media::DeliverMode::decrypted);
+    const int64_t t = 1700000000000000;
+    std::vector<liprobe::test::Frame> frames;
+    confirmed_call(frames, t, 0);
+    for (const auto& f : frames) feed(f);
+    feed(sip_frame(t + 10000, kStrangerIp, kAliceIp, flood_invite(1)));
+    feed(sip_frame(t + 20000, kStrangerIp, kAliceIp, flood_invite(2)));
+    feed(sip_frame(
+        t + 30000, kAliceIp, kStrangerIp,
+        with_call_id(sip_msg("SIP/2.0 100 Trying", "sip:spam@example.net", "f2", kAlice, "", 1,
+                             "INVITE", "f"),
+                     "flood-2")));
+    feed(sip_frame(t + 40000, kStrangerIp, kAliceIp, flood_invite(3)));
+    feed(sip_frame(
+        t + 50000, kAliceIp, kStrangerIp,
+        with_call_id(sip_msg("SIP/2.0 180 Ringing", "sip:spam@example.net", "f3", kAlice, "a", 1,
+                             "INVITE", "f"),
+                     "flood-3")));
+    EXPECT_EQ(icpt_->active_dialogs(), 4u);
+    const auto& c = icpt_->counters();
+    icpt_->tick(t + 32'010'000, 1);  // exactly 32 s after flood-1: not yet
+    EXPECT_EQ(c.dialogs_unconfirmed_timed_out.get(), 0u);
+    icpt_->tick(t + 32'030'001, 1);  // flood-1 and flood-2 (its 100 Trying is no answer)
+    EXPECT_EQ(c.dialogs_unconfirmed_timed_out.get(), 2u);
+    EXPECT_EQ(icpt_->active_dialogs(), 2u);
+    icpt_->tick(t + 180'050'001, 1);  // the ringing one
+    EXPECT_EQ(c.dialogs_unconfirmed_timed_out.get(), 3u);
+    EXPECT_EQ(icpt_->active_dialogs(), 1u);  // the confirmed one
+    EXPECT_EQ(c.dialogs_timed_out.get(), 0u);
+    EXPECT_EQ(c.dialogs_evicted.get(), 0u);
+}
+
 }  // namespace

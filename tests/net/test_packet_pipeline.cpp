@@ -79,14 +79,15 @@ Bytes ipv6(const Bytes& rest, uint8_t next_header) {
 
 // Fragments of an IPv4 datagram's payload (the UDP datagram) cut at the given octet offsets.
 std::vector<Bytes> ipv4_fragments(const Bytes& l4, std::vector<size_t> cuts, uint16_t id,
-                                  uint8_t protocol = 17) {
+                                  uint8_t protocol = 17, const Bytes& src = kV4Src) {
     cuts.push_back(l4.size());
     std::vector<Bytes> frames;
     size_t begin = 0;
     for (size_t cut : cuts) {
         const bool more = cut != l4.size();
         const uint16_t flags = static_cast<uint16_t>((more ? 0x2000 : 0) | (begin / 8));
-        frames.push_back(cat({kEthIpv4, ipv4(slice(l4, begin, cut - begin), protocol, id, flags)}));
+        frames.push_back(
+            cat({kEthIpv4, ipv4(slice(l4, begin, cut - begin), protocol, id, flags, src)}));
         begin = cut;
     }
     return frames;
@@ -177,6 +178,14 @@ void expect_accounting(const PacketPipeline& pipe) {
     for (uint64_t n : c.drops) dropped += n;
     EXPECT_EQ(c.packets, outcomes);
     EXPECT_EQ(c.outcomes[static_cast<unsigned>(PacketOutcome::dropped)], dropped);
+}
+
+// Every held fragment (no TCP in these tests) ends in one named place or is still held.
+void expect_fragment_accounting(const PacketPipeline& pipe, uint64_t still_held) {
+    const IpReassemblyStats& s = pipe.fragment_stats();
+    EXPECT_EQ(pipe.counters().outcomes[static_cast<unsigned>(PacketOutcome::held)],
+              s.fragments_completed + s.fragments_timed_out + s.fragments_discarded +
+                  s.fragments_flushed + s.fragments_evicted + still_held);
 }
 
 // ---------------------------------------------------------------- IPv4 fragments
@@ -297,29 +306,99 @@ TEST(Ipv4Fragments, TimeoutOnPacketTime) {
     expect_accounting(pipe);
 }
 
-TEST(Ipv4Fragments, TableFullAndTooManyFragments) {
+// A full table evicts the oldest incomplete datagram instead of refusing the new one.
+TEST(Ipv4Fragments, FullTableEvictsOldestAndTooManyFragments) {
     PipelineConfig c = sip_config();
     c.fragments.max_datagrams = 2;
     c.fragments.max_fragments = 3;
     PacketPipeline pipe(c);
     Feed feed{pipe};
     const Bytes datagram = udp(text(invite()));
-    for (uint16_t id = 1; id <= 4; ++id) feed(ipv4_fragments(datagram, {304}, id)[0]);
-    EXPECT_EQ(drops(pipe, DropReason::fragment_table_full), 2u);
+    for (uint16_t id = 1; id <= 4; ++id)
+        EXPECT_EQ(feed(ipv4_fragments(datagram, {304}, id)[0]).outcome, PacketOutcome::held);
+    EXPECT_EQ(drops(pipe, DropReason::fragment_table_full), 0u);
+    EXPECT_EQ(pipe.fragment_stats().datagrams_evicted, 2u);  // 1 and 2
+    EXPECT_EQ(pipe.fragment_stats().fragments_evicted, 2u);
     EXPECT_EQ(pipe.fragments_in_flight(), 2u);
-    // Datagram 1 still completes; then there is room again.
-    EXPECT_EQ(feed(ipv4_fragments(datagram, {304}, 1)[1]).outcome, PacketOutcome::udp_datagram);
-    EXPECT_EQ(feed(ipv4_fragments(datagram, {304}, 3)[0]).outcome, PacketOutcome::held);
-    // After the timeout a full table makes room by expiring.
-    EXPECT_EQ(feed(ipv4_fragments(datagram, {304}, 5)[0], 9'000'000).outcome, PacketOutcome::held);
-    EXPECT_EQ(pipe.fragment_stats().datagrams_timed_out, 2u);
+    // The newest two still complete.
+    EXPECT_EQ(feed(ipv4_fragments(datagram, {304}, 4)[1]).outcome, PacketOutcome::udp_datagram);
+    EXPECT_EQ(feed(ipv4_fragments(datagram, {304}, 3)[1]).outcome, PacketOutcome::udp_datagram);
+    EXPECT_EQ(pipe.fragment_stats().datagrams_completed, 2u);
+    EXPECT_EQ(feed(ipv4_fragments(datagram, {304}, 5)[0]).outcome, PacketOutcome::held);
+    EXPECT_EQ(feed(ipv4_fragments(datagram, {304}, 6)[0]).outcome, PacketOutcome::held);
+    // After the timeout the oldest makes room as timed out, not as evicted.
+    EXPECT_EQ(feed(ipv4_fragments(datagram, {304}, 7)[0], 9'000'000).outcome, PacketOutcome::held);
+    EXPECT_EQ(pipe.fragment_stats().datagrams_timed_out, 1u);
     // A fourth fragment of one datagram is one too many.
-    const auto many = ipv4_fragments(datagram, {8, 16, 24}, 6);
+    const auto many = ipv4_fragments(datagram, {8, 16, 24}, 8);
     EXPECT_EQ(feed(many[0], 9'000'000).outcome, PacketOutcome::held);
+    EXPECT_EQ(pipe.fragment_stats().datagrams_timed_out, 2u);
+    EXPECT_EQ(pipe.fragment_stats().datagrams_evicted, 2u);
     EXPECT_EQ(feed(many[1], 9'000'000).outcome, PacketOutcome::held);
     EXPECT_EQ(feed(many[2], 9'000'000).outcome, PacketOutcome::held);
     EXPECT_EQ(feed(many[3], 9'000'000).drop, DropReason::fragment_too_many);
     EXPECT_EQ(pipe.fragment_stats().fragments_discarded, 3u);
+    expect_accounting(pipe);
+    expect_fragment_accounting(pipe, 1);  // datagram 7
+}
+
+// A flood of first fragments that never complete, from many sources (so the per-source bound
+// does not help): a datagram whose two fragments arrive a few packets apart is reassembled,
+// and every flood datagram pushed out is an eviction.
+TEST(Ipv4Fragments, FloodFromManySourcesDoesNotStarveACloseDatagram) {
+    PipelineConfig c = sip_config();
+    c.fragments.max_datagrams = 8;
+    c.fragments.max_datagrams_per_source = 2;
+    PacketPipeline pipe(c);
+    Feed feed{pipe};
+    const Bytes datagram = udp(text(invite()));
+    const auto flood = [&](uint32_t n) {
+        const Bytes src = {172, 16, static_cast<uint8_t>(n % 50), 1};
+        return ipv4_fragments(datagram, {304}, static_cast<uint16_t>(n), 17, src)[0];
+    };
+    const auto target = ipv4_fragments(datagram, {304}, 0x7777);
+    int64_t now = 1'000'000;
+    for (uint32_t n = 0; n < 500; ++n) ASSERT_EQ(feed(flood(n), now++).outcome, PacketOutcome::held);
+    EXPECT_EQ(feed(target[0], now++).outcome, PacketOutcome::held);
+    for (uint32_t n = 500; n < 503; ++n) feed(flood(n), now++);
+    const PacketResult& r = feed(target[1], now++);
+    ASSERT_EQ(r.outcome, PacketOutcome::udp_datagram);
+    EXPECT_EQ(payload_of(r), invite());
+    for (uint32_t n = 503; n < 1000; ++n) feed(flood(n), now++);
+    // 1001 datagrams started, one completed, eight still held.
+    EXPECT_EQ(pipe.fragment_stats().datagrams_evicted, 992u);
+    EXPECT_EQ(pipe.fragment_stats().fragments_evicted, 992u);
+    EXPECT_EQ(pipe.fragment_stats().datagrams_completed, 1u);
+    EXPECT_EQ(pipe.fragment_stats().datagrams_timed_out, 0u);
+    EXPECT_EQ(drops(pipe, DropReason::fragment_table_full), 0u);
+    EXPECT_EQ(pipe.fragments_in_flight(), 8u);
+    expect_fragment_accounting(pipe, 8);
+    pipe.flush();
+    EXPECT_EQ(pipe.fragment_stats().fragments_flushed, 8u);
+    expect_fragment_accounting(pipe, 0);
+    expect_accounting(pipe);
+}
+
+// One flooding source holds at most its share: another source's datagram completes even with
+// the whole flood between its fragments.
+TEST(Ipv4Fragments, OneSourceHoldsAtMostItsShare) {
+    PipelineConfig c = sip_config();
+    c.fragments.max_datagrams = 8;
+    c.fragments.max_datagrams_per_source = 2;
+    PacketPipeline pipe(c);
+    Feed feed{pipe};
+    const Bytes datagram = udp(text(invite()));
+    const Bytes flooder = {172, 16, 0, 1};
+    const auto target = ipv4_fragments(datagram, {304}, 0x7777);
+    int64_t now = 1'000'000;
+    EXPECT_EQ(feed(target[0], now++).outcome, PacketOutcome::held);
+    for (uint16_t n = 0; n < 100; ++n)
+        ASSERT_EQ(feed(ipv4_fragments(datagram, {304}, n, 17, flooder)[0], now++).outcome,
+                  PacketOutcome::held);
+    EXPECT_EQ(pipe.fragments_in_flight(), 3u);  // the target's and the flooder's two
+    EXPECT_EQ(feed(target[1], now++).outcome, PacketOutcome::udp_datagram);
+    EXPECT_EQ(pipe.fragment_stats().datagrams_evicted, 98u);
+    expect_fragment_accounting(pipe, 2);
     expect_accounting(pipe);
 }
 

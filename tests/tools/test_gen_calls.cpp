@@ -13,6 +13,7 @@
 #include <iterator>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -408,6 +409,48 @@ TEST_F(GenCalls, DeterministicForASeed) {
         EXPECT_EQ(read_file(dir_ / "a" / f), read_file(dir_ / "b" / f)) << f;
         EXPECT_NE(read_file(dir_ / "a" / f), read_file(dir_ / "c" / f)) << f;
     }
+}
+
+// The floods (issue 11) are not part of "all"; each sets its table bound in liprobe.toml and
+// adds its frames: 1000 first fragments (MF, offset 0) from 64 sources that never complete, and
+// 1000 INVITEs to the flood warrant with distinct Call-IDs, none answered.
+TEST_F(GenCalls, FloodScenarios) {
+    EXPECT_TRUE(manifest_["floods"].empty());
+    const fs::path out = dir_ / "floods";
+    ASSERT_EQ(run(gen_ + " calls --out " + out.string() +
+                  " --private 0 --group 0 --ims 0 --background 0 --packets-per-stream 5"
+                  " --scenario fragment_flood,invite_flood"),
+              0);
+    const json m = json::parse(read_file(out / "manifest.json"));
+    const std::string toml = read_file(out / "liprobe.toml");
+    EXPECT_NE(toml.find("\nmax_fragments = 256\n"), std::string::npos) << toml;
+    EXPECT_NE(toml.find("\nmax_dialogs = 64\n"), std::string::npos) << toml;
+    ASSERT_EQ(m["floods"].size(), 2u);
+    EXPECT_EQ(m["floods"][0]["kind"], "fragments");
+    EXPECT_EQ(m["floods"][1]["kind"], "invites");
+    EXPECT_EQ(m["floods"][1]["warrant"], "GEN-FLOOD");
+    const auto capture = read_pcap(out / "capture.pcap");
+    size_t first_fragments = 0;
+    std::set<std::string> flood_call_ids;
+    std::set<std::string> sources;
+    for (const Bytes& f : capture) {
+        const auto p = parse(f);
+        if (p.status == liprobe::net::ParseStatus::ipv4_fragment && p.more_fragments &&
+            p.fragment_offset == 0 && p.src.bytes[1] == 77) {
+            ++first_fragments;
+            sources.insert(std::to_string(p.src.bytes[3]));
+        }
+        if (p.status != liprobe::net::ParseStatus::ok) continue;
+        const Bytes payload = udp_payload(f);
+        const std::string text(payload.begin(), payload.end());
+        if (text.rfind("INVITE sip:flooded@", 0) != 0) continue;
+        const size_t at = text.find("\r\nCall-ID: ") + 11;
+        flood_call_ids.insert(text.substr(at, text.find("\r\n", at) - at));
+    }
+    EXPECT_EQ(first_fragments, 1000u);
+    EXPECT_EQ(sources.size(), 64u);
+    EXPECT_EQ(flood_call_ids.size(), 1000u);
+    EXPECT_EQ(m["frames"], capture.size());
 }
 
 TEST_F(GenCalls, BadArgumentsExitTwo) {

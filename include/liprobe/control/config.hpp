@@ -67,6 +67,7 @@ struct DpdkSection {
 struct SipSection {
     std::vector<uint16_t> ports{5060};
     uint32_t dialog_timeout_s = 3600;
+    uint32_t unconfirmed_timeout_s = 32;  // a dialog without a response (RFC 3261 Timer B)
     uint32_t max_dialogs = 65536;
     uint32_t max_tcp_streams = 4096;
 };

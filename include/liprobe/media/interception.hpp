@@ -5,6 +5,20 @@
 //
 // Fast path: no allocation, lock, syscall or exception after construction. Dialogs and pending
 // slots come from pools sized at construction.
+//
+// Floods (issue 11): a dialog that never got a final 2xx (unconfirmed) is bounded much more
+// tightly than a confirmed one. Unanswered (no response but 100 Trying) it times out after
+// unconfirmed_timeout_us since its last message (RFC 3261 Timer B/F: 64*T1 = 32 s); once the
+// far end answered provisionally (101..199: ringing, session progress) after
+// proceeding_timeout_us (Timer C, more than 3 minutes). When the table is full, a new dialog
+// takes the slot of, in this order, the oldest ended dialog still lingering, the oldest
+// unanswered, the oldest proceeding one (oldest = least recent message); a confirmed dialog is
+// never evicted, and when every slot is confirmed the new dialog is refused. Every timeout,
+// eviction and refusal is counted. An evicted or timed-out dialog removes its media flows and
+// gets no further IRI: IRI carries the SIP messages seen, and there is no message to carry an
+// End (X2 has no IRI type at all), so its CIN simply stops after the last message delivered,
+// its sequence numbers complete; a later message of that Call-ID that matches a warrant starts
+// a new dialog with a new CIN and an IRI Begin.
 #pragma once
 
 #include <atomic>
@@ -65,6 +79,9 @@ struct Counter {
 struct InterceptorCounters {
     Counter sip_messages, sip_intercepted, sip_retransmissions, sip_sdp_errors;
     Counter dialogs_created, dialogs_ended, dialogs_timed_out, dialogs_refused_full;
+    Counter dialogs_unconfirmed_timed_out;  // unanswered or proceeding, past its bound
+    Counter dialogs_evicted;                // unconfirmed, its slot taken by a new dialog
+    Counter dialogs_linger_evicted;         // ended and lingering, its slot taken
     Counter dialog_warrants_refused;  // more than kMaxDialogWarrants warrants in one dialog
     Counter flows_refused;            // flow table or pool full
     Counter media_packets;            // packets on intercepted flows
@@ -81,6 +98,8 @@ struct InterceptorConfig {
     uint32_t max_dialogs = 4096;
     int64_t dialog_timeout_us = 3600LL * 1000000;
     int64_t linger_us = 32LL * 1000000;  // an ended dialog absorbs late retransmissions/ACKs
+    int64_t unconfirmed_timeout_us = 32LL * 1000000;   // no response yet ([sip])
+    int64_t proceeding_timeout_us = 180LL * 1000000;  // a 101..199 response, no final 2xx yet
     uint32_t pending_packets = 4096;
     int64_t pending_us = 2000LL * 1000;
     uint32_t pending_slot_bytes = 2048;  // larger IP packets are delivered encrypted at once

@@ -14,6 +14,15 @@
 // the whole datagram (RFC 5722); an exact duplicate with identical octets is dropped alone; a
 // duplicate with different octets, or a fragment that disagrees with the known total length,
 // discards the datagram (inconsistent). Non-last fragments must carry a multiple of 8 octets.
+//
+// Floods (issue 11): a table full of first fragments that never complete must not starve a
+// datagram whose fragments arrive close together. A new datagram never finds the table full:
+// when its source already holds max_datagrams_per_source incomplete datagrams, that source's
+// oldest is evicted; otherwise, when the table is full, timed-out datagrams are freed and, if
+// none, the oldest incomplete datagram of any source is evicted (counted). So one sender
+// cannot hold more than its share, and under a flood from many sources a datagram survives as
+// long as fewer than max_datagrams new datagrams start between its first and last fragment.
+// Age is allocation order (an intrusive list: O(1) to find the oldest, no allocation).
 #pragma once
 
 #include <cstdint>
@@ -25,6 +34,7 @@ namespace liprobe::net {
 
 struct IpReassemblyConfig {
     uint32_t max_datagrams = 64;          // datagrams in flight
+    uint32_t max_datagrams_per_source = 16;  // incomplete datagrams of one source address
     uint32_t max_fragments = 16;          // fragments per datagram (<= kMaxFragmentsPerDatagram)
     uint32_t max_datagram_bytes = 65535;  // fragmentable part (IP payload) of one datagram
     int64_t timeout_us = 2'000'000;       // from the first fragment, on packet time
@@ -42,7 +52,7 @@ enum class FragmentResult : uint8_t {
     overlap,       // overlaps an earlier fragment (datagram discarded)
     duplicate,     // same range and octets as an earlier fragment (this fragment dropped)
     inconsistent,  // same range, other octets, or disagrees with the total (discarded)
-    table_full,    // max_datagrams in flight and none timed out (this fragment dropped)
+    table_full,    // every slot holds a completed datagram still being read (dropped)
 };
 const char* fragment_result_name(FragmentResult result);
 
@@ -54,6 +64,11 @@ struct IpReassemblyStats {
     uint64_t fragments_discarded = 0;  // fragments held by those (not counting the trigger)
     uint64_t datagrams_flushed = 0;    // incomplete at flush() (end of an offline run)
     uint64_t fragments_flushed = 0;
+    uint64_t datagrams_evicted = 0;    // oldest incomplete, to make room (table or source full)
+    uint64_t fragments_evicted = 0;
+    uint64_t fragments_completed = 0;  // held fragments of completed datagrams (not the last)
+    // Every fragment add() returned held for ends in exactly one of fragments_completed,
+    // _timed_out, _discarded, _flushed, _evicted, or is still in flight.
 };
 
 class IpReassembler {
@@ -90,11 +105,13 @@ class IpReassembler {
         uint32_t begin, end;
     };
     struct Slot;
-    enum class Discard : uint8_t { timed_out, discarded, flushed };
+    enum class Discard : uint8_t { timed_out, discarded, flushed, evicted };
 
     Slot* find(const ParsedPacket& p, int64_t now_us);
     Slot* allocate(const ParsedPacket& p, int64_t now_us);
     void free_slot(Slot& slot, Discard why);
+    void link_newest(Slot& slot);
+    void unlink(Slot& slot);
     uint8_t* data_of(const Slot& slot) const;
     Range* ranges_of(const Slot& slot) const;
     bool store_header(Slot& slot, const uint8_t* frame, const ParsedPacket& p);
@@ -106,6 +123,8 @@ class IpReassembler {
     std::unique_ptr<uint8_t[]> buffers_;
     uint32_t slot_bytes_ = 0;
     uint32_t in_flight_ = 0;
+    // Incomplete datagrams, oldest first (slot indices; -1 ends).
+    int32_t oldest_ = -1, newest_ = -1;
     uint32_t completed_[2] = {};
     uint32_t completed_count_ = 0;
     const uint8_t* packet_ = nullptr;

@@ -27,6 +27,16 @@ constexpr int64_t kCallSpacingUs = 7919;  // call k starts k * spacing after the
 constexpr uint16_t kRolloverStartSeq = 65500;
 constexpr uint32_t kRolloverMinPackets = 80;  // enough to cross SEQ 0 from 65500
 constexpr uint32_t kGroupMembers = 3;
+// Floods (issue 11): sized against the bounds the config of a flood scenario sets, so that the
+// tables are full long before the target call and stay full after it.
+constexpr uint32_t kFloodCount = 1000;
+constexpr uint32_t kFloodSources = 64;
+constexpr int64_t kFragmentFloodSpacingUs = 25;  // 4 flood datagrams between two fragments
+constexpr int64_t kInviteFloodSpacingUs = 2000;  // 30 INVITEs between INVITE and 200 OK
+constexpr uint32_t kFloodMaxFragments = 256;     // [dpdk] max_fragments: 16 datagrams
+constexpr uint32_t kFloodMaxDialogs = 64;        // [sip] max_dialogs
+constexpr const char* kFloodLiid = "GEN-FLOOD";
+constexpr const char* kFloodTarget = "sip:flooded@mcptt.example.org";
 
 enum class Kind { private_call, group_call, ims_call };
 const char* kind_name(Kind k) {
@@ -124,6 +134,8 @@ class CallsGenerator {
                      const std::string& target_side, const std::string& deliver);
     void add_background(uint32_t index);
     void add_malformed(int64_t t0, const Host& a, const Host& b, uint16_t media_port);
+    void add_fragment_flood(int64_t middle_us);
+    void add_invite_flood(int64_t middle_us);
     void write_config(const fs::path& path) const;
     net::UdpFrameSpec spec(const Host& from, uint16_t sport, const Host& to, uint16_t dport,
                            const Variation& v) {
@@ -147,6 +159,8 @@ class CallsGenerator {
     json warrants_ = json::array();
     std::vector<CallRecord> calls_;
     std::vector<FramedEntry> malformed_, background_;
+    json floods_ = json::array();
+    bool fragment_flood_ = false, invite_flood_ = false;
     std::vector<std::pair<std::string, std::vector<Bytes>>> expected_files_;
     uint32_t call_index_ = 0;
 };
@@ -632,6 +646,60 @@ void CallsGenerator::add_malformed(int64_t t0, const Host& a, const Host& b, uin
                              text("INVITE \r\nthis is not SIP\r\n\r\n")));
 }
 
+// kFloodCount first fragments (MF set, offset 0) of UDP datagrams to the SIP port that never
+// complete, from kFloodSources addresses in turn, centred on middle_us (the target INVITE's
+// first fragment).
+void CallsGenerator::add_fragment_flood(int64_t middle_us) {
+    const Variation plain;
+    const Host server = host("10.0.0.1", 0x01);
+    const int64_t first = middle_us - int64_t{kFloodCount / 2} * kFragmentFloodSpacingUs + 7;
+    for (uint32_t i = 0; i < kFloodCount; ++i) {
+        const Host src = host("10.77.0." + std::to_string(1 + i % kFloodSources), 0x77);
+        net::UdpFrameSpec f = spec(src, 5060, server, 5060, plain);
+        f.ip_id = static_cast<uint16_t>(i / kFloodSources);
+        capture_.add(first + int64_t{i} * kFragmentFloodSpacingUs,
+                     ipv4_fragments(f, rng_.bytes(200), 96)[0]);
+    }
+    floods_.push_back({{"kind", "fragments"},
+                       {"count", kFloodCount},
+                       {"sources", kFloodSources},
+                       {"max_fragments", kFloodMaxFragments},
+                       {"first_time_us", first},
+                       {"spacing_us", kFragmentFloodSpacingUs}});
+}
+
+// kFloodCount INVITEs to kFloodTarget (warrant kFloodLiid), distinct Call-IDs, never answered,
+// from kFloodSources addresses in turn, centred on middle_us (the target call's INVITE).
+void CallsGenerator::add_invite_flood(int64_t middle_us) {
+    const Variation plain;
+    const Host server = host("10.0.0.1", 0x01);
+    add_warrant(kFloodLiid, kFloodTarget);
+    const int64_t first = middle_us - int64_t{kFloodCount / 2} * kInviteFloodSpacingUs + 11;
+    for (uint32_t i = 0; i < kFloodCount; ++i) {
+        const Host src = host("10.78.0." + std::to_string(1 + i % kFloodSources), 0x78);
+        SipText invite;
+        invite.start_line = "INVITE " + std::string(kFloodTarget) + " SIP/2.0";
+        invite.headers = {
+            {"Via", "SIP/2.0/UDP " + host_port(src, 5060) + ";branch=z9hG4bKfl" + pad(i, 5)},
+            {"Max-Forwards", "70"},
+            {"From", "<sip:spam-" + pad(i, 5) + "@example.net>;tag=" + hex(rng_.bytes(4))},
+            {"To", "<" + std::string(kFloodTarget) + ">"},
+            {"Call-ID", "flood-" + pad(i, 5) + "-" + hex(rng_.bytes(4)) + "@" + ip_text(src)},
+            {"CSeq", "1 INVITE"}};
+        capture_.add(
+            first + int64_t{i} * kInviteFloodSpacingUs,
+            net::build_udp_frame(spec(src, 5060, server, 5060, plain), text(invite.render())));
+    }
+    floods_.push_back({{"kind", "invites"},
+                       {"count", kFloodCount},
+                       {"sources", kFloodSources},
+                       {"warrant", kFloodLiid},
+                       {"first_line", "INVITE " + std::string(kFloodTarget) + " SIP/2.0"},
+                       {"max_dialogs", kFloodMaxDialogs},
+                       {"first_time_us", first},
+                       {"spacing_us", kInviteFloodSpacingUs}});
+}
+
 void CallsGenerator::add_background(uint32_t index) {
     const int64_t t0 = kCaptureStartUs + 5000 + int64_t{index} * 13001;
     const uint32_t x = index + 1;
@@ -703,9 +771,11 @@ void CallsGenerator::write_config(const fs::path& path) const {
         << "\n# Relative paths are taken from this file's directory.\n\n"
            "[probe]\nnetwork_element_id = \"liprobe-gen\"\noperator_id = \"gen-operator\"\n"
            "country_code = \"XX\"\n\n"
-           "[dpdk]\nports = []\nworkers = 1\n\n"
-           "[sip]\nports = [5060]\n\n"
-           "[keys]\npreload = \"keys.json\"\n\n"
+           "[dpdk]\nports = []\nworkers = 1\n";
+    if (fragment_flood_) out << "max_fragments = " << kFloodMaxFragments << "\n";
+    out << "\n[sip]\nports = [5060]\n";
+    if (invite_flood_) out << "max_dialogs = " << kFloodMaxDialogs << "\n";
+    out << "\n[keys]\npreload = \"keys.json\"\n\n"
            "[metrics]\nlisten = \"\"\nstatus_interval_s = 0\n\n"
            "[export]\ndrain_timeout = 10\nspool_dir = \"\"\n\n"
            "[[destination]]\nid = \"lemf\"\naddress = "
@@ -817,6 +887,15 @@ CallsResult CallsGenerator::run() {
             add_call(Kind::private_call, v);
         } else if (name == "malformed") {
             add_call(Kind::private_call, v);
+        } else if (name == "fragment_flood") {
+            v.fragment_invite = true;
+            add_call(Kind::private_call, v);
+            fragment_flood_ = true;
+            add_fragment_flood(calls_.back().sip.front().meta["time_us"].get<int64_t>());
+        } else if (name == "invite_flood") {
+            add_call(Kind::private_call, v);
+            invite_flood_ = true;
+            add_invite_flood(calls_.back().sip.front().meta["time_us"].get<int64_t>());
         }
     }
 
@@ -888,7 +967,16 @@ CallsResult CallsGenerator::run() {
          "received and payload decrypted"},
         {"malformed",
          "frames listed under \"malformed\" are counted drops; the call they interleave with is "
-         "intercepted completely"}};
+         "intercepted completely"},
+        {"fragment_flood",
+         "first fragments that never complete, from many sources, fill the reassembly table "
+         "(max_fragments in liprobe.toml) before and after the call's fragmented INVITE: the "
+         "oldest are evicted (fragment_evicted) and the call is intercepted completely"},
+        {"invite_flood",
+         "INVITEs to the warrant under \"floods\", each a new dialog never answered, fill the "
+         "dialog table (max_dialogs in liprobe.toml) before and after the call: the oldest "
+         "unconfirmed dialogs are evicted, each flood INVITE is one CIN with one IRI Begin, and "
+         "the call is intercepted completely"}};
     for (const auto& s : scenarios) expectations[s] = texts.at(s);
     json manifest = {
         {"generator", "liprobe-gen calls"},
@@ -910,7 +998,8 @@ CallsResult CallsGenerator::run() {
         {"warrants", warrants_},
         {"calls", calls},
         {"malformed", framed(malformed_)},
-        {"background", framed(background_)}};
+        {"background", framed(background_)},
+        {"floods", floods_}};
     {
         std::ofstream out(dir / "manifest.json");
         out << manifest.dump(1) << "\n";
@@ -935,9 +1024,14 @@ CallsResult CallsGenerator::run() {
 
 const std::vector<std::string>& scenario_names() {
     static const std::vector<std::string> names = {
-        "rollover",          "missing_key", "tampered",          "ipv6",     "vlan",
-        "fragmented_invite", "tcp_split",   "uri_normalisation", "csrc_ext", "malformed"};
+        "rollover", "missing_key",       "tampered",       "ipv6",
+        "vlan",     "fragmented_invite", "tcp_split",      "uri_normalisation",
+        "csrc_ext", "malformed",         "fragment_flood", "invite_flood"};
     return names;
+}
+
+bool is_flood_scenario(const std::string& name) {
+    return name == "fragment_flood" || name == "invite_flood";
 }
 
 CallsResult generate_calls(const CallsOptions& options) {

@@ -31,6 +31,8 @@ struct CallsResult {
 
 // The scenario names --scenario accepts.
 const std::vector<std::string>& scenario_names();
+// Floods change the config's table bounds and add thousands of frames: not part of "all".
+bool is_flood_scenario(const std::string& name);
 
 // Throws std::runtime_error (unknown scenario, bad option, I/O).
 CallsResult generate_calls(const CallsOptions& options);

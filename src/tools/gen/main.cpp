@@ -30,7 +30,9 @@ constexpr const char* kUsage =
     "  DIR/manifest.json and DIR/expected/<stream>.bin. Defaults: 1 call of each kind, 1\n"
     "  background unit, 50 packets per stream, --lemf 127.0.0.1:6543, --plain (tls = false).\n"
     "  Scenarios (repeatable or comma-separated): rollover missing_key tampered ipv6 vlan\n"
-    "  fragmented_invite tcp_split uri_normalisation csrc_ext malformed, or all.\n";
+    "  fragmented_invite tcp_split uri_normalisation csrc_ext malformed, or all; and the\n"
+    "  floods (not in all; they set small table bounds in liprobe.toml): fragment_flood\n"
+    "  invite_flood.\n";
 
 bool parse_number(const char* text, uint64_t max, uint64_t& out) {
     char* end = nullptr;
@@ -93,7 +95,7 @@ int calls_main(int argc, char** argv) {
                 if (name.empty()) continue;
                 if (name == "all") {
                     for (const auto& s : liprobe::gen::scenario_names()) {
-                        options.scenarios.push_back(s);
+                        if (!liprobe::gen::is_flood_scenario(s)) options.scenarios.push_back(s);
                     }
                     continue;
                 }
