@@ -24,9 +24,10 @@
 //
 // Figures are per worker thread's CPU time (CLOCK_THREAD_CPUTIME_ID), so another process on the
 // core does not count: Mpps_per_worker, cycles_per_pkt (TSC cycles), and for the SIP mix
-// dialogs_per_s_per_worker. threads:2 runs two workers, each with its own Worker, mempool and
-// exporter ring over its own share of the streams/calls (shared flow and key tables, as in the
-// product). The ratios of the targets are printed at the end.
+// dialogs_per_s_per_worker. threads:N runs N workers (LIPROBE_BENCH_WORKERS, default "1,2"),
+// each with its own Worker, mempool and exporter ring over its own share of the streams/calls
+// (shared flow and key tables, as in the product). The target ratios and a scaling table are
+// printed at the end.
 #include <benchmark/benchmark.h>
 #include <rte_cycles.h>
 #include <rte_eal.h>
@@ -64,7 +65,9 @@ namespace {
 
 using namespace liprobe;
 
-constexpr unsigned kMaxWorkers = 2;
+// Worker counts to run (LIPROBE_BENCH_WORKERS, e.g. "1,2,4,8,16" in scripts/scale.sh).
+std::vector<int> g_worker_counts = {1, 2};
+unsigned g_max_workers = 2;
 constexpr uint32_t kBurst = 32;
 constexpr size_t kStreams = 10000;
 constexpr size_t kPacketsPerStream = 4;
@@ -157,10 +160,10 @@ struct World {
     std::atomic<uint32_t> cins{1};
     sip::SipDetector detector;
     std::bitset<65536> sip_ports;
-    std::unique_ptr<RingSink> sinks[kMaxWorkers];
-    std::unique_ptr<dataplane::Worker> workers[kMaxWorkers];
-    rte_mempool* rx_pools[kMaxWorkers] = {};
-    int64_t pass[kMaxWorkers] = {};  // packet-time passes so far per worker
+    std::vector<std::unique_ptr<RingSink>> sinks;
+    std::vector<std::unique_ptr<dataplane::Worker>> workers;
+    std::vector<rte_mempool*> rx_pools;
+    std::vector<int64_t> pass;  // packet-time passes so far per worker
 };
 
 World* g_world = nullptr;
@@ -414,9 +417,9 @@ World* build_world() {
     w->table_mkis = std::max<size_t>(env ? std::strtoul(env, nullptr, 10) : 1000000, kStreams);
     std::mt19937_64 rng(42);
 
-    const size_t rcu_bytes = rte_rcu_qsbr_get_memsize(kMaxWorkers + 1);
+    const size_t rcu_bytes = rte_rcu_qsbr_get_memsize(g_max_workers + 1);
     w->flow_rcu = static_cast<rte_rcu_qsbr*>(rte_zmalloc("bench_flow_rcu", rcu_bytes, 64));
-    rte_rcu_qsbr_init(w->flow_rcu, kMaxWorkers + 1);
+    rte_rcu_qsbr_init(w->flow_rcu, g_max_workers + 1);
     media::FlowTableConfig fc;
     fc.name = "bench_flows";
     fc.capacity = 1 << 16;
@@ -432,8 +435,8 @@ World* build_world() {
         warrants.push_back({"LIID-" + std::to_string(i), {uri}, {"lemf"}});
     }
     std::string error;
-    w->policy.selectors = targets::SelectorSet::build(std::move(warrants), {kMaxWorkers}, error);
-    if (!w->policy.selectors || !w->detector.init(kMaxWorkers, error)) {
+    w->policy.selectors = targets::SelectorSet::build(std::move(warrants), {g_max_workers}, error);
+    if (!w->policy.selectors || !w->detector.init(g_max_workers, error)) {
         std::fprintf(stderr, "%s\n", error.c_str());
         std::abort();
     }
@@ -460,15 +463,19 @@ World* build_world() {
     shared.keys = w->keys.get();
     dataplane::PipelineBounds bounds;  // the config defaults ([dpdk], [sip])
     const uint16_t sip_port = 5060;
-    bounds.workers = kMaxWorkers;
+    bounds.workers = g_max_workers;
     bounds.sip_ports = &sip_port;
     bounds.sip_port_count = 1;
     shared.pipeline = dataplane::pipeline_config(bounds);
-    for (unsigned i = 0; i < kMaxWorkers; ++i) {
+    w->sinks.resize(g_max_workers);
+    w->workers.resize(g_max_workers);
+    w->rx_pools.resize(g_max_workers);
+    w->pass.resize(g_max_workers);
+    for (unsigned i = 0; i < g_max_workers; ++i) {
         w->sinks[i] = std::make_unique<RingSink>(i);
         media::InterceptorConfig ic;
         ic.worker = i;
-        ic.max_dialogs = 16384;
+        ic.max_dialogs = 8192;
         auto icpt =
             std::make_unique<media::Interceptor>(ic, *w->flows, *w->keys, *w->sinks[i], w->cins);
         icpt->set_policy(&w->policy);
@@ -695,28 +702,23 @@ void libsrtp2_hash(benchmark::State& state) {
     report(state, packets, cpu);
 }
 
+void worker_counts(benchmark::internal::Benchmark* b) {
+    for (int n : g_worker_counts) b->Threads(n);
+    b->UseRealTime();
+}
+
 void register_all() {
     for (int mix = 0; mix < kMixCount; ++mix) {
         const Mix mx = static_cast<Mix>(mix);
         benchmark::RegisterBenchmark((std::string("pipeline/") + kMixNames[mix]).c_str(),
                                      [mx](benchmark::State& s) { pipeline(s, mx); })
-            ->Threads(1)
-            ->Threads(2)
-            ->UseRealTime();
+            ->Apply(worker_counts);
         benchmark::RegisterBenchmark((std::string("anchor/rx_and_free/") + kMixNames[mix]).c_str(),
                                      [mx](benchmark::State& s) { rx_and_free(s, mx); })
-            ->Threads(1)
-            ->Threads(2)
-            ->UseRealTime();
+            ->Apply(worker_counts);
     }
-    benchmark::RegisterBenchmark("anchor/ipsecmb_gcm", ipsecmb_gcm)
-        ->Threads(1)
-        ->Threads(2)
-        ->UseRealTime();
-    benchmark::RegisterBenchmark("anchor/libsrtp2_hash", libsrtp2_hash)
-        ->Threads(1)
-        ->Threads(2)
-        ->UseRealTime();
+    benchmark::RegisterBenchmark("anchor/ipsecmb_gcm", ipsecmb_gcm)->Apply(worker_counts);
+    benchmark::RegisterBenchmark("anchor/libsrtp2_hash", libsrtp2_hash)->Apply(worker_counts);
 }
 
 // Keeps Mpps_per_worker of every run (the median aggregate when --benchmark_repetitions is
@@ -732,8 +734,8 @@ class RatioReporter : public benchmark::ConsoleReporter {
             std::string name = r.run_name.str();
             if (const auto rt = name.find("/real_time"); rt != std::string::npos)
                 name.erase(rt, 10);
-            for (const char* c :
-                 {"Mpps_per_worker", "dialogs_per_s_per_worker", "cycles_per_pkt"}) {
+            for (const char* c : {"Mpps_per_worker", "dialogs_per_s_per_worker", "cycles_per_pkt",
+                                  "items_per_second"}) {
                 auto it = r.counters.find(c);
                 if (it == r.counters.end()) continue;
                 if (median || !median_seen_.count(name)) value_[name + " " + c] = it->second.value;
@@ -747,9 +749,10 @@ class RatioReporter : public benchmark::ConsoleReporter {
             auto it = value_.find(n + " " + c);
             return it == value_.end() ? 0.0 : it->second;
         };
-        for (const char* th : {"threads:1", "threads:2"}) {
-            const std::string t = std::string("/") + th;
-            std::printf("\n%s (per worker, CPU time)\n", th);
+        for (int workers : g_worker_counts) {
+            const std::string th = "threads:" + std::to_string(workers);
+            const std::string t = "/" + th;
+            std::printf("\n%s (per worker, CPU time)\n", th.c_str());
             std::printf("%-44s %10s %12s\n", "", "Mpps", "cycles/pkt");
             for (const auto& [k, v] : value_) {
                 const auto sp = k.find(' ');
@@ -778,11 +781,21 @@ class RatioReporter : public benchmark::ConsoleReporter {
                 std::printf("SIP dialogs per second per worker = %.0f (target >= 300,000)\n",
                             dialogs);
         }
-        const double one = get("pipeline/srtp_intercepted/threads:1"),
-                     two = get("pipeline/srtp_intercepted/threads:2");
-        if (one > 0 && two > 0)
-            std::printf("\nscaling (srtp_intercepted): 2 workers = %.2f x 1 worker in total\n",
-                        2 * two / one);
+        // Scaling: per-worker rate (its CPU time) at N workers against 1 worker, and the
+        // wall-clock total (meaningful only with a free core per worker).
+        std::printf("\nscaling%29s %8s %12s %12s %10s\n", "", "workers", "Mpps/worker",
+                    "efficiency", "wall Mpps");
+        for (int mix = 0; mix < kMixCount; ++mix) {
+            const std::string base = std::string("pipeline/") + kMixNames[mix] + "/threads:";
+            const double one = get(base + "1");
+            for (int workers : g_worker_counts) {
+                const std::string n = base + std::to_string(workers);
+                const double v = get(n);
+                if (v == 0) continue;
+                std::printf("%-36s %8d %12.3f %12.2f %10.3f\n", kMixNames[mix], workers, v,
+                            one > 0 ? v / one : 0.0, get(n, "items_per_second") * 1e-6);
+            }
+        }
     }
 
   private:
@@ -802,6 +815,21 @@ int main(int argc, char** argv) {
         return 1;
     }
     benchmark::Initialize(&argc, argv);
+    if (const char* env = std::getenv("LIPROBE_BENCH_WORKERS")) {
+        g_worker_counts.clear();
+        for (const char* p = env; *p;) {
+            char* end = nullptr;
+            const long v = std::strtol(p, &end, 10);
+            if (end == p || v < 1 || v > 64) {
+                std::fprintf(stderr, "LIPROBE_BENCH_WORKERS: a list like 1,2,4\n");
+                return 1;
+            }
+            g_worker_counts.push_back(static_cast<int>(v));
+            p = *end == ',' ? end + 1 : end;
+        }
+    }
+    g_max_workers = 1;
+    for (int v : g_worker_counts) g_max_workers = std::max(g_max_workers, unsigned(v));
     std::fprintf(stderr, "building key table, flows and packets...\n");
     g_world = build_world();
     std::printf(
