@@ -230,7 +230,7 @@ void BM_ExporterTls(benchmark::State& state) {
         auto t0 = std::chrono::steady_clock::now();
         for (uint64_t k = 0; k < kPdus; ++k) {
             Record* r;
-            while ((r = exp->get_record(200)) == nullptr) std::this_thread::yield();
+            while ((r = exp->try_get_record(200)) == nullptr) std::this_thread::yield();
             fill_cc(*r, i++);
             exp->submit(r);
         }

@@ -8,7 +8,7 @@ PACKAGES=(
   dpdk-dev libdpdk-dev libipsec-mb-dev libhyperscan-dev libssl-dev openssl
   libpcap-dev nlohmann-json3-dev libtoml11-dev libcpp-httplib-dev libpugixml-dev
   libgtest-dev libgmock-dev libbenchmark-dev libsrtp2-dev
-  tshark sip-tester iproute2 tcpdump python3
+  tshark sip-tester iproute2 tcpdump python3 curl python3-prometheus-client dpdk
 )
 
 missing=()

@@ -20,6 +20,7 @@ namespace {
 // Exit codes, documented in --help.
 constexpr int kExitOk = 0;
 constexpr int kExitConfig = 2;  // configuration or command-line error
+// 1 (start-up failure) and 3 (records lost) come from dataplane::run().
 
 constexpr const char* kUsage =
     "usage: liprobe --config FILE [--pcap FILE] [--check]\n"
@@ -31,13 +32,16 @@ constexpr const char* kUsage =
     "  --config FILE  TOML configuration (annotated example: config/liprobe.toml); relative\n"
     "                 paths inside it are taken from the file's directory\n"
     "  --pcap FILE    offline run: read FILE instead of the configured ports, on packet time;\n"
-    "                 exits 0 when every packet is processed and delivered\n"
-    "  --check        validate the configuration and every file it names, then exit\n"
+    "                 exits 0 when every packet is processed and delivered, 3 when records\n"
+    "                 were lost\n"
+    "  --check        validate the configuration, every file it names and every preload key\n"
+    "                 entry (as a run loads them), then exit\n"
     "  --version      print the version and exit\n"
     "  --help         print this text and exit\n"
     "\n"
     "Signals: SIGINT/SIGTERM stop and flush; SIGHUP reloads warrants and destinations.\n"
-    "Exit status: 0 success, 2 configuration or usage error, 1 start-up failure (ports, EAL).\n";
+    "Exit status: 0 success, 2 configuration or usage error, 1 start-up failure (ports, EAL),\n"
+    "3 the run ended but records were lost (see the summary's first line).\n";
 
 struct Options {
     std::string config;
@@ -128,7 +132,8 @@ int main(int argc, char** argv) {
     if (result.ok()) {
         // The files are checked before every run too: a bad certificate must stop the start,
         // not the first delivery.
-        liprobe::control::check_files(result);
+        liprobe::control::check_files(result, opts.check ? liprobe::control::FileCheck::full
+                                                         : liprobe::control::FileCheck::run);
     }
     const liprobe::control::Config& cfg = result.config;
     if (result.ok() && opts.pcap.empty() && cfg.dpdk.ports.empty()) {

@@ -460,7 +460,8 @@ void Parser::parse_dpdk(const Section& root) {
     const Section s = table(root, "dpdk");
     DpdkSection& d = cfg_.dpdk;
     check_keys(s, {"eal_args", "workers", "ports", "rx_queues", "rx_descriptors", "mbufs", "burst",
-                   "max_media_flows", "max_fragments"});
+                   "max_media_flows", "max_fragments", "offline_order", "holdback_ms",
+                   "holdback_packets"});
     read_string_list(s, "eal_args", d.eal_args);
     read_uint(s, "workers", d.workers, 1, kMaxWorkers);
     std::vector<uint32_t> lines;
@@ -484,6 +485,16 @@ void Parser::parse_dpdk(const Section& root) {
     read_uint(s, "burst", d.burst, 1, 512);
     read_uint(s, "max_media_flows", d.max_media_flows, 1024, 1u << 26);
     read_uint(s, "max_fragments", d.max_fragments, 16, 1u << 20);
+    read_uint(s, "holdback_ms", d.holdback_ms, 0, 1000);
+    read_uint(s, "holdback_packets", d.holdback_packets, 16, 1u << 20);
+    std::string order;
+    if (read_string(s, "offline_order", order)) {
+        if (order == "capture" || order == "arrival")
+            d.offline_capture_order = order == "capture";
+        else
+            error(line_of(*find(s, "offline_order")), "dpdk.offline_order",
+                  "must be \"capture\" or \"arrival\"");
+    }
 
     // The pool must fill every RX ring and still leave bursts for the workers.
     const uint64_t ports = std::max<size_t>(d.ports.size(), 1);
@@ -534,21 +545,32 @@ void Parser::parse_keys(const Section& root) {
 void Parser::parse_control(const Section& root) {
     const Section s = table(root, "control");
     ControlSection& c = cfg_.control;
-    check_keys(s, {"listen", "cert", "key", "client_ca", "client"});
+    check_keys(s, {"listen", "cert", "key", "client_ca", "client", "audit_log", "audit_salt",
+                   "allow_insecure_key_files"});
     read_host_port(s, "listen", c.listen);
+    read_bool(s, "allow_insecure_key_files", c.allow_insecure_key_files);
     read_path(s, "cert", c.cert);
     read_path(s, "key", c.key);
     read_path(s, "client_ca", c.client_ca);
+    read_path(s, "audit_log", c.audit_log);
+    read_string(s, "audit_salt", c.audit_salt, false);
     if (!c.listen.empty()) {
         for (const auto& [key, value] :
              {std::pair<const char*, const std::string*>{"cert", &c.cert},
               {"key", &c.key},
-              {"client_ca", &c.client_ca}}) {
+              {"client_ca", &c.client_ca},
+              {"audit_log", &c.audit_log},
+              {"audit_salt", &c.audit_salt}}) {
             if (value->empty())
                 error(find(s, key) ? line_of(*find(s, key)) : s.line, join(s, key),
                       "required when control.listen is set");
         }
     }
+    // The salt is what keeps hashed identities in the audit log from being reversed by trying
+    // candidate URIs: it must not be guessable (its value is never quoted).
+    if (!c.audit_salt.empty() && c.audit_salt.size() < 16)
+        error(line_of(*find(s, "audit_salt")), join(s, "audit_salt"),
+              "too short: use at least 16 random characters");
     std::set<std::string> subjects;
     for (const Section& client : table_array(s, "client", "control.client")) {
         check_keys(client, {"subject", "roles"});

@@ -19,6 +19,7 @@
 #include <string>
 
 #include "liprobe/control/config.hpp"
+#include "liprobe/keys/key_model.hpp"
 
 namespace liprobe::control {
 namespace {
@@ -90,8 +91,16 @@ class Checker {
         FileBytes bytes;
         if (!readable(key, path, bytes)) return nullptr;
         struct stat st;
-        if (stat(path.c_str(), &st) == 0 && (st.st_mode & 077) != 0)
-            warn(key, "'" + path + "' is readable by group or others (chmod 600 it)");
+        if (stat(path.c_str(), &st) == 0 && (st.st_mode & 077) != 0) {
+            if (result_.config.control.allow_insecure_key_files)
+                warn(key, "'" + path +
+                              "' is readable by group or others (chmod 600 it); allowed by "
+                              "control.allow_insecure_key_files");
+            else
+                error(key, "'" + path +
+                               "' is readable by group or others: chmod 600 it (or set "
+                               "control.allow_insecure_key_files = true in a lab)");
+        }
         BIO* bio = BIO_new_mem_buf(bytes.data.data(), static_cast<int>(bytes.data.size()));
         EVP_PKEY* pkey =
             bio ? PEM_read_bio_PrivateKey(bio, nullptr, refuse_passphrase, nullptr) : nullptr;
@@ -118,7 +127,7 @@ class Checker {
         X509_free(certificate(prefix + ca_key, ca_path));
     }
 
-    void preload(const std::string& path) {
+    void preload(const std::string& path, FileCheck mode) {
         const std::string key = "keys.preload";
         FileBytes bytes;
         if (!readable(key, path, bytes)) return;
@@ -144,6 +153,12 @@ class Checker {
             body.is_object() && body.contains("keys") && body["keys"].is_array();
         if (!keys_object && !body.is_array())
             error(key, "'" + path + "' must hold {\"keys\": [...]} or a JSON array");
+        else if (mode == FileCheck::full)
+            // The run's own validation (reasons name the field, never the value).
+            for (const keys::EntryResult& entry : keys::derive_keys(body))
+                if (!entry.ok)
+                    error(key, "'" + path + "': keys[" + std::to_string(entry.index) +
+                                   "] refused: " + entry.reason);
         // Wipe the parsed copy of the key material too.
         std::function<void(nlohmann::json&)> wipe = [&](nlohmann::json& j) {
             if (j.is_string()) {
@@ -181,7 +196,7 @@ class Checker {
 
 }  // namespace
 
-void check_files(LoadResult& result) {
+void check_files(LoadResult& result, FileCheck mode) {
     Checker checker(result);
     const Config& cfg = result.config;
     if (!cfg.control.listen.empty())
@@ -192,7 +207,7 @@ void check_files(LoadResult& result) {
         if (d.tls)
             checker.tls_files("destination[" + std::to_string(i) + "].", d.cert, d.key, "ca", d.ca);
     }
-    if (!cfg.keys.preload.empty()) checker.preload(cfg.keys.preload);
+    if (!cfg.keys.preload.empty()) checker.preload(cfg.keys.preload, mode);
     if (!cfg.exporter.spool_dir.empty()) checker.spool_dir(cfg.exporter.spool_dir);
 }
 

@@ -2,12 +2,14 @@
 
 #include <rte_eal.h>
 #include <rte_errno.h>
+#include <rte_eth_ring.h>
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
 #include <rte_mbuf_dyn.h>
 #include <rte_rcu_qsbr.h>
+#include <rte_ring.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -22,6 +24,8 @@
 #include <string_view>
 #include <thread>
 
+#include "liprobe/dataplane/control_plane.hpp"
+#include "liprobe/dataplane/offline_feed.hpp"
 #include "liprobe/dataplane/worker.hpp"
 #include "liprobe/export/exporter.hpp"
 #include "liprobe/keys/key_model.hpp"
@@ -132,6 +136,7 @@ struct PortSetup {
     uint16_t queues = 1;
     bool rss = false;
     bool kernel_fanout = false;  // net_af_packet: the kernel spreads flows over the queues
+    bool software = false;       // the offline feeder's net_ring queues (offline_feed.hpp)
 };
 
 // The symmetric Toeplitz key: 0x6d5a repeated makes hash(a->b) == hash(b->a), so both directions
@@ -139,7 +144,7 @@ struct PortSetup {
 uint8_t g_rss_key[40];
 
 bool setup_port(uint16_t port, unsigned workers, const control::DpdkSection& dp, rte_mempool* pool,
-                PortSetup& out, std::string& error) {
+                bool software_rss, PortSetup& out, std::string& error) {
     rte_eth_dev_info info{};
     if (rte_eth_dev_info_get(port, &info) != 0) {
         error = "cannot read device info";
@@ -157,8 +162,13 @@ bool setup_port(uint16_t port, unsigned workers, const control::DpdkSection& dp,
     out.kernel_fanout = std::string_view(info.driver_name) == "net_af_packet";
     if (out.kernel_fanout) queues = std::max<uint16_t>(1, info.max_rx_queues);
     out.rss = !out.kernel_fanout && queues > 1 && (info.flow_type_rss_offloads & want) != 0;
-    if (!out.rss && !out.kernel_fanout)
+    out.software = software_rss;
+    if (software_rss) {
+        out.rss = false;
+        queues = std::max<uint16_t>(1, info.max_rx_queues);  // the feeder spreads the flows
+    } else if (!out.rss && !out.kernel_fanout) {
         queues = 1;  // a device without RSS cannot spread flows symmetrically
+    }
     if (out.rss) {
         for (size_t i = 0; i < sizeof g_rss_key; i += 2) {
             g_rss_key[i] = 0x6d;
@@ -212,11 +222,39 @@ std::string read_file(const std::string& path) {
     return ss.str();
 }
 
+// What the control plane observes of this run (its listeners start here, with the workers).
+bool start_control_plane(ControlPlane& plane, const std::vector<std::unique_ptr<Worker>>& workers,
+                         const std::vector<PortSetup>& ports,
+                         const std::vector<std::unique_ptr<exporter::Exporter>>& exporters,
+                         size_t keys_preloaded) {
+    ObservedRun run;
+    run.workers = &workers;
+    for (const auto& ps : ports) {
+        char name[RTE_ETH_NAME_MAX_LEN] = {};
+        rte_eth_dev_get_name_by_port(ps.port, name);
+        run.ports.emplace_back(ps.port, name);
+    }
+    run.destinations = [&exporters] {
+        std::vector<DestinationStats> out;
+        for (const auto& ex : exporters)
+            out.push_back({ex->config().id, ex->snapshot(), &ex->counters().latency});
+        return out;
+    };
+    run.keys_preloaded = keys_preloaded;
+    plane.observe(std::move(run));
+    std::string error;
+    if (plane.start(error)) return true;
+    std::cerr << "liprobe: " << error << "\n";
+    return false;
+}
+
 }  // namespace
 
 int run(const control::Config& cfg, const RunOptions& options) {
     const bool offline = !options.pcap.empty();
     const unsigned workers = cfg.dpdk.workers == 0 ? 1 : cfg.dpdk.workers;
+    // Offline with several workers: a feeder thread spreads the capture over net_ring queues.
+    const bool feed = offline && workers > 1;
 
     // Offline: count the records (end-of-input detection) and learn the link type.
     uint64_t expected = 0;
@@ -264,7 +302,7 @@ int run(const control::Config& cfg, const RunOptions& options) {
             args.push_back("--no-shconf");
             args.push_back("--file-prefix=liprobe-" + std::to_string(getpid()));
         }
-        args.push_back("--vdev=net_pcap0,rx_pcap=" + options.pcap);
+        if (!feed) args.push_back("--vdev=net_pcap0,rx_pcap=" + options.pcap);
     } else {
         for (const auto& p : cfg.dpdk.ports) {
             if (p.rfind("net_", 0) == 0)
@@ -283,7 +321,9 @@ int run(const control::Config& cfg, const RunOptions& options) {
     {
         // ---- ports ----
         std::vector<std::string> port_names;
-        if (offline) {
+        if (feed) {
+            // created below from the feeder's rings
+        } else if (offline) {
             port_names.push_back("net_pcap0");
         } else {
             for (const auto& p : cfg.dpdk.ports) port_names.push_back(p.substr(0, p.find(',')));
@@ -302,13 +342,58 @@ int run(const control::Config& cfg, const RunOptions& options) {
             std::string error;
             PortSetup ps;
             if (rte_eth_dev_get_port_by_name(name.c_str(), &pid) != 0 ||
-                !setup_port(pid, workers, cfg.dpdk, pool, ps, error)) {
+                !setup_port(pid, workers, cfg.dpdk, pool, false, ps, error)) {
                 std::cerr << "liprobe: port " << name << ": "
                           << (error.empty() ? "not found" : error) << "\n";
                 rte_eal_cleanup();
                 return 1;
             }
             ports.push_back(ps);
+        }
+        std::vector<rte_ring*> feed_rings;
+        if (feed) {
+            // One ring per worker, deep enough to keep it busy while the others are; the pool
+            // must still hold every ring's mbufs, the workers' bursts and their caches.
+            const uint64_t reserved =
+                uint64_t{workers} *
+                (cfg.dpdk.burst + 512 +
+                 (cfg.dpdk.offline_capture_order ? 0 : cfg.dpdk.holdback_packets));
+            const uint64_t spare = cfg.dpdk.mbufs > reserved ? cfg.dpdk.mbufs - reserved : 0;
+            unsigned ring_size = 1024;
+            while (ring_size > 64 && uint64_t{ring_size} * workers > spare) ring_size /= 2;
+            for (unsigned i = 0; i < workers; ++i) {
+                const std::string name = "liprobe_feed" + std::to_string(i);
+                rte_ring* r = rte_ring_create(name.c_str(), ring_size, SOCKET_ID_ANY,
+                                              RING_F_SP_ENQ | RING_F_SC_DEQ);
+                if (r == nullptr) {
+                    std::cerr << "liprobe: cannot create the feeder ring " << i << ": "
+                              << rte_strerror(rte_errno) << "\n";
+                    rte_eal_cleanup();
+                    return 1;
+                }
+                feed_rings.push_back(r);
+            }
+            const int pid = rte_eth_from_rings("net_feed0", feed_rings.data(), workers,
+                                               feed_rings.data(), 1, SOCKET_ID_ANY);
+            std::string error;
+            PortSetup ps;
+            if (pid < 0 ||
+                !setup_port(static_cast<uint16_t>(pid), workers, cfg.dpdk, pool, true, ps, error)) {
+                std::cerr << "liprobe: offline feeder port: "
+                          << (error.empty() ? rte_strerror(rte_errno) : error) << "\n";
+                rte_eal_cleanup();
+                return 1;
+            }
+            ports.push_back(ps);
+            // The feeder stamps each mbuf with its record time, as net_pcap does.
+            int offset = -1;
+            uint64_t flag = 0;
+            if (rte_mbuf_dyn_rx_timestamp_register(&offset, &flag) != 0) {
+                std::cerr << "liprobe: cannot register the mbuf timestamp: "
+                          << rte_strerror(rte_errno) << "\n";
+                rte_eal_cleanup();
+                return 1;
+            }
         }
         int ts_offset = rte_mbuf_dynfield_lookup(RTE_MBUF_DYNFIELD_TIMESTAMP_NAME, nullptr);
         const int ts_bit = rte_mbuf_dynflag_lookup(RTE_MBUF_DYNFLAG_RX_TIMESTAMP_NAME, nullptr);
@@ -344,6 +429,17 @@ int run(const control::Config& cfg, const RunOptions& options) {
                 }
             }
             key_generation.fetch_add(1);
+        }
+
+        // ---- control plane: audit log, key API, metrics (listeners start with the workers) ----
+        std::unique_ptr<ControlPlane> control_plane;
+        try {
+            control_plane =
+                std::make_unique<ControlPlane>(cfg, offline, *key_table, key_generation);
+        } catch (const std::exception& e) {
+            std::cerr << "liprobe: " << e.what() << "\n";
+            rte_eal_cleanup();
+            return 1;
         }
 
         // ---- destinations ----
@@ -428,6 +524,12 @@ int run(const control::Config& cfg, const RunOptions& options) {
         shared.timestamp_offset = ts_offset;
         shared.timestamp_flag = ts_bit >= 0 ? (1ULL << ts_bit) : 0;
         shared.burst = static_cast<uint16_t>(cfg.dpdk.burst);
+        // One worker, or an offline feed in capture order, keeps the order between flows: only
+        // otherwise can media overtake the SIP that installs its flow.
+        const bool holdback = workers > 1 && !(feed && cfg.dpdk.offline_capture_order);
+        shared.holdback_us = holdback ? int64_t{cfg.dpdk.holdback_ms} * 1000 : 0;
+        shared.holdback_packets = cfg.dpdk.holdback_packets;
+        shared.flows = flows.get();
         {
             PipelineBounds bounds;
             bounds.max_fragments = cfg.dpdk.max_fragments;
@@ -437,7 +539,8 @@ int run(const control::Config& cfg, const RunOptions& options) {
             bounds.sip_port_count = cfg.sip.ports.size();
             shared.pipeline = pipeline_config(bounds);
         }
-
+        std::atomic<bool> feed_done{false};
+        if (feed) shared.feed_done = &feed_done;
         std::vector<std::unique_ptr<Worker>> pool_workers;
         for (unsigned i = 0; i < workers; ++i) {
             media::InterceptorConfig ic;
@@ -450,12 +553,35 @@ int run(const control::Config& cfg, const RunOptions& options) {
                 std::make_unique<media::Interceptor>(ic, *flows, *key_table, sink, cin_counter);
             pool_workers.push_back(std::make_unique<Worker>(i, shared, std::move(icpt)));
         }
+        std::unique_ptr<OfflineFeed> feeder;
+        if (feed) {
+            OfflineFeedConfig fcfg;
+            fcfg.pcap = options.pcap;
+            fcfg.link = link;
+            fcfg.rings = feed_rings;
+            fcfg.pool = pool;
+            fcfg.timestamp_offset = ts_offset;
+            fcfg.timestamp_flag = ts_bit >= 0 ? (1ULL << ts_bit) : 0;
+            fcfg.capture_order = cfg.dpdk.offline_capture_order;
+            fcfg.sip_ports = &sip_ports;
+            fcfg.flows = flows.get();
+            fcfg.flow_rcu = flow_rcu;
+            fcfg.rcu_thread = workers;  // flow_rcu has workers + 1 reader slots
+            for (auto& w : pool_workers) fcfg.consumed.push_back(&w->counters().consumed);
+            fcfg.stop = &stop;
+            fcfg.done = &feed_done;
+            feeder = std::make_unique<OfflineFeed>(std::move(fcfg));
+        }
         // Queue q of every port goes to worker q (RSS spreads flows over the queues).
         for (const auto& ps : ports)
             for (uint16_t q = 0; q < ps.queues; ++q)
                 pool_workers[q % workers]->add_queue({ps.port, q});
 
         for (auto& ex : exporters) ex->start();
+        if (!start_control_plane(*control_plane, pool_workers, ports, exporters, keys_loaded)) {
+            stop.store(true);
+            exit_code = 1;
+        }
         std::signal(SIGINT, on_signal);
         std::signal(SIGTERM, on_signal);
         std::signal(SIGHUP, on_signal);
@@ -472,14 +598,14 @@ int run(const control::Config& cfg, const RunOptions& options) {
                       << " workers\n";
             stop.store(true);
         }
+        std::thread feeder_thread;
+        if (feeder) feeder_thread = std::thread([&feeder] { feeder->run(); });
 
         auto totals = [&](auto field) {
             uint64_t s = 0;
             for (auto& w : pool_workers) s += field(*w);
             return s;
         };
-        auto last_status = std::chrono::steady_clock::now();
-        uint64_t last_rx = 0;
         // ---- control loop (main lcore) ----
         for (;;) {
             std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -511,42 +637,11 @@ int run(const control::Config& cfg, const RunOptions& options) {
                     }
                 }
             }
-            const auto now = std::chrono::steady_clock::now();
-            if (cfg.metrics.status_interval_s > 0 &&
-                now - last_status >= std::chrono::seconds(cfg.metrics.status_interval_s)) {
-                const double secs = std::chrono::duration<double>(now - last_status).count();
-                const uint64_t rx = totals([](Worker& w) { return w.counters().received.get(); });
-                uint64_t sent = 0, lost = 0;
-                for (auto& ex : exporters) {
-                    auto s = ex->snapshot();
-                    sent += s.sent_pdus;
-                    lost += s.lost();
-                }
-                std::fprintf(stderr,
-                             "liprobe: status rx=%llu (%.0f pps) sip=%llu dialogs=%llu cc=%llu "
-                             "iri=%llu pending=%llu sent=%llu lost=%llu\n",
-                             (unsigned long long)rx, (rx - last_rx) / secs,
-                             (unsigned long long)totals([](Worker& w) {
-                                 return w.interceptor().counters().sip_messages.get();
-                             }),
-                             (unsigned long long)totals([](Worker& w) {
-                                 return (uint64_t)w.interceptor().active_dialogs();
-                             }),
-                             (unsigned long long)totals([](Worker& w) {
-                                 return w.interceptor().counters().cc_rtp_records.get() +
-                                        w.interceptor().counters().cc_ip_records.get();
-                             }),
-                             (unsigned long long)totals([](Worker& w) {
-                                 return w.interceptor().counters().iri_records.get();
-                             }),
-                             (unsigned long long)totals(
-                                 [](Worker& w) { return (uint64_t)w.interceptor().pending(); }),
-                             (unsigned long long)sent, (unsigned long long)lost);
-                last_status = now;
-                last_rx = rx;
-            }
+            control_plane->tick();
         }
+        control_plane->stop();
         rte_eal_mp_wait_lcore();
+        if (feeder_thread.joinable()) feeder_thread.join();
         for (auto& ex : exporters) ex->stop();  // drains, bounded by drain_timeout
 
         // ---- summary ----
@@ -556,8 +651,20 @@ int run(const control::Config& cfg, const RunOptions& options) {
             return totals([&](Worker& w) { return (w.interceptor().counters().*member).get(); });
         };
         using IC = media::InterceptorCounters;
+        // Every lost record is counted once, by its destination's exporter (the workers'
+        // "lost before export" is the part of it that never reached an exporter ring).
+        uint64_t lost_total = 0;
+        for (auto& ex : exporters) lost_total += ex->snapshot().lost();
         std::FILE* out = stdout;
         std::fprintf(out, "liprobe %s summary\n", offline ? "offline" : "run");
+        // Loss first, where nobody can miss it; it also decides the exit status.
+        if (lost_total != 0) {
+            exit_code = kExitRecordsLost;
+            std::fprintf(out, "  lost                 %llu (RECORDS LOST: exit status %d)\n",
+                         (unsigned long long)lost_total, kExitRecordsLost);
+        } else {
+            std::fprintf(out, "  lost                 0\n");
+        }
         if (offline)
             std::fprintf(out, "  capture              %s (%llu records)\n", options.pcap.c_str(),
                          (unsigned long long)expected);
@@ -572,8 +679,17 @@ int run(const control::Config& cfg, const RunOptions& options) {
                          ps.queues,
                          ps.rss             ? ", RSS"
                          : ps.kernel_fanout ? ", kernel flow hash"
+                         : ps.software      ? ", symmetric Toeplitz hash in software"
                                             : "");
         }
+        if (feeder)
+            std::fprintf(out,
+                         "  offline feed         %llu frames to %u workers, %s order (barriers "
+                         "%llu, steered to their dialog's worker %llu)\n",
+                         (unsigned long long)feeder->frames_sent(), workers,
+                         cfg.dpdk.offline_capture_order ? "capture" : "arrival",
+                         (unsigned long long)feeder->barriers(),
+                         (unsigned long long)feeder->steered());
         std::fprintf(out, "  packets received     %llu\n", (unsigned long long)received);
         for (size_t o = 0; o < kOutcomeCount; ++o) {
             const uint64_t v = totals([&](Worker& w) { return w.counters().outcome[o].get(); });
@@ -620,6 +736,19 @@ int run(const control::Config& cfg, const RunOptions& options) {
             (unsigned long long)ic(&IC::dialogs_ended),
             (unsigned long long)ic(&IC::dialogs_timed_out),
             (unsigned long long)ic(&IC::dialogs_refused_full));
+        if (shared.holdback_us > 0) {
+            auto hb = [&](auto member) {
+                return totals([&](Worker& w) { return (w.counters().*member).get(); });
+            };
+            using WC = WorkerCounters;
+            std::fprintf(out,
+                         "  hold-back            %u ms: held %llu, then intercepted %llu, window "
+                         "ended %llu, queue full %llu\n",
+                         cfg.dpdk.holdback_ms, (unsigned long long)hb(&WC::holdback_held),
+                         (unsigned long long)hb(&WC::holdback_intercepted),
+                         (unsigned long long)hb(&WC::holdback_expired),
+                         (unsigned long long)hb(&WC::holdback_overflow));
+        }
         std::fprintf(out, "  media packets        %llu (plain RTP %llu)\n",
                      (unsigned long long)ic(&IC::media_packets),
                      (unsigned long long)ic(&IC::plain_rtp));
@@ -646,19 +775,27 @@ int run(const control::Config& cfg, const RunOptions& options) {
             "export %llu\n",
             (unsigned long long)ic(&IC::cc_rtp_records), (unsigned long long)ic(&IC::cc_ip_records),
             (unsigned long long)ic(&IC::iri_records), (unsigned long long)ic(&IC::records_lost));
-        uint64_t lost_total = ic(&IC::records_lost);
         for (auto& ex : exporters) {
             const auto s = ex->snapshot();
-            lost_total += s.lost();
             std::fprintf(out,
                          "  destination %-8s encoded %llu, sent %llu, confirmed %llu, spooled "
                          "%llu, lost %llu\n",
                          ex->config().id.c_str(), (unsigned long long)s.encoded_pdus,
                          (unsigned long long)s.sent_pdus, (unsigned long long)s.confirmed_pdus,
                          (unsigned long long)s.spooled_pdus, (unsigned long long)s.lost());
+            if (s.lost() != 0)
+                std::fprintf(out,
+                             "    lost: ring full %llu, no record buffer %llu, buffer/spool full "
+                             "or never sent %llu, encoder refused %llu\n",
+                             (unsigned long long)s.lost_ring_full,
+                             (unsigned long long)s.lost_no_record,
+                             (unsigned long long)s.lost_spool_full,
+                             (unsigned long long)s.lost_encode);
         }
-        std::fprintf(out, "  lost                 %llu\n", (unsigned long long)lost_total);
         std::fflush(out);
+        if (lost_total != 0)
+            std::fprintf(stderr, "liprobe: %llu records lost (see the summary)\n",
+                         (unsigned long long)lost_total);
 
         pool_workers.clear();  // interceptors take their flows out of the table
         flows.reset();
@@ -668,7 +805,9 @@ int run(const control::Config& cfg, const RunOptions& options) {
             rte_eth_dev_stop(ps.port);
             rte_eth_dev_close(ps.port);
         }
+        control_plane.reset();
         key_table.reset();
+        for (rte_ring* r : feed_rings) rte_ring_free(r);
         rte_mempool_free(pool);
     }
     rte_eal_cleanup();

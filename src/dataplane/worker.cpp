@@ -2,12 +2,14 @@
 
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
+#include <rte_hash_crc.h>
 #include <rte_mbuf.h>
 #include <rte_mbuf_dyn.h>
 #include <rte_rcu_qsbr.h>
 
 #include <algorithm>
 #include <ctime>
+#include <thread>
 
 #include "liprobe/net/sip_stream_framer.hpp"
 #include "liprobe/sip/message.hpp"
@@ -82,6 +84,132 @@ Worker::Worker(unsigned index, const WorkerShared& shared, std::unique_ptr<media
     timespec ts{};
     clock_gettime(CLOCK_REALTIME, &ts);
     wall_base_us_ = int64_t{ts.tv_sec} * 1000000 + ts.tv_nsec / 1000;
+    if (shared_.holdback_us > 0) {
+        held_.resize(std::max<uint32_t>(16, shared_.holdback_packets));
+        // One slot per recently seen unknown flow (1 MiB): a busy probe has many, and a flow
+        // that loses its slot looks new again and is held for one more window.
+        uint32_t slots = 65536;
+        while (slots < 4 * held_.size()) slots <<= 1;
+        seen_.resize(slots);
+        seen_mask_ = slots - 1;
+        // Between two flushes: every held packet, plus the bursts held and released meanwhile.
+        released_.reserve(2 * held_.size() + 512);
+    }
+}
+
+namespace {
+
+// The 5-tuple hash of the hold-back's flow filter (never 0: 0 marks an empty slot).
+uint32_t tuple_hash(const net::ParsedPacket& p) {
+    alignas(8) uint8_t key[40] = {};
+    std::memcpy(key, p.src.bytes, 16);
+    std::memcpy(key + 16, p.dst.bytes, 16);
+    std::memcpy(key + 32, &p.src_port, 2);
+    std::memcpy(key + 34, &p.dst_port, 2);
+    return rte_hash_crc(key, sizeof key, 0x6d5a) | 1;
+}
+
+}  // namespace
+
+// Issue 8: with several workers, the SIP that installs a flow may still be in another worker's
+// RX queue when the flow's first media arrive here. Such packets (RTP-looking: version 2, at
+// least an RTCP header; not in the flow table; of a flow first seen less than holdback_us ago)
+// wait in the mbuf they came in, bounded in number, and are re-checked when their window ends
+// or when a later packet of their flow turns out to be intercepted (so the flow keeps its order).
+bool Worker::hold(const net::PacketResult& r, int64_t time_us) {
+    if (held_.empty() || current_mbuf_ == nullptr || current_mbuf_->nb_segs != 1 ||
+        r.udp.base != rte_pktmbuf_mtod(current_mbuf_, const uint8_t*))
+        return false;  // reassembled or linearised: the bytes do not outlive this call
+    const net::ParsedPacket& p = r.udp.parsed;
+    if (p.payload_len < 8 || (r.udp.payload[0] & 0xC0) != 0x80) return false;
+    const uint32_t tag = tuple_hash(p);
+    SeenFlow& f = seen_[tag & seen_mask_];
+    if (f.tag != tag) {
+        f = SeenFlow{tag, 0, time_us};
+    } else if (time_us - f.first_us > shared_.holdback_us) {
+        return false;
+    }
+    if (held_count_ == held_.size()) pop_released();
+    if (held_count_ == held_.size()) {  // full of live packets: the oldest goes now
+        counters_.holdback_overflow.add();
+        HeldPacket& oldest = held_[held_head_];
+        release(oldest, interceptor_->on_udp(packet_of(oldest)) ? Outcome::media_intercepted
+                                                                : Outcome::not_intercepted);
+        pop_released();
+    }
+    HeldPacket& h = held_[(held_head_ + held_count_) % held_.size()];
+    h.mbuf = current_mbuf_;
+    h.frame_len = r.udp.ip_packet_len + p.l3_offset;
+    h.seen = tag & seen_mask_;
+    h.tag = tag;
+    h.time_us = time_us;
+    h.parsed = p;
+    ++held_count_;
+    ++held_live_;
+    ++f.held;
+    counters_.holdback_held.add();
+    current_held_ = true;
+    return true;
+}
+
+media::UdpPacket Worker::packet_of(HeldPacket& h) {
+    return media::UdpPacket{rte_pktmbuf_mtod(h.mbuf, uint8_t*), h.frame_len, &h.parsed, h.time_us};
+}
+
+void Worker::release(HeldPacket& h, Outcome o) {
+    count(o);
+    if (o == Outcome::media_intercepted) counters_.holdback_intercepted.add();
+    SeenFlow& f = seen_[h.seen];
+    if (f.tag == h.tag && f.held > 0) --f.held;
+    released_.push_back(h.mbuf);  // its bytes may be staged: freed after the next flush
+    h.mbuf = nullptr;
+    --held_live_;
+}
+
+void Worker::free_released() {
+    if (released_.empty()) return;
+    rte_pktmbuf_free_bulk(released_.data(), static_cast<unsigned>(released_.size()));
+    released_.clear();
+}
+
+bool Worker::flow_known(const net::ParsedPacket& p) const {
+    media::FlowKey k;
+    k.family = p.ip_version == 6 ? 6 : 4;
+    k.port = p.dst_port;
+    std::memcpy(k.addr, p.dst.bytes, 16);
+    if (shared_.flows->lookup(k) != nullptr) return true;
+    k.port = p.src_port;
+    std::memcpy(k.addr, p.src.bytes, 16);
+    return shared_.flows->lookup(k) != nullptr;
+}
+
+bool Worker::flow_is_held(const net::ParsedPacket& p) {
+    const uint32_t tag = tuple_hash(p);
+    const SeenFlow& f = seen_[tag & seen_mask_];
+    return f.tag == tag && f.held > 0;
+}
+
+void Worker::release_held(int64_t now_us, bool expired_only, bool at_end) {
+    for (size_t i = 0; i < held_count_ && held_live_ > 0; ++i) {
+        HeldPacket& h = held_[(held_head_ + i) % held_.size()];
+        if (h.mbuf == nullptr) continue;
+        const bool expired = at_end || now_us - h.time_us >= shared_.holdback_us;
+        if (expired_only && !expired) break;  // arrival order: the rest are younger
+        if (interceptor_->on_udp(packet_of(h))) {
+            release(h, Outcome::media_intercepted);
+        } else if (expired) {
+            counters_.holdback_expired.add();
+            release(h, Outcome::not_intercepted);
+        }
+    }
+    pop_released();
+}
+
+void Worker::pop_released() {
+    while (held_count_ > 0 && held_[held_head_].mbuf == nullptr) {
+        held_head_ = (held_head_ + 1) % held_.size();
+        --held_count_;
+    }
 }
 
 int64_t Worker::now_us() {
@@ -112,10 +240,17 @@ Outcome Worker::handle_udp(const net::PacketResult& r, int64_t time_us) {
         shared_.sip_ports->test(p.src_port) || shared_.sip_ports->test(p.dst_port);
     bool is_sip = sip_port;
     if (!is_sip) {
+        // A flow with packets held back keeps its order: once installed, they go first.
+        if (held_live_ > 0 && flow_is_held(p) && flow_known(p)) {
+            release_held(time_us, false);
+        }
         if (interceptor_->on_udp(pkt)) return Outcome::media_intercepted;
         is_sip = p.payload_len > 0 && sip::SipDetector::may_start_sip(payload[0]) &&
                  shared_.detector->classify(payload, index_) != sip::StartLine::none;
-        if (!is_sip) return Outcome::not_intercepted;
+        if (!is_sip) {
+            hold(r, time_us);  // when held, its outcome is counted on release
+            return Outcome::not_intercepted;
+        }
     }
     sip::SipMessage msg;
     if (sip::parse_message(payload, msg) != sip::ParseError::ok) {
@@ -165,6 +300,7 @@ void Worker::process(uint8_t* frame, uint32_t len, int64_t time_us) {
             // A reassembled datagram lives in the pipeline until its next call: a staged media
             // packet must be decrypted and delivered now.
             if (r.udp.base != frame) interceptor_->flush();
+            if (current_held_) return;  // counted when released
             break;
         case net::PacketOutcome::sip_messages:
             o = handle_tcp_sip(r, time_us);
@@ -179,6 +315,62 @@ void Worker::process(uint8_t* frame, uint32_t len, int64_t time_us) {
     count(o);
 }
 
+void Worker::receive(rte_mbuf** mbufs, uint16_t n, int64_t live_now) {
+    for (uint16_t i = 0; i < n; ++i) {
+        rte_mbuf* m = mbufs[i];
+        int64_t t = live_now;
+        if (shared_.timestamp_offset >= 0 && (m->ol_flags & shared_.timestamp_flag)) {
+            const uint64_t ts =
+                *RTE_MBUF_DYNFIELD(m, shared_.timestamp_offset, rte_mbuf_timestamp_t*);
+            // net_pcap stores the record time; its unit is told apart by magnitude
+            // (microseconds since 1970 stay below 1e17 until the year 5138).
+            t = ts >= 100000000000000000ULL ? static_cast<int64_t>(ts / 1000)
+                                            : static_cast<int64_t>(ts);
+        } else if (shared_.offline) {
+            t = packet_time_us_;  // no timestamp: keep the last packet time
+        }
+        if (t > packet_time_us_) packet_time_us_ = t;
+        uint8_t* data = rte_pktmbuf_mtod(m, uint8_t*);
+        const uint32_t len = rte_pktmbuf_pkt_len(m);
+        if (m->nb_segs > 1) {
+            // A chain is copied into the pipeline's scratch buffer (decrypted there).
+            const void* linear = len <= pipeline_->scratch_size()
+                                     ? rte_pktmbuf_read(m, 0, len, pipeline_->scratch())
+                                     : nullptr;
+            if (linear == nullptr) {
+                counters_.received.add();
+                const net::PacketResult& r = pipeline_->drop_frame_too_long();
+                counters_.drops[static_cast<size_t>(r.drop)].add();
+                count(Outcome::dropped);
+                continue;
+            }
+            process(writable(static_cast<const uint8_t*>(linear)), len, t);
+            interceptor_->flush();  // the staged packet points into the scratch buffer
+            continue;
+        }
+        current_mbuf_ = m;
+        process(data, len, t);
+        current_mbuf_ = nullptr;
+        if (current_held_) {
+            mbufs[i] = nullptr;  // the hold-back owns it now
+            current_held_ = false;
+        }
+    }
+    interceptor_->flush();
+    free_released();
+    if (n > 0) {
+        rte_pktmbuf_free_bulk(mbufs, n);
+        counters_.consumed.store(counters_.received.get(), std::memory_order_release);
+    }
+}
+
+void Worker::release_held_back(int64_t now_us, bool all) {
+    if (held_live_ == 0) return;
+    release_held(now_us, !all, all);
+    interceptor_->flush();
+    free_released();
+}
+
 int Worker::run() {
     const unsigned burst = shared_.burst > 0 && shared_.burst <= 64 ? shared_.burst : 32;
     rte_mbuf* mbufs[64];
@@ -188,54 +380,27 @@ int Worker::run() {
     uint64_t idle_since = 0;
     while (!shared_.stop->load(std::memory_order_relaxed)) {
         interceptor_->set_policy(shared_.policy->load(std::memory_order_acquire));
+        // Read before polling: when the feed had ended and the queues are empty, nothing follows.
+        const bool feed_ended =
+            shared_.feed_done != nullptr && shared_.feed_done->load(std::memory_order_acquire);
         unsigned got = 0;
         for (const RxQueue& q : queues_) {
             const uint16_t n = rte_eth_rx_burst(q.port, q.queue, mbufs, burst);
             got += n;
-            const int64_t live_now = shared_.offline ? 0 : now_us();
-            for (uint16_t i = 0; i < n; ++i) {
-                rte_mbuf* m = mbufs[i];
-                int64_t t = live_now;
-                if (shared_.timestamp_offset >= 0 && (m->ol_flags & shared_.timestamp_flag)) {
-                    const uint64_t ts =
-                        *RTE_MBUF_DYNFIELD(m, shared_.timestamp_offset, rte_mbuf_timestamp_t*);
-                    // net_pcap stores the record time; its unit is told apart by magnitude
-                    // (microseconds since 1970 stay below 1e17 until the year 5138).
-                    t = ts >= 100000000000000000ULL ? static_cast<int64_t>(ts / 1000)
-                                                    : static_cast<int64_t>(ts);
-                } else if (shared_.offline) {
-                    t = packet_time_us_;  // no timestamp: keep the last packet time
-                }
-                if (t > packet_time_us_) packet_time_us_ = t;
-                uint8_t* data = rte_pktmbuf_mtod(m, uint8_t*);
-                const uint32_t len = rte_pktmbuf_pkt_len(m);
-                if (m->nb_segs > 1) {
-                    // A chain is copied into the pipeline's scratch buffer (decrypted there).
-                    const void* linear = len <= pipeline_->scratch_size()
-                                             ? rte_pktmbuf_read(m, 0, len, pipeline_->scratch())
-                                             : nullptr;
-                    if (linear == nullptr) {
-                        counters_.received.add();
-                        const net::PacketResult& r = pipeline_->drop_frame_too_long();
-                        counters_.drops[static_cast<size_t>(r.drop)].add();
-                        count(Outcome::dropped);
-                        continue;
-                    }
-                    process(writable(static_cast<const uint8_t*>(linear)), len, t);
-                    interceptor_->flush();  // the staged packet points into the scratch buffer
-                    continue;
-                }
-                process(data, len, t);
-            }
-            interceptor_->flush();
-            if (n > 0) rte_pktmbuf_free_bulk(mbufs, n);
+            receive(mbufs, n, shared_.offline ? 0 : now_us());
         }
         const int64_t tick_time = shared_.offline ? packet_time_us_ : now_us();
+        release_held_back(tick_time, false);
         expire(tick_time);
         interceptor_->tick(tick_time, shared_.key_generation->load(std::memory_order_acquire));
         rte_rcu_qsbr_quiescent(shared_.flow_rcu, index_);
         shared_.keys->quiescent(index_);
-        if (shared_.offline) {
+        if (shared_.feed_done != nullptr) {
+            if (feed_ended && got == 0) break;
+            // Offline with a feeder thread, workers may outnumber the CPUs: an idle worker gives
+            // its CPU to the feeder or to the worker a barrier waits for.
+            if (got == 0) std::this_thread::yield();
+        } else if (shared_.offline) {
             if (counters_.received.get() >= shared_.offline_expected) break;
             // Safety net when the PMD dropped records (counted in its stats): 2 s without input.
             if (got == 0) {
@@ -246,6 +411,7 @@ int Worker::run() {
             }
         }
     }
+    release_held_back(packet_time_us_, true);
     flush_reassembly();
     interceptor_->finish();
     rte_rcu_qsbr_thread_offline(shared_.flow_rcu, index_);

@@ -287,10 +287,16 @@ void Exporter::set_warrants(std::vector<WarrantInfo> warrants) {
 }
 
 Record* Exporter::get_record(uint32_t bytes) {
+    Record* record = try_get_record(bytes);
+    if (record == nullptr) counters_.lost_no_record.fetch_add(1, std::memory_order_relaxed);
+    return record;
+}
+
+Record* Exporter::try_get_record(uint32_t bytes) {
     rte_mempool* pool = bytes <= config_.small_capacity ? small_pool_ : large_pool_;
-    if (pool == nullptr || bytes > kMaxRecordBytes) return nullptr;
     void* obj = nullptr;
-    if (rte_mempool_get(pool, &obj) != 0) return nullptr;
+    if (pool == nullptr || bytes > kMaxRecordBytes || rte_mempool_get(pool, &obj) != 0)
+        return nullptr;
     auto* record = static_cast<Record*>(obj);
     record->len = 0;
     return record;
@@ -340,6 +346,7 @@ ExporterSnapshot Exporter::snapshot() const {
     s.lost_ring_full = r(counters_.lost_ring_full);
     s.lost_spool_full = r(counters_.lost_spool_full);
     s.lost_encode = r(counters_.lost_encode);
+    s.lost_no_record = r(counters_.lost_no_record);
     s.connects = r(counters_.connects);
     s.reconnects = r(counters_.reconnects);
     s.tls_failures = r(counters_.tls_failures);
@@ -525,8 +532,10 @@ size_t Worker::pump_ring() {
     while (true) {
         unsigned n = rte_ring_sc_dequeue_burst(ring_, objs, kBurst, nullptr);
         if (n == 0) break;
+        const int64_t now = unix_us();
         for (unsigned i = 0; i < n; ++i) {
             auto* record = static_cast<Record*>(objs[i]);
+            observe_latency(c_.latency, now - record->time_us);
             encode(record);
             release(record);
         }
@@ -906,6 +915,66 @@ void Worker::finish_drain() {
 
 }  // namespace
 
+namespace {
+
+// Makes loss loud from the exporter thread: the workers that lose records (full ring, empty
+// pools) may not make syscalls, so they only count; this compares the counters once per loop
+// (a few relaxed loads) and logs the first loss at once, then at most once per interval.
+class LossWatch {
+  public:
+    LossWatch(const DestinationConfig& config, const ExporterCounters& counters)
+        : id_(config.id), interval_(seconds(config.loss_log_interval_s)), c_(counters) {}
+
+    void poll(Clock::time_point now) {
+        const Counts now_counts = read();
+        if (now_counts.total() == reported_.total()) return;
+        if (logged_ && now - last_log_ < interval_) return;
+        log(now_counts, logged_ ? "still losing records" : "losing records");
+        logged_ = true;
+        last_log_ = now;
+    }
+    // At stop: what was lost since the last line, and the total.
+    void finish() {
+        const Counts now_counts = read();
+        if (now_counts.total() != reported_.total()) log(now_counts, "at stop");
+        if (now_counts.total() != 0)
+            log_line(id_, "stopped: " + std::to_string(now_counts.total()) +
+                              " records lost in total (" + causes(now_counts) + ")");
+    }
+
+  private:
+    struct Counts {
+        uint64_t ring = 0, no_record = 0, spool = 0, encode = 0;
+        uint64_t total() const { return ring + no_record + spool + encode; }
+    };
+    Counts read() const {
+        auto r = [](const std::atomic<uint64_t>& a) { return a.load(std::memory_order_relaxed); };
+        return {r(c_.lost_ring_full), r(c_.lost_no_record), r(c_.lost_spool_full),
+                r(c_.lost_encode)};
+    }
+    static std::string causes(const Counts& n) {
+        return "ring full " + std::to_string(n.ring) + ", no record buffer " +
+               std::to_string(n.no_record) + ", buffer/spool full or never sent " +
+               std::to_string(n.spool) + ", encoder refused " + std::to_string(n.encode);
+    }
+    void log(const Counts& n, const char* what) {
+        const Counts d{n.ring - reported_.ring, n.no_record - reported_.no_record,
+                       n.spool - reported_.spool, n.encode - reported_.encode};
+        log_line(id_, std::string(what) + ": " + std::to_string(d.total()) + " more lost (" +
+                          causes(d) + "), " + std::to_string(n.total()) + " in total");
+        reported_ = n;
+    }
+
+    std::string id_;
+    Clock::duration interval_;
+    const ExporterCounters& c_;
+    Counts reported_;
+    bool logged_ = false;
+    Clock::time_point last_log_{};
+};
+
+}  // namespace
+
 void Exporter::run() {
     // OpenSSL writes with write(2): a peer that went away must give EPIPE, not kill the
     // process. Blocking SIGPIPE in this thread only leaves the process's handling alone.
@@ -915,6 +984,7 @@ void Exporter::run() {
     pthread_sigmask(SIG_BLOCK, &pipe_set, nullptr);
     Impl& s = *impl_;
     Worker worker(s, config_, counters_, ring_, connected_);
+    LossWatch loss(config_, counters_);
     s.backoff = seconds(config_.backoff_min_s);
     s.next_attempt = Clock::now();
     bool draining = false;
@@ -939,12 +1009,14 @@ void Exporter::run() {
         }
         worker.maybe_sync(now);
         worker.publish();
+        loss.poll(now);
         if (draining) {
             bool ring_empty = rte_ring_count(ring_) == 0;
             if ((ring_empty && worker.all_delivered()) || now >= drain_deadline) {
                 while (worker.pump_ring() > 0) {
                 }
                 worker.finish_drain();
+                loss.finish();
                 break;
             }
         }

@@ -8,6 +8,7 @@
 #include <array>
 #include <cstdint>
 #include <exception>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <string_view>
 #include <unordered_set>
@@ -276,18 +277,6 @@ void put_be32(uint32_t v, uint8_t* out) {
     out[3] = static_cast<uint8_t>(v);
 }
 
-const char* type_name(KeyType type) {
-    switch (type) {
-        case KeyType::gmk:
-            return "gmk";
-        case KeyType::pck:
-            return "pck";
-        case KeyType::srtp:
-            return "srtp";
-    }
-    return "";
-}
-
 // Rejects fields the type does not define: a misspelt "not_after" must not silently mean
 // "valid forever". The field name is the client's own text, shortened.
 void check_known_fields(const json& entry, KeyType type) {
@@ -307,7 +296,7 @@ void check_known_fields(const json& entry, KeyType type) {
             for (char& c : shown) {
                 if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) c = '?';
             }
-            fail("\"" + shown + "\": unknown field for type " + type_name(type));
+            fail("\"" + shown + "\": unknown field for type " + key_type_name(type));
         }
     }
 }
@@ -349,7 +338,7 @@ uint32_t parse_key_id(const json& entry, KeyType type, uint32_t expected_tag) {
     const uint32_t tag = id >> 28;
     if (tag != expected_tag) {
         fail("key_id: purpose tag " + std::to_string(tag) + " does not match type " +
-             type_name(type) + " (expected " + std::to_string(expected_tag) + ")");
+             key_type_name(type) + " (expected " + std::to_string(expected_tag) + ")");
     }
     return id;
 }
@@ -581,7 +570,62 @@ EntryResult body_failure(std::string reason) {
     return r;
 }
 
+// The batch rule of key_model.hpp: the first entry with a key_id or MKI stays, later ones are
+// refused. Reasons name the earlier entry's index, never the key_id or MKI itself.
+void refuse_duplicates(std::vector<EntryResult>& results) {
+    std::map<std::string, size_t> names;
+    // MKI octets as a string key (a map of vectors trips GCC 12's -Wstringop-overread at -O3).
+    std::map<std::string, size_t> mkis;
+    auto mki_key = [](const std::vector<uint8_t>& m) { return std::string(m.begin(), m.end()); };
+    for (EntryResult& r : results) {
+        if (!r.ok) continue;
+        if (const auto it = names.find(r.key_name); it != names.end()) {
+            r.ok = false;
+            // srtp entries are named by their MKI (there is no key_id field).
+            r.reason = std::string(r.type == "srtp" ? "mki" : "key_id") + ": duplicate of keys[" +
+                       std::to_string(it->second) + "]";
+        } else {
+            for (const ContextSpec& spec : r.contexts) {
+                for (const auto* mki : {&spec.mki, &spec.short_mki}) {
+                    if (mki->empty()) continue;
+                    const auto found = mkis.find(mki_key(*mki));
+                    if (found != mkis.end() && found->second != r.index) {
+                        r.ok = false;
+                        r.reason = "MKI: duplicate of an MKI of keys[" +
+                                   std::to_string(found->second) + "]";
+                    }
+                }
+            }
+        }
+        if (!r.ok) {
+            r.contexts.clear();  // SecretBytes wipe themselves
+            continue;
+        }
+        names.emplace(r.key_name, r.index);
+        for (const ContextSpec& spec : r.contexts) {
+            mkis.emplace(mki_key(spec.mki), r.index);
+            if (!spec.short_mki.empty()) mkis.emplace(mki_key(spec.short_mki), r.index);
+        }
+    }
+}
+
 }  // namespace
+
+std::string install_problem(const EntryResult& entry) {
+    if (entry.contexts.empty()) return "entry has no contexts";
+    const std::string& name = entry.contexts.front().key_name;
+    for (const ContextSpec& s : entry.contexts) {
+        if (s.key_name != name) return "contexts of one entry must share its key name";
+        const size_t key_len = static_cast<size_t>(s.profile);
+        if (s.mki.empty() || s.mki.size() > kMaxMkiLen) return "MKI length must be 1..16 octets";
+        if (s.short_mki.size() > kMaxMkiLen) return "short MKI longer than 16 octets";
+        if (s.rtp_key.size() != key_len || s.rtcp_key.size() != key_len)
+            return "session key length does not match the profile";
+        if (s.rtp_salt.size() != crypto::kAeadSaltLen || s.rtcp_salt.size() != crypto::kAeadSaltLen)
+            return "session salt must be 12 octets";
+    }
+    return "";
+}
 
 std::vector<EntryResult> derive_keys(const json& body) {
     const json* entries = nullptr;
@@ -599,7 +643,16 @@ std::vector<EntryResult> derive_keys(const json& body) {
     results.reserve(entries->size());
     for (size_t i = 0; i < entries->size(); ++i) {
         results.push_back(derive_entry((*entries)[i], i));
+        EntryResult& r = results.back();
+        if (r.ok) {
+            if (std::string why = install_problem(r); !why.empty()) {
+                r.ok = false;
+                r.reason = "internal: " + why;
+                r.contexts.clear();
+            }
+        }
     }
+    refuse_duplicates(results);
     return results;
 }
 

@@ -144,17 +144,6 @@ void free_block(MkiCandidates* block) {
     ::operator delete(block);
 }
 
-std::string check_spec(const ContextSpec& s) {
-    const size_t key_len = static_cast<size_t>(s.profile);
-    if (s.mki.empty() || s.mki.size() > kMaxMkiLen) return "MKI length must be 1..16 octets";
-    if (s.short_mki.size() > kMaxMkiLen) return "short MKI longer than 16 octets";
-    if (s.rtp_key.size() != key_len || s.rtcp_key.size() != key_len)
-        return "session key length does not match the profile";
-    if (s.rtp_salt.size() != crypto::kAeadSaltLen || s.rtcp_salt.size() != crypto::kAeadSaltLen)
-        return "session salt must be 12 octets";
-    return "";
-}
-
 }  // namespace
 
 size_t key_memory_lock_failures() {
@@ -322,12 +311,8 @@ void KeyTable::quiescent(unsigned reader_id) const {
 
 std::string KeyTable::install(const EntryResult& entry) {
     if (!entry.ok) return entry.reason.empty() ? "entry was not derived" : entry.reason;
-    if (entry.contexts.empty()) return "entry has no contexts";
+    if (std::string why = install_problem(entry); !why.empty()) return why;
     const std::string& name = entry.contexts.front().key_name;
-    for (const auto& spec : entry.contexts) {
-        if (spec.key_name != name) return "contexts of one entry must share its key name";
-        if (std::string why = check_spec(spec); !why.empty()) return why;
-    }
     Impl& im = *impl_;
 
     // Build the new contexts first: nothing is visible to readers until the hash is updated.
@@ -551,6 +536,10 @@ std::vector<KeyInfo> KeyTable::list() const {
 
 size_t KeyTable::context_count() const {
     return impl_->live_contexts;
+}
+
+size_t KeyTable::entry_count() const {
+    return impl_->entries.size();
 }
 
 size_t KeyTable::reclaim() {

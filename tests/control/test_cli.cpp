@@ -6,12 +6,14 @@
 #include <spawn.h>
 #include <sys/wait.h>
 
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include "pki.hpp"
+#include "preload_samples.hpp"
 
 extern char** environ;
 
@@ -114,6 +116,15 @@ class Cli : public ::testing::Test {
 
     static std::string file() { return *dir_ + "/liprobe.toml"; }
 
+    // A pcap file header (libpcap format, microsecond magic) with no records.
+    static std::string empty_pcap() {
+        const std::string path = *dir_ + "/empty.pcap";
+        const char header[24] = {'\xd4', '\xc3', '\xb2', '\xa1', 2,      0,      4, 0, 0, 0, 0, 0,
+                                 0,      0,      0,      0,      '\xff', '\xff', 0, 0, 1, 0, 0, 0};
+        liprobe::test::write_text(path, std::string(header, sizeof header));
+        return path;
+    }
+
     static std::string* dir_;
 };
 
@@ -212,7 +223,9 @@ TEST_F(Cli, EachKindOfErrorGivesItsMessageAndExit2) {
          "refused\n"
          "error: F:19: control.cert: required when control.listen is set\n"
          "error: F:19: control.key: required when control.listen is set\n"
-         "error: F:19: control.client_ca: required when control.listen is set\n"},
+         "error: F:19: control.client_ca: required when control.listen is set\n"
+         "error: F:19: control.audit_log: required when control.listen is set\n"
+         "error: F:19: control.audit_salt: required when control.listen is set\n"},
         {"unknown role", 0,
          "[control]\n[[control.client]]\nsubject = \"CN=mf\"\nroles = [\"keys\", \"admin\"]\n",
          "error: F:22: control.client[0].roles[1]: unknown role 'admin' (keys, x1 or read)\n"},
@@ -299,10 +312,7 @@ TEST_F(Cli, PcapRunOfAnEmptyCaptureExitsZero) {
     const std::string config_path = file();
     liprobe::test::write_text(config_path, config());
     // A pcap file header (libpcap format, microsecond magic) with no records.
-    const std::string pcap_path = *dir_ + "/empty.pcap";
-    const char header[24] = {'\xd4', '\xc3', '\xb2', '\xa1', 2,      0,      4, 0, 0, 0, 0, 0,
-                             0,      0,      0,      0,      '\xff', '\xff', 0, 0, 1, 0, 0, 0};
-    liprobe::test::write_text(pcap_path, std::string(header, sizeof header));
+    const std::string pcap_path = empty_pcap();
     const RunResult run = run_liprobe({"--config", config_path, "--pcap", pcap_path}, *dir_);
     // The dataplane runs: nothing to intercept, nothing to deliver, the summary, exit 0.
     EXPECT_EQ(run.exit_code, 0) << run.err;
@@ -318,15 +328,87 @@ TEST_F(Cli, PcapRunOfAnEmptyCaptureExitsZero) {
     EXPECT_EQ(not_pcap.err, "error: " + config_path + ": not a pcap or pcapng file\n");
 }
 
+// A private key readable by group or others stops --check and a run alike (exit 2, the file and
+// the fix named); [control] allow_insecure_key_files makes it a warning.
+TEST_F(Cli, KeyFileReadableByOthersStopsCheckAndRun) {
+    const std::string key = *dir_ + "/key.pem";
+    ASSERT_EQ(chmod(key.c_str(), 0644), 0);
+    const std::string expected = "error: " + file() + ": destination[0].key: '" + key +
+                                 "' is readable by group or others: chmod 600 it (or set "
+                                 "control.allow_insecure_key_files = true in a lab)\n";
+    const RunResult checked = check(config());
+    EXPECT_EQ(checked.exit_code, 2);
+    EXPECT_EQ(checked.err, expected);
+    EXPECT_EQ(checked.out, "");
+    const RunResult run = run_liprobe({"--config", file(), "--pcap", empty_pcap()}, *dir_);
+    EXPECT_EQ(run.exit_code, 2);
+    EXPECT_EQ(run.err, expected);
+    EXPECT_EQ(run.out, "");  // never started: no summary
+
+    const RunResult lab = check(config(0, "[control]\nallow_insecure_key_files = true\n"));
+    EXPECT_EQ(lab.exit_code, 0) << lab.err;
+    EXPECT_EQ(lab.err, "warning: " + file() + ": destination[0].key: '" + key +
+                           "' is readable by group or others (chmod 600 it); allowed by "
+                           "control.allow_insecure_key_files\n");
+    ASSERT_EQ(chmod(key.c_str(), 0600), 0);
+}
+
+// --check refuses exactly the preload entries a run refuses: exit 2 naming each entry's index and
+// field; the run itself starts without them, warns per entry and counts them in the summary.
+// Neither output holds key material or a target identity.
+TEST_F(Cli, RefusedPreloadEntriesFailCheckAndAreCountedByTheRun) {
+    liprobe::test::write_text(*dir_ + "/keys.json", liprobe::test::kRefusedPreload);
+    const std::string text = config(0, "[keys]\npreload = \"keys.json\"\n");
+    const std::string keys = *dir_ + "/keys.json";
+    const RunResult checked = check(text);
+    EXPECT_EQ(checked.exit_code, 2);
+    const std::string at = "error: " + file() + ": keys.preload: '" + keys + "': ";
+    EXPECT_EQ(checked.err, at + "keys[1] refused: key: expected 16 octets, got 15\n" + at +
+                               "keys[2] refused: key: not a hex string\n" + at +
+                               "keys[3] refused: type: unknown type (expected gmk, pck or srtp)\n" +
+                               at + "keys[5] refused: key_id: duplicate of keys[4]\n");
+    EXPECT_EQ(checked.out, "");
+
+    liprobe::test::write_text(file(), text);
+    const RunResult run = run_liprobe({"--config", file(), "--pcap", empty_pcap()}, *dir_);
+    EXPECT_EQ(run.exit_code, 0) << run.err;
+    const std::string warn = "liprobe: warning: " + keys + ": keys[";
+    for (const char* line : {"1]: key: expected 16 octets, got 15\n", "2]: key: not a hex string\n",
+                             "3]: type: unknown type (expected gmk, pck or srtp)\n",
+                             "5]: key_id: duplicate of keys[4]\n"})
+        EXPECT_NE(run.err.find(warn + line), std::string::npos) << run.err;
+    EXPECT_NE(run.out.find("  keys                 loaded 2, refused 4\n"), std::string::npos)
+        << run.out;
+    for (const RunResult* r : {&checked, &run})
+        for (const char* secret : liprobe::test::kRefusedPreloadSecrets) {
+            EXPECT_EQ(r->out.find(secret), std::string::npos) << secret;
+            EXPECT_EQ(r->err.find(secret), std::string::npos) << secret;
+        }
+    for (const RunResult* r : {&checked, &run})
+        for (const char* target : {"alice.secret", "123456"}) {
+            EXPECT_EQ(r->out.find(target), std::string::npos) << target;
+            EXPECT_EQ(r->err.find(target), std::string::npos) << target;
+        }
+}
+
+// The shipped configs pass --check once their demo keys have the mode make-pki.sh and demo.sh
+// give them (Git keeps no file modes: a fresh clone has them 0644). Checked on a copy, so the
+// test leaves the source tree alone.
 TEST(ShippedConfigs, PassCheck) {
+    namespace fs = std::filesystem;
     const std::string dir = liprobe::test::make_temp_dir();
+    const fs::path source = fs::path(LIPROBE_SOURCE_ROOT) / "config";
+    fs::create_directories(fs::path(dir) / "config");
+    fs::copy(source, fs::path(dir) / "config", fs::copy_options::recursive);
+    for (const auto& e : fs::directory_iterator(fs::path(dir) / "config/demo"))
+        if (e.path().extension() == ".key")
+            fs::permissions(e.path(), fs::perms::owner_read | fs::perms::owner_write);
     for (const char* name : {"config/liprobe.toml", "config/demo.toml"}) {
         SCOPED_TRACE(name);
-        const RunResult r = run_liprobe(
-            {"--config", std::string(LIPROBE_SOURCE_ROOT) + "/" + name, "--check"}, dir);
+        const RunResult r = run_liprobe({"--config", dir + "/" + name, "--check"}, dir);
         EXPECT_EQ(r.exit_code, 0) << r.err;
         EXPECT_NE(r.out.find("configuration OK"), std::string::npos);
-        // No errors; warnings are allowed (e.g. key file modes after a fresh clone).
+        // No errors; warnings are allowed (e.g. a spool directory this user cannot create).
         EXPECT_EQ(r.err.find("error:"), std::string::npos) << r.err;
     }
     liprobe::test::remove_tree(dir);

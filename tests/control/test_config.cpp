@@ -42,6 +42,9 @@ TEST(ConfigDefaults, EveryKeyHasItsDocumentedDefault) {
     EXPECT_EQ(c.dpdk.burst, 32u);
     EXPECT_EQ(c.dpdk.max_media_flows, 65536u);
     EXPECT_EQ(c.dpdk.max_fragments, 4096u);
+    EXPECT_EQ(c.dpdk.holdback_ms, 20u);
+    EXPECT_EQ(c.dpdk.holdback_packets, 512u);
+    EXPECT_TRUE(c.dpdk.offline_capture_order);
 
     EXPECT_EQ(c.sip.ports, std::vector<uint16_t>{5060});
     EXPECT_EQ(c.sip.dialog_timeout_s, 3600u);
@@ -147,6 +150,8 @@ listen = "[::1]:8443"
 cert = "api.pem"
 key = "api.key"
 client_ca = "clients.pem"
+audit_log = "audit.jsonl"
+audit_salt = "0123456789abcdef0123"
 [[control.client]]
 subject = "CN=mf1,O=Operator"
 roles = ["keys", "read"]
@@ -222,6 +227,8 @@ deliver = "encrypted"
     EXPECT_EQ(c.control.cert, "/opt/lp/api.pem");
     EXPECT_EQ(c.control.key, "/opt/lp/api.key");
     EXPECT_EQ(c.control.client_ca, "/opt/lp/clients.pem");
+    EXPECT_EQ(c.control.audit_log, "/opt/lp/audit.jsonl");
+    EXPECT_EQ(c.control.audit_salt, "0123456789abcdef0123");
     ASSERT_EQ(c.control.clients.size(), 2u);
     EXPECT_EQ(c.control.clients[0].subject, "CN=mf1,O=Operator");
     EXPECT_EQ(c.control.clients[0].roles, kRoleKeys | kRoleRead);
@@ -268,7 +275,7 @@ deliver = "encrypted"
     // The only warning: the lab destination without TLS.
     ASSERT_EQ(r.warnings.size(), 1u);
     EXPECT_EQ(r.warnings[0].text(),
-              "full.toml:61: destination[1].tls: TLS is off for this destination: lab use on "
+              "full.toml:63: destination[1].tls: TLS is off for this destination: lab use on "
               "loopback only");
 }
 
@@ -296,6 +303,35 @@ TEST(ConfigParse, MbufsThatCannotFillTheRingsGiveAWarning) {
     EXPECT_EQ(r.warnings[0].text(),
               "m.toml:6: dpdk.mbufs: 8191 mbufs cannot fill the RX rings (8448 needed): packets "
               "will be missed");
+}
+
+TEST(ConfigParse, AuditSaltMustBeLongAndIsNeverQuoted) {
+    const LoadResult r = parse_config(std::string(kMinimal) +
+                                          "[control]\nlisten = \"127.0.0.1:8443\"\n"
+                                          "cert = \"a.pem\"\nkey = \"a.key\"\n"
+                                          "client_ca = \"ca.pem\"\naudit_log = \"audit.jsonl\"\n"
+                                          "audit_salt = \"short-salt\"\n",
+                                      "s.toml", "/etc/liprobe");
+    ASSERT_EQ(r.errors.size(), 1u);
+    EXPECT_EQ(r.errors[0].key, "control.audit_salt");
+    EXPECT_EQ(r.errors[0].problem, "too short: use at least 16 random characters");
+    EXPECT_EQ(r.errors[0].text().find("short-salt"), std::string::npos);
+}
+
+TEST(ConfigParse, WorkerOrderKeys) {
+    const LoadResult r = parse_config(std::string(kMinimal) +
+                                          "[dpdk]\nholdback_ms = 0\nholdback_packets = 64\n"
+                                          "offline_order = \"arrival\"\n",
+                                      "w.toml", "");
+    ASSERT_TRUE(r.ok()) << errors_of(r);
+    EXPECT_EQ(r.config.dpdk.holdback_ms, 0u);
+    EXPECT_EQ(r.config.dpdk.holdback_packets, 64u);
+    EXPECT_FALSE(r.config.dpdk.offline_capture_order);
+    const LoadResult bad =
+        parse_config(std::string(kMinimal) + "[dpdk]\noffline_order = \"fast\"\n", "w.toml", "");
+    ASSERT_EQ(bad.errors.size(), 1u);
+    EXPECT_EQ(bad.errors[0].text(),
+              "w.toml:7: dpdk.offline_order: must be \"capture\" or \"arrival\"");
 }
 
 TEST(Rfc3339, ParsesAndRejects) {

@@ -6,6 +6,7 @@
 
 #include "liprobe/control/config.hpp"
 #include "pki.hpp"
+#include "preload_samples.hpp"
 
 namespace liprobe::control {
 namespace {
@@ -22,7 +23,8 @@ class ConfigCheck : public ::testing::Test {
 
     // A config whose destination and control API use the given files (relative to dir_).
     LoadResult check(const std::string& cert, const std::string& key,
-                     const std::string& preload = "keys.json", const std::string& spool = "spool") {
+                     const std::string& preload = "keys.json", const std::string& spool = "spool",
+                     FileCheck mode = FileCheck::full, const std::string& control_extra = "") {
         const std::string text = R"(
 [probe]
 network_element_id = "ne"
@@ -35,6 +37,9 @@ listen = "127.0.0.1:8443"
 cert = ")" + cert + R"("
 key = ")" + key + R"("
 client_ca = "ca.pem"
+audit_log = "audit.jsonl"
+audit_salt = "0123456789abcdef0123"
+)" + control_extra + R"(
 [[control.client]]
 subject = "CN=mf"
 roles = ["keys"]
@@ -53,7 +58,7 @@ destinations = ["lemf"]
 )";
         LoadResult r = parse_config(text, "c.toml", dir_);
         EXPECT_TRUE(r.ok());
-        check_files(r);
+        check_files(r, mode);
         return r;
     }
 
@@ -107,13 +112,47 @@ TEST_F(ConfigCheck, PassphraseProtectedKeyIsRefused) {
                                    "c.toml: destination[0].key: '" + dir_ + problem);
 }
 
-TEST_F(ConfigCheck, GroupReadableKeyGivesAWarning) {
+TEST_F(ConfigCheck, GroupReadableKeyIsRefused) {
     chmod((dir_ + "/probe.key").c_str(), 0640);
-    const LoadResult r = check("probe.pem", "probe.key");
+    for (FileCheck mode : {FileCheck::full, FileCheck::run}) {
+        const LoadResult r = check("probe.pem", "probe.key", "keys.json", "spool", mode);
+        const std::string problem =
+            "/probe.key' is readable by group or others: chmod 600 it (or set "
+            "control.allow_insecure_key_files = true in a lab)\n";
+        EXPECT_EQ(texts(r.errors), "c.toml: control.key: '" + dir_ + problem +
+                                       "c.toml: destination[0].key: '" + dir_ + problem);
+        EXPECT_EQ(texts(r.warnings), "");
+    }
+}
+
+TEST_F(ConfigCheck, GroupReadableKeyAllowedInALabIsAWarning) {
+    chmod((dir_ + "/probe.key").c_str(), 0604);
+    const LoadResult r = check("probe.pem", "probe.key", "keys.json", "spool", FileCheck::full,
+                               "allow_insecure_key_files = true");
     EXPECT_EQ(texts(r.errors), "");
-    const std::string problem = "/probe.key' is readable by group or others (chmod 600 it)\n";
+    const std::string problem =
+        "/probe.key' is readable by group or others (chmod 600 it); allowed by "
+        "control.allow_insecure_key_files\n";
     EXPECT_EQ(texts(r.warnings), "c.toml: control.key: '" + dir_ + problem +
                                      "c.toml: destination[0].key: '" + dir_ + problem);
+}
+
+// --check derives the preload entries exactly as the run loads them: every refused entry is an
+// error naming its index and field, never the value.
+TEST_F(ConfigCheck, RefusedPreloadEntriesAreErrors) {
+    test::write_text(dir_ + "/entries.json", test::kRefusedPreload);
+    const LoadResult r = check("probe.pem", "probe.key", "entries.json");
+    const std::string at = "c.toml: keys.preload: '" + dir_ + "/entries.json': ";
+    EXPECT_EQ(texts(r.errors), at + "keys[1] refused: key: expected 16 octets, got 15\n" + at +
+                                   "keys[2] refused: key: not a hex string\n" + at +
+                                   "keys[3] refused: type: unknown type (expected gmk, pck or "
+                                   "srtp)\n" +
+                                   at + "keys[5] refused: key_id: duplicate of keys[4]\n");
+    for (const char* secret : test::kRefusedPreloadSecrets)
+        EXPECT_EQ(texts(r.errors).find(secret), std::string::npos) << secret;
+    // Before a normal run only the file's shape is checked: the run refuses entries itself.
+    EXPECT_EQ(
+        texts(check("probe.pem", "probe.key", "entries.json", "spool", FileCheck::run).errors), "");
 }
 
 TEST_F(ConfigCheck, PreloadThatIsNotJsonIsLocatedButNotQuoted) {

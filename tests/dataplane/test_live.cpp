@@ -295,7 +295,7 @@ class Live : public ::testing::Test {
         probe = start_in(probe_ns_, {LIPROBE_BIN, "--config", dir_ + "/probe.toml"}, "probe");
         ASSERT_GT(probe, 0);
         // The first status line comes from the control loop, after the workers are running.
-        ASSERT_TRUE(wait_for(dir_ + "/probe.err", "liprobe: status rx=", probe).has_value())
+        ASSERT_TRUE(wait_for(dir_ + "/probe.err", "liprobe: status rx ", probe).has_value())
             << err("probe") << out("probe");
     }
 
@@ -376,7 +376,7 @@ TEST_F(Live, SippCallsAcrossVethTargetDeliveredNonTargetNothing) {
     EXPECT_EQ(summary_count(summary, "sip_not_intercepted"), 6);
     EXPECT_EQ(summary_count(summary, "media_intercepted"), 2 * kRtpPackets);
     EXPECT_NE(summary.find("  lost                 0\n"), std::string::npos);
-    EXPECT_NE(err("probe").find("liprobe: status rx="), std::string::npos);
+    EXPECT_NE(err("probe").find("liprobe: status rx "), std::string::npos);
 
     // ---- the LEMF: the target's call only, complete ----
     const json lemf_summary = json::parse(slurp(dir_ + "/lemf/summary.json"));
@@ -474,7 +474,7 @@ TEST_F(Live, AfPacketFanoutQueuesAreAllRead) {
     }
     ASSERT_EQ(wait_exit_within(sender, 10), 0);
     // Wait for a status line that has seen them all (at most 10 s), then stop.
-    const std::regex status_re("status rx=(\\d+)");
+    const std::regex status_re("status rx [0-9.]+ Mpps \\((\\d+)\\)");
     bool seen = false;
     for (int i = 0; i < 200 && !seen; ++i) {
         const std::string text = err("probe");

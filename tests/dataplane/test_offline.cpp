@@ -300,6 +300,104 @@ TEST_F(Offline, MissingKeyDeliversEveryPacketEncrypted) {
     EXPECT_EQ(i, 10u);
 }
 
+// Port 1 on loopback: nobody listens there, every connection attempt is refused.
+constexpr int kNobodyListens = 1;
+
+// The config of these tests with a shorter drain and a smaller memory buffer.
+std::string with_export(std::string text, int drain_s, int buffer_mb) {
+    const std::string drain = "drain_timeout = 10\n";
+    text.replace(text.find(drain), drain.size(),
+                 "drain_timeout = " + std::to_string(drain_s) +
+                     "\nbuffer_mb = " + std::to_string(buffer_mb) + "\n");
+    return text;
+}
+
+// Neither output may hold key material or a target identity, even when reporting loss.
+void expect_no_secrets(const std::string& text) {
+    for (const char* secret :
+         {"000102030405060708090a0b0c0d0e0f", "a0a1a2a3a4a5", "alice@", "bob@"})
+        EXPECT_EQ(text.find(secret), std::string::npos) << secret << " in\n" << text;
+}
+
+// A destination that never accepts: the records wait in memory, the drain gives up, and the run
+// says so first (the summary's first line, the exporter's log) and exits 3.
+TEST_F(Offline, DestinationThatNeverConnectsLosesLoudlyAndExitsThree) {
+    liprobe::test::CallSpec target;
+    const auto call = liprobe::test::build_call(target);
+    liprobe::test::write_pcap(dir_ + "/in.pcap", call.frames);
+    write_text(dir_ + "/keys.json", liprobe::test::keys_json());
+    write_text(dir_ + "/probe.toml", with_export(config(kNobodyListens), 1, 64));
+    const pid_t probe =
+        spawn({LIPROBE_BIN, "--config", dir_ + "/probe.toml", "--pcap", dir_ + "/in.pcap"},
+              dir_ + "/probe.out", dir_ + "/probe.err");
+    const std::string out_path = dir_ + "/probe.out", err_path = dir_ + "/probe.err";
+    ASSERT_EQ(wait_exit_within(probe, 60), 3) << slurp(err_path) << slurp(out_path);
+    const std::string summary = slurp(out_path), log = slurp(err_path);
+    EXPECT_EQ(summary.rfind("liprobe offline summary\n"
+                            "  lost                 15 (RECORDS LOST: exit status 3)\n",
+                            0),
+              0u)
+        << summary;
+    EXPECT_NE(summary.find("records              CC decrypted 10, CC encrypted 0, IRI 5, lost "
+                           "before export 0\n"),
+              std::string::npos)
+        << summary;
+    EXPECT_NE(summary.find("  destination lemf     encoded 15, sent 0, confirmed 0, spooled 0, "
+                           "lost 15\n    lost: ring full 0, no record buffer 0, buffer/spool "
+                           "full or never sent 15, encoder refused 0\n"),
+              std::string::npos)
+        << summary;
+    EXPECT_NE(log.find("liprobe exporter lemf: cannot connect to 127.0.0.1:1"), std::string::npos)
+        << log;
+    EXPECT_NE(log.find("liprobe exporter lemf: drain: no spool configured, 15 PDUs never sent are "
+                       "lost\nliprobe exporter lemf: at stop: 15 more lost (ring full 0, "
+                       "no record buffer 0, buffer/spool full or never sent 15, encoder refused "
+                       "0), 15 in total\nliprobe exporter lemf: stopped: 15 records lost in "
+                       "total"),
+              std::string::npos)
+        << log;
+    EXPECT_NE(log.find("liprobe: 15 records lost (see the summary)\n"), std::string::npos) << log;
+    expect_no_secrets(summary);
+    expect_no_secrets(log);
+}
+
+// More media than the memory buffer holds (1 MB, no spool, nobody listening): the loss is logged
+// while the run goes on, before the drain, and every record is accounted for.
+TEST_F(Offline, BufferOverflowIsLoggedWhenItStarts) {
+    liprobe::test::CallSpec target;
+    target.packets_each_way = 1000;  // ~1.3 MB of PDUs
+    const auto call = liprobe::test::build_call(target);
+    liprobe::test::write_pcap(dir_ + "/in.pcap", call.frames);
+    write_text(dir_ + "/keys.json", liprobe::test::keys_json());
+    write_text(dir_ + "/probe.toml", with_export(config(kNobodyListens), 1, 1));
+    const pid_t probe =
+        spawn({LIPROBE_BIN, "--config", dir_ + "/probe.toml", "--pcap", dir_ + "/in.pcap"},
+              dir_ + "/probe.out", dir_ + "/probe.err");
+    ASSERT_EQ(wait_exit_within(probe, 60), 3) << slurp(dir_ + "/probe.err");
+    const std::string summary = slurp(dir_ + "/probe.out"), log = slurp(dir_ + "/probe.err");
+    EXPECT_EQ(summary.rfind("liprobe offline summary\n"
+                            "  lost                 2005 (RECORDS LOST: exit status 3)\n",
+                            0),
+              0u)
+        << summary;
+    EXPECT_NE(summary.find("lost 2005\n    lost: ring full 0, no record buffer 0, buffer/spool "
+                           "full or never sent 2005, encoder refused 0\n"),
+              std::string::npos)
+        << summary;
+    const size_t first = log.find("liprobe exporter lemf: losing records: ");
+    const size_t drain = log.find("liprobe exporter lemf: drain: no spool configured, ");
+    ASSERT_NE(first, std::string::npos) << log;
+    ASSERT_NE(drain, std::string::npos) << log;
+    EXPECT_LT(first, drain) << log;
+    EXPECT_NE(log.find("liprobe exporter lemf: stopped: 2005 records lost in total (ring full 0, "
+                       "no record buffer 0, buffer/spool full or never sent 2005, encoder "
+                       "refused 0)\n"),
+              std::string::npos)
+        << log;
+    expect_no_secrets(summary);
+    expect_no_secrets(log);
+}
+
 // A call inside GTP-U (mobile user plane): SIP and SRTP are the inner packets; the call is
 // intercepted and decrypted exactly as without the tunnel, IRI addresses are the inner ones.
 TEST_F(Offline, CallInsideGtpuTunnel) {

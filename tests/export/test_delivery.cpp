@@ -285,6 +285,84 @@ TEST_F(DeliveryTest, RingFullIsCountedNeverSilent) {
     EXPECT_EQ(s.lost_ring_full, 37u);
 }
 
+size_t occurrences(const std::string& text, const std::string& what) {
+    size_t n = 0;
+    for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+    return n;
+}
+
+// Losses are counted where they happen (a full ring and empty pools on the submitting thread)
+// and logged by the exporter thread: the first at once, the rest (here: PDUs never sent when the
+// drain gives up) at stop, with the total per cause.
+TEST_F(DeliveryTest, LossIsLoggedByTheExporterThreadWithCountsPerCause) {
+    auto c = config(liprobe::test::free_port());  // nobody listens: nothing is ever sent
+    c.ring_size = 64;                             // holds 63
+    c.loss_log_interval_s = 3600;
+    auto exp = make(c);
+    ASSERT_TRUE(exp);
+    for (uint32_t i = 0; i < 100; ++i) exp->submit(liprobe::test::make_record(*exp, 1, false, i));
+    std::vector<Record*> held;
+    while (Record* r = exp->get_record(200)) held.push_back(r);  // the last call finds none
+    for (Record* r : held) Exporter::put_record(r);
+    auto s = exp->snapshot();
+    EXPECT_EQ(s.lost_ring_full, 37u);
+    EXPECT_EQ(s.lost_no_record, 1u);
+    EXPECT_EQ(s.lost(), 38u);
+
+    ::testing::internal::CaptureStderr();
+    exp->start();
+    EXPECT_TRUE(eventually([&] { return exp->snapshot().encoded_pdus == 63; }));
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    exp->stop();
+    const std::string log = ::testing::internal::GetCapturedStderr();
+    s = exp->snapshot();
+    EXPECT_EQ(s.lost_spool_full, 63u);
+    EXPECT_EQ(s.lost(), 101u);
+    const std::string first =
+        "liprobe exporter lemf1: losing records: 38 more lost (ring full 37, no record buffer 1, "
+        "buffer/spool full or never sent 0, encoder refused 0), 38 in total\n";
+    const std::string at_stop =
+        "liprobe exporter lemf1: at stop: 63 more lost (ring full 0, no record buffer 0, "
+        "buffer/spool full or never sent 63, encoder refused 0), 101 in total\n"
+        "liprobe exporter lemf1: stopped: 101 records lost in total (ring full 37, no record "
+        "buffer 1, buffer/spool full or never sent 63, encoder refused 0)\n";
+    EXPECT_NE(log.find(first), std::string::npos) << log;
+    EXPECT_NE(log.find("drain: no spool configured, 63 PDUs never sent are lost\n" + at_stop),
+              std::string::npos)
+        << log;
+    EXPECT_EQ(occurrences(log, "losing records"), 1u) << log;
+}
+
+// While losses last, the exporter thread repeats the line at most once per interval.
+TEST_F(DeliveryTest, OngoingLossIsLoggedAtMostOncePerInterval) {
+    auto c = config(liprobe::test::free_port());
+    c.loss_log_interval_s = 0.2;
+    auto exp = make(c);
+    ASSERT_TRUE(exp);
+    ::testing::internal::CaptureStderr();
+    exp->start();
+    std::vector<Record*> held;
+    while (Record* r = exp->get_record(200)) held.push_back(r);  // 1 lost
+    const auto begin = std::chrono::steady_clock::now();
+    for (int i = 0; i < 49; ++i) {
+        EXPECT_EQ(exp->get_record(200), nullptr);
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
+    for (Record* r : held) Exporter::put_record(r);
+    exp->stop();
+    const std::string log = ::testing::internal::GetCapturedStderr();
+    EXPECT_EQ(exp->snapshot().lost_no_record, 50u);
+    EXPECT_EQ(occurrences(log, "liprobe exporter lemf1: losing records: "), 1u) << log;
+    const size_t repeats = occurrences(log, "liprobe exporter lemf1: still losing records: ");
+    EXPECT_GE(repeats, 1u) << log;
+    EXPECT_LE(repeats, static_cast<size_t>(seconds / 0.2) + 2) << log;
+    EXPECT_NE(log.find("stopped: 50 records lost in total (ring full 0, no record buffer 50, "),
+              std::string::npos)
+        << log;
+}
+
 TEST_F(DeliveryTest, UnknownWarrantIsCountedAndTakesNoSequenceNumber) {
     MiniReceiver rx({});
     auto exp = make(config(rx.port()));

@@ -281,7 +281,7 @@ void MiniReceiver::serve(int fd) {
 
 Record* make_record(Exporter& exp, uint32_t cin, bool iri, uint32_t index) {
     Record* r = nullptr;
-    while ((r = exp.get_record(200)) == nullptr)
+    while ((r = exp.try_get_record(200)) == nullptr)
         std::this_thread::sleep_for(std::chrono::microseconds(200));
     r->warrant = 0;
     r->cin = cin;

@@ -319,12 +319,13 @@ TEST(KeyModel, EveryBadEntryIsRefusedWithItsReasonAndGoodOnesStillDerive) {
     const std::vector<BadCase> cases = bad_cases();
     json entries = json::array();
     std::vector<size_t> bad_index;
-    // Good entries interleaved with the bad ones.
+    // Good entries interleaved with the bad ones (each its own MKI: one batch refuses repeats).
     entries.push_back(etherstack_gmk_entry());
     for (const BadCase& c : cases) {
         bad_index.push_back(entries.size());
         entries.push_back(c.entry);
-        entries.push_back(good_srtp());
+        const uint8_t n = static_cast<uint8_t>(entries.size());
+        entries.push_back(with(good_srtp(), "mki", "0a0b0c" + to_hex(&n, 1)));
     }
     entries.push_back(good_pck());
     const std::string body = json{{"keys", entries}}.dump();
@@ -380,6 +381,38 @@ TEST(KeyModel, ReasonsNeverContainKeyMaterialOrMembers) {
             EXPECT_EQ(reason.find(lower(secret)), std::string::npos)
                 << "reason \"" << reason << "\" contains secret text";
         }
+    }
+}
+
+// The batch rule (key_model.hpp): the first entry with a key_id or MKI stays, later ones are
+// refused naming the earlier entry; a refused entry reserves nothing.
+TEST(KeyModel, DuplicatesInOneBatchAreRefused) {
+    const json pck_again = with(good_pck(), "key", "00112233445566778899aabbccddeeff");
+    const json full_mki_of_gmk = with(good_srtp(), "mki", std::string(kGmkId) + kRows[0].guk_id);
+    const json gmk_id_as_mki = with(good_srtp(), "mki", kGmkId);
+    const json bad_pck = with(with(good_pck(), "key_id", "1d000001"), "key",
+                              "00112233445566778899aabbccddee");  // 15 octets
+    const json late_pck = with(good_pck(), "key_id", "1d000001");
+    const auto results =
+        derive_keys(json{{"keys",
+                          {etherstack_gmk_entry(), good_pck(), pck_again, full_mki_of_gmk,
+                           gmk_id_as_mki, good_srtp(), bad_pck, late_pck}}});
+    ASSERT_EQ(results.size(), 8u);
+    const char* expected[] = {"",
+                              "",
+                              "key_id: duplicate of keys[1]",
+                              "MKI: duplicate of an MKI of keys[0]",
+                              "mki: duplicate of keys[0]",
+                              "",
+                              "key: expected 16 octets, got 15",
+                              ""};
+    for (size_t i = 0; i < results.size(); ++i) {
+        SCOPED_TRACE(i);
+        EXPECT_EQ(results[i].index, i);
+        EXPECT_EQ(results[i].reason, expected[i]);
+        EXPECT_EQ(results[i].ok, expected[i][0] == '\0');
+        EXPECT_EQ(results[i].contexts.empty(), !results[i].ok);
+        EXPECT_EQ(install_problem(results[i]), results[i].ok ? "" : "entry has no contexts");
     }
 }
 

@@ -4,19 +4,26 @@
 // configured per deployment. Control plane only; thread-safe.
 #pragma once
 
+#include <atomic>
+#include <cstdint>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 
-#include <nlohmann/json.hpp>
-
 namespace liprobe::control {
 
+// Unix microseconds as RFC 3339 UTC ("2026-01-01T00:00:00Z", fractions when not whole).
+std::string rfc3339_utc(int64_t unix_us);
+
 class AuditLog {
-public:
+  public:
     // Opens (creating, mode 0600) `path` for appending; empty path = audit records are dropped
     // (tests, offline runs). Throws std::runtime_error naming the path when it cannot be opened.
     AuditLog(const std::string& path, std::string salt);
+    ~AuditLog();
+    AuditLog(const AuditLog&) = delete;
+    AuditLog& operator=(const AuditLog&) = delete;
 
     // Hex SHA-256 of salt || value: how identities and key ids are written.
     std::string hash(std::string_view value) const;
@@ -26,11 +33,15 @@ public:
     void record(std::string_view subject, std::string_view action, std::string_view result,
                 const nlohmann::json& details = nlohmann::json::object());
 
-private:
+    // Lines that could not be written (disk full, I/O error): for the metrics.
+    uint64_t write_failures() const { return write_failures_.load(); }
+
+  private:
     std::mutex mutex_;
     std::string path_;
     std::string salt_;
     int fd_ = -1;
+    std::atomic<uint64_t> write_failures_{0};
 };
 
 }  // namespace liprobe::control

@@ -54,6 +54,14 @@ struct DpdkSection {
     uint32_t burst = 32;                // rx_burst size
     uint32_t max_media_flows = 65536;   // shared media flow table entries
     uint32_t max_fragments = 4096;      // per worker IP reassembly entries
+    // --pcap with workers > 1: keep the outcome of one worker ("capture") or let the workers run
+    // free ("arrival": faster, but media may overtake the SIP that installs its flow).
+    bool offline_capture_order = true;
+    // With several workers on live ports (or offline_order = "arrival"): RTP-looking packets of a
+    // UDP flow first seen less than holdback_ms ago and not (yet) in the media flow table wait
+    // that long (packet time) for the SIP on another worker to install their flow. 0: off.
+    uint32_t holdback_ms = 20;
+    uint32_t holdback_packets = 512;  // per worker; beyond it the oldest is released at once
 };
 
 struct SipSection {
@@ -79,6 +87,11 @@ struct ControlSection {
     HostPort listen;                   // empty = the HTTPS API is off
     std::string cert, key, client_ca;  // resolved paths
     std::vector<ControlClient> clients;
+    std::string audit_log;   // resolved path of the JSON-lines audit log (required with listen)
+    std::string audit_salt;  // per-deployment salt of the audit hashes (required with listen)
+    // Lab use only: a private key file (control.key, destination keys) readable by group or
+    // others is a warning instead of a refusal to start.
+    bool allow_insecure_key_files = false;
 };
 
 struct MetricsSection {
@@ -144,9 +157,14 @@ LoadResult load_config(const std::string& path);
 LoadResult parse_config(const std::string& text, const std::string& file,
                         const std::string& base_dir);
 
-// --check: every file the config names is readable and of the right kind (PEM certificates and
-// keys that match, preload JSON), and the spool directory is usable. Appends to result.
-void check_files(LoadResult& result);
+// Every file the config names is readable and of the right kind (PEM certificates and keys
+// that match, private keys not readable by group or others, preload JSON), and the spool
+// directory is usable. Appends to result. Runs before every start.
+// FileCheck::full (--check) also derives the preload keys exactly as the run loads them
+// (keys::derive_keys, the key table's install checks included) and makes each refused entry
+// an error naming keys[index] and the field; a run refuses them itself, with a warning each.
+enum class FileCheck { run, full };
+void check_files(LoadResult& result, FileCheck mode = FileCheck::run);
 
 // RFC 3339 date-time with offset (e.g. 2025-01-31T08:00:00.5+01:00) to Unix microseconds.
 std::optional<int64_t> parse_rfc3339(const std::string& text);

@@ -15,9 +15,11 @@
 
 namespace liprobe::control {
 
+class AuditLog;
+
 struct HttpRequest {
-    std::string method;          // "GET", "POST", "DELETE"
-    std::string path;            // as requested, without the query
+    std::string method;                 // "GET", "POST", "DELETE"
+    std::string path;                   // as requested, without the query
     std::vector<std::string> captures;  // regex captures of the route pattern, in order
     std::string body;
     std::string content_type;
@@ -33,7 +35,7 @@ struct HttpResponse {
 using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
 
 class ControlServer {
-public:
+  public:
     // Loads the certificate, key and client CA of `section`; throws std::runtime_error with a
     // message that names the file and the problem (never key material) when they are unusable.
     explicit ControlServer(const ControlSection& section);
@@ -46,12 +48,16 @@ public:
     void route(const std::string& method, const std::string& path_regex, uint8_t required_role,
                HttpHandler handler);
 
+    // Refused requests (unknown subject, missing role) are recorded here (the server answers
+    // 403 with an empty body). Optional; call before start(). The log must outlive the server.
+    void set_audit(AuditLog* audit);
+
     // Binds and serves on its own threads. Returns false with `error` set when it cannot bind.
     bool start(std::string& error);
     void stop();
     uint16_t port() const;  // the bound port (useful with port 0 in tests)
 
-private:
+  private:
     struct Impl;
     std::unique_ptr<Impl> impl_;
 };

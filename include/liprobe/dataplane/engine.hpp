@@ -16,8 +16,12 @@ struct RunOptions {
     std::string pcap;         // offline run when set
 };
 
+// Exit status of a run that started but lost records (any destination's lost() > 0): the
+// summary's first line says how many, stderr says so too.
+inline constexpr int kExitRecordsLost = 3;
+
 // Runs until the input ends (offline) or SIGINT/SIGTERM. Returns the process exit code:
-// 0 success, 1 start-up failure (named on stderr).
+// 0 success, 1 start-up failure (named on stderr), kExitRecordsLost.
 int run(const control::Config& config, const RunOptions& options);
 
 }  // namespace liprobe::dataplane

@@ -9,7 +9,11 @@
 //   (lost_ring_full: the ring was full at submit, the record never got a number, so no gap;
 //   lost_spool_full: numbered PDUs dropped from the oldest end of a full spool, or, without a
 //   spool, the newest PDU when memory is full and PDUs never written at the end of a drain;
-//   lost_encode: a record the encoder refused, e.g. unknown warrant, and no number is used).
+//   lost_encode: a record the encoder refused, e.g. unknown warrant, and no number is used;
+//   lost_no_record: get_record() found the record pools empty, the record was never made).
+// - Loss is loud: the exporter thread (never a worker) logs the first loss of a destination at
+//   once, then at most every loss_log_interval_s while losses continue (counts per cause, never
+//   contents), and the total at stop. Workers only bump the counters above.
 // - Order: memory buffer first, then spool; once anything is spooled, newer PDUs go behind it
 //   (into the spool) until the spool is empty again. A drain writes the memory buffer in front
 //   of the spool, so the next start sends everything in the original order.
@@ -66,8 +70,29 @@ struct DestinationConfig {
     uint32_t ring_size = 65536;      // power of two
     uint32_t small_records = 16384;  // pool of records with small_capacity octets
     uint32_t small_capacity = 2048;
-    uint32_t large_records = 128;  // pool of records with kMaxRecordBytes octets (SIP, jumbo)
+    uint32_t large_records = 128;     // pool of records with kMaxRecordBytes octets (SIP, jumbo)
+    double loss_log_interval_s = 10;  // at most one "losing records" line per interval
 };
+
+// Packet-to-exporter latency: from the time of interception stamped on a record (the worker's
+// capture time) to the exporter thread taking it from the ring. Records stamped more than an
+// hour away from the wall clock (offline captures carry their pcap times) are not measured.
+inline constexpr double kLatencyBucketsS[] = {10e-6, 50e-6, 100e-6, 500e-6, 1e-3, 5e-3,
+                                              10e-3, 50e-3, 100e-3, 500e-3, 1,    5};
+inline constexpr size_t kLatencyBuckets = sizeof kLatencyBucketsS / sizeof kLatencyBucketsS[0];
+struct LatencyHistogram {
+    std::atomic<uint64_t> bucket[kLatencyBuckets + 1] = {};  // last: above the largest bound
+    std::atomic<uint64_t> sum_us{0};
+    std::atomic<uint64_t> count{0};
+};
+inline void observe_latency(LatencyHistogram& h, int64_t us) {
+    if (us < 0 || us > 3600LL * 1000000) return;
+    size_t b = 0;
+    while (b<kLatencyBuckets&& static_cast<double>(us)> kLatencyBucketsS[b] * 1e6) ++b;
+    h.bucket[b].fetch_add(1, std::memory_order_relaxed);
+    h.sum_us.fetch_add(static_cast<uint64_t>(us), std::memory_order_relaxed);
+    h.count.fetch_add(1, std::memory_order_relaxed);
+}
 
 struct ExporterCounters {
     std::atomic<uint64_t> dequeued{0};      // records taken from the ring
@@ -82,22 +107,28 @@ struct ExporterCounters {
     std::atomic<uint64_t> lost_ring_full{0};
     std::atomic<uint64_t> lost_spool_full{0};  // also: no spool configured and memory full
     std::atomic<uint64_t> lost_encode{0};
-    std::atomic<uint64_t> connects{0};    // successful connections
-    std::atomic<uint64_t> reconnects{0};  // connections lost or given up (then retried)
+    std::atomic<uint64_t> lost_no_record{0};  // get_record(): pools empty (or too large)
+    std::atomic<uint64_t> connects{0};        // successful connections
+    std::atomic<uint64_t> reconnects{0};      // connections lost or given up (then retried)
     std::atomic<uint64_t> tls_failures{0};
     std::atomic<uint64_t> keepalives_sent{0};  // silence keep-alives and checkpoints
     std::atomic<uint64_t> keepalive_responses{0};
     std::atomic<uint64_t> keepalive_timeouts{0};
+    LatencyHistogram latency;  // written by the exporter thread only
 };
 
 struct ExporterSnapshot {
     uint64_t queued = 0;  // records in the ring now
     uint64_t dequeued = 0, encoded_pdus = 0, sent_pdus = 0, sent_bytes = 0, confirmed_pdus = 0,
              resent_pdus = 0, buffered_bytes = 0, spooled_bytes = 0, spooled_pdus = 0,
-             lost_ring_full = 0, lost_spool_full = 0, lost_encode = 0, connects = 0, reconnects = 0,
-             tls_failures = 0, keepalives_sent = 0, keepalive_responses = 0, keepalive_timeouts = 0;
+             lost_ring_full = 0, lost_spool_full = 0, lost_encode = 0, lost_no_record = 0,
+             connects = 0, reconnects = 0, tls_failures = 0, keepalives_sent = 0,
+             keepalive_responses = 0, keepalive_timeouts = 0;
     bool connected = false;
-    uint64_t lost() const { return lost_ring_full + lost_spool_full + lost_encode; }
+    // Every record this destination lost, whatever the cause (each counted exactly once).
+    uint64_t lost() const {
+        return lost_ring_full + lost_spool_full + lost_encode + lost_no_record;
+    }
 };
 
 class Exporter {
@@ -119,8 +150,11 @@ class Exporter {
     void stop();
 
     // --- fast path (any lcore or thread; no allocation, no lock) ---
-    // A record buffer with at least `bytes` of capacity, or nullptr when the pools are empty.
+    // A record buffer with at least `bytes` of capacity, or nullptr when the pools are empty
+    // (counted in lost_no_record: the caller drops the record).
     Record* get_record(uint32_t bytes);
+    // The same without counting, for a caller that waits and tries again (tests, benchmarks).
+    Record* try_get_record(uint32_t bytes);
     // Hands a record to the exporter. False when the ring is full: the record is returned to
     // its pool and counted in lost_ring_full.
     bool submit(Record* record);

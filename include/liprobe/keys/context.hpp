@@ -13,6 +13,19 @@ namespace liprobe::keys {
 enum class KeyType : uint8_t { gmk, pck, srtp };
 enum class PckDirection : uint8_t { none, initiator, receiver };
 
+// The JSON "type" of a key entry (design.md 3.3).
+inline const char* key_type_name(KeyType t) {
+    switch (t) {
+        case KeyType::gmk:
+            return "gmk";
+        case KeyType::pck:
+            return "pck";
+        case KeyType::srtp:
+            return "srtp";
+    }
+    return "?";
+}
+
 inline constexpr size_t kMaxMkiLen = 16;
 
 struct SrtpContext;

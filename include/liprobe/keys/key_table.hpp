@@ -58,10 +58,15 @@ class KeyTable {
     // ---- control plane (one thread) ----
     // Installs all contexts of one derived entry, replacing a previous entry with the same
     // key_name. Returns "" on success, else the reason (nothing is changed then).
+    // Loading a batch (preload, POST /v1/keys): derive_keys()/derive_keys_text() (which refuses
+    // duplicates within the batch, see key_model.hpp), then install() each entry that is ok, in
+    // order. An MKI another key_name already registered is added as a further candidate (tried
+    // in order, the authentication tag decides).
     std::string install(const EntryResult& entry);
     bool revoke(const std::string& key_name);  // false when unknown
     std::vector<KeyInfo> list() const;
     size_t context_count() const;
+    size_t entry_count() const;  // key_names installed
     // Frees (after zeroising) everything whose grace period has ended; non-blocking.
     size_t reclaim();
     // Blocks until every registered reader has passed a quiescent state, then reclaims.

@@ -9,18 +9,6 @@
 namespace liprobe::keytool {
 namespace {
 
-const char* type_name(keys::KeyType t) {
-    switch (t) {
-        case keys::KeyType::gmk:
-            return "gmk";
-        case keys::KeyType::pck:
-            return "pck";
-        case keys::KeyType::srtp:
-            return "srtp";
-    }
-    return "?";
-}
-
 std::string hex(const std::vector<uint8_t>& b) {
     return keys::to_hex(b.data(), b.size());
 }
@@ -77,7 +65,7 @@ int run_derive(const std::string& keys_path, bool show_secrets) {
         }
         for (const keys::ContextSpec& c : r.contexts) {
             nlohmann::ordered_json line;
-            line["type"] = type_name(c.type);
+            line["type"] = keys::key_type_name(c.type);
             line["key_id"] = key_id_text(c);
             if (c.type == keys::KeyType::gmk) line["member"] = c.member;
             if (c.type == keys::KeyType::pck) {

@@ -1,0 +1,469 @@
+// The control plane of a live probe (issue 7), end to end with real parts: liprobe runs live on a
+// net_pcap port that replays a capture of a target's SRTP call for which no key is known yet, so
+// its media packets wait in the pending queue; the test then POSTs the key over mutual TLS with
+// curl, and the waiting packets must go out decrypted and in order (liprobe-lemf checks the
+// bytes). On the way: /metrics parsed by the Prometheus client library (python3-prometheus-
+// client), the DPDK telemetry commands through dpdk-telemetry.py, the status line, and a grep of
+// every log line and the audit file for the target identity and the key.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "../control/pki.hpp"
+#include "liprobe/net/parse.hpp"
+#include "liprobe/net/pcap_file.hpp"
+#include "process.hpp"
+#include "scenario.hpp"
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+using namespace liprobe::test;  // NOLINT: the test helpers (spawn, slurp, wait_exit, ...)
+
+// A port that was free a moment ago (the config needs a number, not 0).
+int free_port() {
+    const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    if (bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+        getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+        close(fd);
+        return -1;
+    }
+    close(fd);
+    return ntohs(a.sin_port);
+}
+
+bool wait_for(const std::function<bool()>& done, int seconds) {
+    for (int i = 0; i < seconds * 20; ++i) {
+        if (done()) return true;
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return done();
+}
+
+class ControlLive : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        dir_ = liprobe::test::make_temp_dir();
+        fs::create_directories(dir_ + "/lemf");
+        ca_ = std::make_unique<liprobe::test::TestCa>(dir_, "ca");
+        server_ = ca_->issue("api", {{"O", "liprobe test"}, {"CN", "localhost"}}, true);
+        mf_ = ca_->issue("mf", {{"O", "Operator"}, {"CN", "mf1"}}, false);
+        prefix_ = "lpctl" + std::to_string(getpid());
+    }
+    void TearDown() override {
+        for (pid_t* p : {&probe_, &lemf_})
+            if (*p > 0) {
+                kill(*p, SIGKILL);
+                wait_exit(*p);
+            }
+        if (!HasFailure()) fs::remove_all(dir_);
+    }
+
+    int start_lemf() {
+        lemf_ = spawn({LEMF_BIN, "--listen", "127.0.0.1:0", "--plain", "--format", "etsi102232",
+                       "--out", dir_ + "/lemf"},
+                      dir_ + "/lemf.out", dir_ + "/lemf.err");
+        int port = -1;
+        wait_for(
+            [&] {
+                const std::string out = slurp(dir_ + "/lemf.out");
+                const size_t at = out.find("listening on ");
+                const size_t nl = out.find('\n', at);
+                if (at == std::string::npos || nl == std::string::npos) return false;
+                const std::string addr = out.substr(at + 13, nl - at - 13);
+                port = std::stoi(addr.substr(addr.rfind(':') + 1));
+                return true;
+            },
+            10);
+        return port;
+    }
+
+    std::string config(int lemf_port) {
+        return "[probe]\nnetwork_element_id = \"probe-t\"\noperator_id = \"op-t\"\n"
+               "country_code = \"DE\"\n[dpdk]\nworkers = 1\n"
+               "eal_args = [\"--no-huge\", \"--no-pci\", \"-m\", \"512\", \"--no-shconf\", "
+               "\"--file-prefix=" +
+               prefix_ + "\"]\nports = [\"net_pcap0,rx_pcap=" + dir_ +
+               "/in.pcap\"]\n[keys]\npending_ms = 30000\n"
+               "[control]\nlisten = \"127.0.0.1:" +
+               std::to_string(api_port_) + "\"\ncert = \"" + server_.first + "\"\nkey = \"" +
+               server_.second + "\"\nclient_ca = \"" + ca_->ca_pem() + "\"\naudit_log = \"" + dir_ +
+               "/audit.jsonl\"\naudit_salt = \"live-test-salt-0123456789\"\n"
+               "[[control.client]]\nsubject = \"CN=mf1,O=Operator\"\nroles = [\"keys\", "
+               "\"read\"]\n[metrics]\nlisten = \"127.0.0.1:" +
+               std::to_string(metrics_port_) +
+               "\"\nstatus_interval_s = 1\n[export]\nspool_dir = \"\"\n"
+               "[[destination]]\nid = \"lemf\"\naddress = \"127.0.0.1:" +
+               std::to_string(lemf_port) +
+               "\"\ntls = false\n[[warrant]]\nliid = \"LIID-ALICE\"\n"
+               "targets = [\"sip:alice@example.org\"]\ndestinations = [\"lemf\"]\n";
+    }
+
+    // curl; returns the HTTP status (0 when the transfer failed), body in `body`.
+    int curl(const std::vector<std::string>& args, std::string& body) {
+        std::vector<std::string> a = {"curl", "-sS",          "--max-time", "10",
+                                      "-o",   dir_ + "/body", "-w",         "%{http_code}"};
+        a.insert(a.end(), args.begin(), args.end());
+        std::remove((dir_ + "/body").c_str());
+        const pid_t pid = spawn(a, dir_ + "/curl.out", dir_ + "/curl.err");
+        if (pid < 0 || wait_exit_within(pid, 15) != 0) return 0;
+        body = slurp(dir_ + "/body");
+        return std::atoi(slurp(dir_ + "/curl.out").c_str());
+    }
+    std::vector<std::string> api(const std::string& method, const std::string& path) {
+        return {"--cacert", ca_->ca_pem(), "--cert",
+                mf_.first,  "--key",       mf_.second,
+                "-X",       method,        "https://localhost:" + std::to_string(api_port_) + path};
+    }
+
+    // /metrics through the Prometheus client library's parser: {"name{labels}": value}.
+    json scrape() {
+        std::string text;
+        if (curl({"http://127.0.0.1:" + std::to_string(metrics_port_) + "/metrics"}, text) != 200)
+            return nullptr;
+        liprobe::test::write_text(dir_ + "/metrics.txt", text, 0644);
+        liprobe::test::write_text(
+            dir_ + "/parse.py",
+            "import json, sys\n"
+            "from prometheus_client.parser import "
+            "text_string_to_metric_families\n"
+            "out = {}\n"
+            "for f in text_string_to_metric_families(open(sys.argv[1]).read()):\n"
+            "    for s in f.samples:\n"
+            "        labels = ','.join(k + '=' + v for k, v in "
+            "sorted(s.labels.items()))\n"
+            "        out[s.name + ('{' + labels + '}' if labels else '')] = "
+            "s.value\n"
+            "    out['#type ' + f.name] = f.type\n"
+            "print(json.dumps(out))\n",
+            0644);
+        // Debian's interpreter: its dist-packages hold python3-prometheus-client.
+        const pid_t pid = spawn({"/usr/bin/python3", dir_ + "/parse.py", dir_ + "/metrics.txt"},
+                                dir_ + "/parsed.json", dir_ + "/parse.err");
+        if (pid < 0 || wait_exit_within(pid, 20) != 0) {
+            ADD_FAILURE() << "prometheus parser refused /metrics: " << slurp(dir_ + "/parse.err");
+            return nullptr;
+        }
+        return json::parse(slurp(dir_ + "/parsed.json"));
+    }
+
+    // POSTs the scenario's key over mutual TLS; the HTTP status.
+    int post_keys() {
+        std::string body;
+        liprobe::test::write_text(dir_ + "/keys.json", liprobe::test::keys_json(), 0600);
+        auto post = api("POST", "/v1/keys");
+        post.insert(post.begin(), {"-H", "Content-Type: application/json", "--data-binary",
+                                   "@" + dir_ + "/keys.json"});
+        return curl(post, body);
+    }
+
+    // Stops liprobe-lemf; its CC lines and the UDP payloads of its pcap, both in order.
+    struct LemfCc {
+        json summary;
+        std::vector<json> lines;
+        std::vector<std::vector<uint8_t>> payloads;
+    };
+    LemfCc stop_lemf() {
+        LemfCc out;
+        kill(lemf_, SIGTERM);
+        EXPECT_EQ(wait_exit(lemf_), 0);
+        lemf_ = -1;
+        out.summary = json::parse(slurp(dir_ + "/lemf/summary.json"));
+        std::string jsonl;
+        for (const auto& e : fs::directory_iterator(dir_ + "/lemf"))
+            if (e.path().extension() == ".jsonl") jsonl = e.path().string();
+        if (jsonl.empty()) return out;
+        for (const auto& l : read_jsonl(jsonl))
+            if (l["kind"] != "iri_sip") out.lines.push_back(l);
+        liprobe::net::PcapReader reader(jsonl.substr(0, jsonl.size() - 6) + ".pcap");
+        liprobe::net::PcapRecord rec;
+        while (reader.next(rec)) {
+            liprobe::net::ParsedPacket p;
+            if (liprobe::net::parse_frame(rec.data, rec.caplen, liprobe::net::LinkType::raw_ip,
+                                          p) != liprobe::net::ParseStatus::ok)
+                continue;
+            out.payloads.emplace_back(rec.data + p.payload_offset,
+                                      rec.data + p.payload_offset + p.payload_len);
+        }
+        return out;
+    }
+
+    std::string dir_, prefix_;
+    std::unique_ptr<liprobe::test::TestCa> ca_;
+    std::pair<std::string, std::string> server_, mf_;
+    int api_port_ = free_port(), metrics_port_ = free_port();
+    pid_t probe_ = -1, lemf_ = -1;
+};
+
+TEST_F(ControlLive, KeyPostedAfterTheMediaReleasesThePendingPacketsDecrypted) {
+    liprobe::test::CallSpec target;
+    const auto call = liprobe::test::build_call(target);
+    liprobe::test::write_pcap(dir_ + "/in.pcap", call.frames);
+    const size_t cc_count = call.rtp_from_caller.size() + call.rtp_from_callee.size();
+    const int lemf_port = start_lemf();
+    ASSERT_GT(lemf_port, 0) << slurp(dir_ + "/lemf.err");
+    ASSERT_GT(api_port_, 0);
+    liprobe::test::write_text(dir_ + "/probe.toml", config(lemf_port), 0600);
+    probe_ = spawn({LIPROBE_BIN, "--config", dir_ + "/probe.toml"}, dir_ + "/probe.out",
+                   dir_ + "/probe.err");
+    ASSERT_GT(probe_, 0);
+
+    // Every media packet of the call waits for its key.
+    json m;
+    ASSERT_TRUE(wait_for(
+        [&] {
+            m = scrape();
+            return m.is_object() && m.value("liprobe_srtp_pending_packets", 0.0) == cc_count;
+        },
+        20))
+        << slurp(dir_ + "/probe.err") << (m.is_null() ? "" : m.dump());
+    EXPECT_EQ(m["#type liprobe_packets_received"], "counter");
+    EXPECT_EQ(m["liprobe_packets_received_total"], call.frames.size());
+    EXPECT_EQ(m["liprobe_dialogs_intercepted_total"], 1);
+    EXPECT_EQ(m["liprobe_srtp_unknown_mki_total"], cc_count);
+    EXPECT_EQ(m["liprobe_srtp_decrypted_packets_total"], 0);
+    EXPECT_EQ(m["liprobe_keys_loaded"], 0);
+    EXPECT_EQ(m["liprobe_port_rx_packets_total{name=net_pcap0,port=0}"], call.frames.size());
+    EXPECT_EQ(m["#type liprobe_export_latency_seconds"], "histogram");
+
+    // The key arrives: the waiting packets are decrypted at the next tick.
+    std::string body;
+    ASSERT_EQ(post_keys(), 200) << slurp(dir_ + "/body");
+    EXPECT_EQ(json::parse(slurp(dir_ + "/body"))["installed"], 1);
+    ASSERT_TRUE(wait_for(
+        [&] {
+            m = scrape();
+            return m.is_object() &&
+                   m.value("liprobe_srtp_decrypted_packets_total", 0.0) == cc_count;
+        },
+        10))
+        << (m.is_null() ? "" : m.dump());
+    EXPECT_EQ(m["liprobe_srtp_pending_packets"], 0);
+    EXPECT_EQ(m["liprobe_srtp_pending_total{result=resolved}"], cc_count);
+    EXPECT_EQ(m["liprobe_keys_loaded"], 1);
+    EXPECT_EQ(m["liprobe_key_api_entries_total{result=installed}"], 1);
+    EXPECT_EQ(m["liprobe_cc_records_total{kind=decrypted}"], cc_count);
+    EXPECT_EQ(m["liprobe_cc_records_total{kind=encrypted}"], 0);
+    ASSERT_TRUE(wait_for(
+        [&] {
+            m = scrape();
+            return m.is_object() && m.value("liprobe_destination_sent_pdus_total{destination=lemf}",
+                                            0.0) >= call.sip.size() + cc_count;
+        },
+        10));
+    EXPECT_GE(m.value("liprobe_export_latency_seconds_count", 0.0), call.sip.size() + cc_count);
+
+    // GET lists the key without its material.
+    ASSERT_EQ(curl(api("GET", "/v1/keys"), body), 200);
+    EXPECT_EQ(json::parse(body)["keys"][0]["key_id"], "01020304");
+
+    // DPDK telemetry on the running probe (its runtime directory is named by the file prefix).
+    liprobe::test::write_text(dir_ + "/telemetry.in",
+                              "/liprobe/stats\n/liprobe/dialogs\n/liprobe/keys\n", 0644);
+    const pid_t tel =
+        spawn({"/bin/sh", "-c", "dpdk-telemetry.py -f " + prefix_ + " < " + dir_ + "/telemetry.in"},
+              dir_ + "/telemetry.out", dir_ + "/telemetry.err");
+    ASSERT_EQ(wait_exit_within(tel, 20), 0) << slurp(dir_ + "/telemetry.err");
+    const std::string tel_out = slurp(dir_ + "/telemetry.out");
+    std::vector<json> replies;
+    for (size_t at = tel_out.find('{'); at != std::string::npos;) {
+        size_t depth = 0, end = at;
+        for (; end < tel_out.size(); ++end) {
+            depth += tel_out[end] == '{';
+            depth -= tel_out[end] == '}';
+            if (depth == 0) break;
+        }
+        replies.push_back(json::parse(tel_out.substr(at, end - at + 1)));
+        at = tel_out.find('{', end);
+    }
+    ASSERT_EQ(replies.size(), 3u) << tel_out;
+    EXPECT_EQ(replies[0]["/liprobe/stats"]["srtp_decrypted"], cc_count);
+    EXPECT_EQ(replies[0]["/liprobe/stats"]["received"], call.frames.size());
+    EXPECT_EQ(replies[1]["/liprobe/dialogs"]["intercepted"], 1);
+    EXPECT_EQ(replies[2]["/liprobe/keys"]["entries"], 1);
+    EXPECT_EQ(replies[2]["/liprobe/keys"]["installed"], 1);
+
+    // The status line comes every status_interval_s (1 s here).
+    EXPECT_TRUE(wait_for(
+        [&] { return slurp(dir_ + "/probe.err").find(", lemf backlog ") != std::string::npos; },
+        5));
+    kill(probe_, SIGTERM);
+    ASSERT_EQ(wait_exit_within(probe_, 30), 0) << slurp(dir_ + "/probe.err");
+    probe_ = -1;
+    const std::string err = slurp(dir_ + "/probe.err"), out = slurp(dir_ + "/probe.out");
+    EXPECT_NE(err.find("liprobe: status rx "), std::string::npos) << err;
+    EXPECT_NE(err.find(", lemf backlog "), std::string::npos) << err;
+    EXPECT_NE(out.find("pending              queued " + std::to_string(cc_count) + ", resolved " +
+                       std::to_string(cc_count) + ", expired 0"),
+              std::string::npos)
+        << out;
+
+    const LemfCc lemf = stop_lemf();
+    EXPECT_EQ(lemf.summary["pdus"], call.sip.size() + cc_count);
+    EXPECT_EQ(lemf.summary["missing"], 0);
+    ASSERT_EQ(lemf.lines.size(), cc_count);
+    ASSERT_EQ(lemf.payloads.size(), cc_count);
+    // In order and decrypted: the LEMF's pcap holds the plaintext RTP, byte for byte.
+    for (size_t i = 0; i < cc_count; ++i) {
+        SCOPED_TRACE(i);
+        EXPECT_EQ(lemf.lines[i]["kind"], "cc_rtp");
+        EXPECT_EQ(lemf.lines[i]["seq"], i);
+        EXPECT_EQ(lemf.payloads[i],
+                  i % 2 == 0 ? call.rtp_from_caller[i / 2] : call.rtp_from_callee[i / 2]);
+    }
+
+    // No log line and no audit record names the target or shows the key.
+    const std::string audit = slurp(dir_ + "/audit.jsonl");
+    ASSERT_FALSE(audit.empty());
+    EXPECT_NE(audit.find("\"action\":\"keys.post\""), std::string::npos) << audit;
+    const json key = json::parse(liprobe::test::keys_json())["keys"][0];
+    for (const std::string& text : {err, out, slurp(dir_ + "/lemf.err"), audit})
+        for (const std::string& secret :
+             {std::string("alice@example.org"), std::string("alice"),
+              key["master_key"].get<std::string>(), key["master_salt"].get<std::string>(),
+              std::string("01020304")})
+            EXPECT_EQ(text.find(secret), std::string::npos) << secret << " in:\n" << text;
+}
+
+// Sends the UDP payload of an Ethernet/IPv4 frame from its source address and port to its
+// destination (both configured on the namespace's loopback), as a real host would.
+bool send_frame(const std::vector<uint8_t>& frame) {
+    liprobe::net::ParsedPacket p;
+    if (liprobe::net::parse_frame(frame.data(), static_cast<uint32_t>(frame.size()),
+                                  liprobe::net::LinkType::ethernet,
+                                  p) != liprobe::net::ParseStatus::ok)
+        return false;
+    sockaddr_in src{}, dst{};
+    src.sin_family = dst.sin_family = AF_INET;
+    std::memcpy(&src.sin_addr, frame.data() + p.l3_offset + 12, 4);
+    std::memcpy(&dst.sin_addr, frame.data() + p.l3_offset + 16, 4);
+    src.sin_port = htons(p.src_port);
+    dst.sin_port = htons(p.dst_port);
+    const int fd = socket(AF_INET, SOCK_DGRAM, 0);
+    const int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    const bool ok = bind(fd, reinterpret_cast<sockaddr*>(&src), sizeof src) == 0 &&
+                    sendto(fd, frame.data() + p.payload_offset, p.payload_len, 0,
+                           reinterpret_cast<sockaddr*>(&dst),
+                           sizeof dst) == static_cast<ssize_t>(p.payload_len);
+    close(fd);
+    return ok;
+}
+
+// Revoke during a call. The test process moves into a network namespace of its own, where
+// liprobe captures the loopback (net_pcap rx_iface=lo) and the test sends the call's SIP and
+// SRTP as real UDP between two addresses it puts on that loopback. The key is posted before the
+// call; after the first media packets are decrypted the key is revoked with DELETE; the
+// remaining packets then wait for a key that never comes and go out as encrypted CC (the
+// original IP packets), in order after the decrypted ones.
+TEST_F(ControlLive, RevokeDuringACallDeliversTheRestEncrypted) {
+    if (geteuid() != 0) GTEST_SKIP() << "needs root for a network namespace";
+    ASSERT_EQ(unshare(CLONE_NEWNET), 0) << std::strerror(errno);
+    for (const std::vector<std::string>& cmd :
+         {std::vector<std::string>{"ip", "link", "set", "lo", "up"},
+          {"ip", "addr", "add", "192.0.2.10/32", "dev", "lo"},
+          {"ip", "addr", "add", "192.0.2.20/32", "dev", "lo"}}) {
+        const pid_t ip = spawn(cmd, dir_ + "/ip.out", dir_ + "/ip.err");
+        ASSERT_EQ(wait_exit(ip), 0) << slurp(dir_ + "/ip.err");
+    }
+    api_port_ = free_port();
+    metrics_port_ = free_port();
+    liprobe::test::CallSpec target;
+    const auto call = liprobe::test::build_call(target);
+    const size_t cc_count = call.rtp_from_caller.size() + call.rtp_from_callee.size();
+    const size_t before_revoke = 6;
+    const int lemf_port = start_lemf();
+    ASSERT_GT(lemf_port, 0) << slurp(dir_ + "/lemf.err");
+    std::string cfg = config(lemf_port);
+    const std::string pcap_port = "net_pcap0,rx_pcap=" + dir_ + "/in.pcap";
+    cfg.replace(cfg.find(pcap_port), pcap_port.size(), "net_pcap0,rx_iface=lo");
+    cfg.replace(cfg.find("pending_ms = 30000"), 18, "pending_ms = 300");
+    liprobe::test::write_text(dir_ + "/probe.toml", cfg, 0600);
+    probe_ = spawn({LIPROBE_BIN, "--config", dir_ + "/probe.toml"}, dir_ + "/probe.out",
+                   dir_ + "/probe.err");
+    json m;
+    ASSERT_TRUE(wait_for([&] { return (m = scrape()).is_object(); }, 20))
+        << slurp(dir_ + "/probe.err");
+
+    std::string body;
+    ASSERT_EQ(post_keys(), 200) << slurp(dir_ + "/body");
+
+    // The frames in time order: INVITE, 200, ACK, media alternating, BYE, 200.
+    size_t media_sent = 0, frame = 0;
+    auto is_media = [](const liprobe::test::Frame& f) {
+        liprobe::net::ParsedPacket p;
+        liprobe::net::parse_frame(f.bytes.data(), static_cast<uint32_t>(f.bytes.size()),
+                                  liprobe::net::LinkType::ethernet, p);
+        return p.src_port != 5060;
+    };
+    for (; frame < call.frames.size() && media_sent < before_revoke; ++frame) {
+        ASSERT_TRUE(send_frame(call.frames[frame].bytes)) << frame;
+        if (is_media(call.frames[frame])) ++media_sent;
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    ASSERT_TRUE(wait_for(
+        [&] {
+            m = scrape();
+            return m.is_object() &&
+                   m.value("liprobe_srtp_decrypted_packets_total", 0.0) == before_revoke;
+        },
+        10))
+        << slurp(dir_ + "/probe.err") << (m.is_null() ? "" : m.dump());
+    EXPECT_EQ(m["liprobe_dialogs_intercepted_total"], 1);
+
+    ASSERT_EQ(curl(api("DELETE", "/v1/keys/01020304"), body), 200) << body;
+    for (; frame < call.frames.size(); ++frame) {
+        ASSERT_TRUE(send_frame(call.frames[frame].bytes)) << frame;
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    ASSERT_TRUE(wait_for(
+        [&] {
+            m = scrape();
+            return m.is_object() && m.value("liprobe_cc_records_total{kind=encrypted}", 0.0) ==
+                                        cc_count - before_revoke;
+        },
+        10))
+        << (m.is_null() ? "" : m.dump());
+    EXPECT_EQ(m["liprobe_srtp_decrypted_packets_total"], before_revoke);
+    EXPECT_EQ(m["liprobe_srtp_pending_total{result=expired}"], cc_count - before_revoke);
+    EXPECT_EQ(m["liprobe_keys_revoked_total"], 1);
+    EXPECT_EQ(m["liprobe_keys_loaded"], 0);
+    EXPECT_EQ(m["liprobe_iri_records_total"], call.sip.size());
+
+    kill(probe_, SIGTERM);
+    ASSERT_EQ(wait_exit_within(probe_, 30), 0) << slurp(dir_ + "/probe.err");
+    probe_ = -1;
+    const LemfCc lemf = stop_lemf();
+    EXPECT_EQ(lemf.summary["missing"], 0);
+    ASSERT_EQ(lemf.lines.size(), cc_count);
+    ASSERT_EQ(lemf.payloads.size(), cc_count);
+    for (size_t i = 0; i < cc_count; ++i) {
+        SCOPED_TRACE(i);
+        EXPECT_EQ(lemf.lines[i]["seq"], i);
+        EXPECT_EQ(lemf.lines[i]["kind"], i < before_revoke ? "cc_rtp" : "cc_ip");
+        const auto& plain = i % 2 == 0 ? call.rtp_from_caller[i / 2] : call.rtp_from_callee[i / 2];
+        // Decrypted before the revocation; after it, the SRTP packet as sent.
+        EXPECT_EQ(lemf.payloads[i], i < before_revoke ? plain : liprobe::test::protect(plain));
+    }
+    const std::string audit = slurp(dir_ + "/audit.jsonl");
+    EXPECT_NE(audit.find("\"action\":\"keys.delete\""), std::string::npos) << audit;
+}
+
+}  // namespace
