@@ -80,6 +80,8 @@ DropReason drop_of(TcpResult result) {
             return DropReason::sip_framing_error;
         case TcpResult::resynchronising:
             return DropReason::tcp_resynchronising;
+        case TcpResult::buffer_exhausted:
+            return DropReason::tcp_buffer_exhausted;
         case TcpResult::untracked:
         case TcpResult::messages:
         case TcpResult::held:
@@ -165,6 +167,7 @@ const char* drop_reason_name(DropReason reason) {
         LIPROBE_DROP_NAME(sip_message_too_large)
         LIPROBE_DROP_NAME(sip_framing_error)
         LIPROBE_DROP_NAME(tcp_resynchronising)
+        LIPROBE_DROP_NAME(tcp_buffer_exhausted)
         LIPROBE_DROP_NAME(gtpu_truncated)
         LIPROBE_DROP_NAME(gtpu_bad_version)
         LIPROBE_DROP_NAME(gtpu_not_gpdu)

@@ -14,10 +14,13 @@ struct TcpReassembler::Direction {
     FiveTuple tuple{};
     uint64_t hash = 0;
     int64_t last_seen_us = 0;
-    uint32_t base_seq = 0;  // sequence number of buffer[0]
-    uint32_t filled = 0;    // in-order octets at the buffer start
-    uint32_t consumed = 0;  // delivered or discarded octets at the front (compacted on release)
-    uint64_t skip = 0;      // octets of a too-large message still to discard
+    uint32_t base_seq = 0;      // sequence number of buffer[0]
+    uint32_t filled = 0;        // in-order octets at the buffer start
+    uint32_t consumed = 0;      // delivered or discarded octets at the front (compacted on release)
+    uint64_t skip = 0;          // octets of a too-large message still to discard
+    uint8_t* buffer = nullptr;  // from the arena, nullptr while nothing is held
+    uint32_t capacity = 0;      // its size (kTcpBufferBlock << size_class)
+    uint8_t size_class = 0;
     uint32_t range_count = 0;
     Range ranges[kMaxTcpOutOfOrder] = {};  // held out-of-order data, sorted, beyond filled
 };
@@ -91,6 +94,8 @@ const char* tcp_result_name(TcpResult result) {
             return "framing_error";
         case TcpResult::resynchronising:
             return "resynchronising";
+        case TcpResult::buffer_exhausted:
+            return "buffer_exhausted";
         case TcpResult::untracked:
             return "untracked";
     }
@@ -111,16 +116,63 @@ TcpReassembler::TcpReassembler(const TcpReassemblyConfig& config, StreamFramer f
     window_ = 2 * config_.max_message_bytes;
     const size_t slots = size_t{buckets_} * ways_;
     directions_ = std::make_unique<Direction[]>(slots);
-    buffers_ = std::make_unique<uint8_t[]>(slots * window_);
+    classes_ = 1;
+    while ((size_t{kTcpBufferBlock} << (classes_ - 1)) < window_) ++classes_;
+    const size_t largest = size_t{kTcpBufferBlock} << (classes_ - 1);
+    arena_size_ = config_.buffer_bytes != 0 ? config_.buffer_bytes
+                                            : std::min(slots * largest, slots * 4096 + 4 * largest);
+    // new[] without () leaves the octets uninitialised: the pages stay untouched until a
+    // buffer is carved and written, so an idle default costs no resident memory.
+    arena_.reset(new uint8_t[arena_size_]);
 }
 
 TcpReassembler::~TcpReassembler() = default;
 
 uint8_t* TcpReassembler::buffer_of(const Direction& d) const {
-    return buffers_.get() + static_cast<size_t>(&d - directions_.get()) * window_;
+    return d.buffer;
+}
+
+uint8_t* TcpReassembler::take_buffer(uint32_t size_class) {
+    if (uint8_t* b = free_[size_class]) {
+        std::memcpy(&free_[size_class], b, sizeof(uint8_t*));
+        return b;
+    }
+    const size_t size = size_t{kTcpBufferBlock} << size_class;
+    if (arena_size_ - arena_used_ < size) return nullptr;
+    uint8_t* b = arena_.get() + arena_used_;
+    arena_used_ += size;
+    return b;
+}
+
+void TcpReassembler::give_back(Direction& d) {
+    if (d.buffer == nullptr) return;
+    std::memcpy(d.buffer, &free_[d.size_class], sizeof(uint8_t*));
+    free_[d.size_class] = d.buffer;
+    d.buffer = nullptr;
+    d.capacity = 0;
+}
+
+// Makes d's buffer hold at least end octets (end <= window_), keeping what it holds.
+bool TcpReassembler::reserve(Direction& d, uint32_t end) {
+    if (end <= d.capacity) return true;
+    uint32_t c = 0;
+    while ((kTcpBufferBlock << c) < end) ++c;
+    uint8_t* b = take_buffer(c);
+    if (b == nullptr) return false;
+    if (d.buffer != nullptr) {
+        const uint32_t held = d.range_count != 0 ? d.ranges[d.range_count - 1].end : d.filled;
+        std::memcpy(b, d.buffer, std::max(held, d.filled));
+        give_back(d);
+        ++stats_.buffer_grows;
+    }
+    d.buffer = b;
+    d.capacity = kTcpBufferBlock << c;
+    d.size_class = static_cast<uint8_t>(c);
+    return true;
 }
 
 void TcpReassembler::free_direction(Direction& d) {
+    give_back(d);
     d.used = false;
     --in_use_;
 }
@@ -176,6 +228,8 @@ void TcpReassembler::release() {
             d.filled -= d.consumed;
             d.consumed = 0;
         }
+        // Nothing left to hold: the buffer serves other directions meanwhile.
+        if (!close_current_ && d.filled == 0 && d.range_count == 0) give_back(d);
     }
     current_ = nullptr;
     close_current_ = false;
@@ -214,6 +268,11 @@ TcpResult TcpReassembler::store(Direction& d, const TcpSegment& segment, const u
         end = window_;
     }
     const uint32_t b = static_cast<uint32_t>(begin), e = static_cast<uint32_t>(end);
+    if (!reserve(d, e)) {
+        ++stats_.buffer_exhausted;
+        stats_.bytes_discarded += e - b;
+        return TcpResult::buffer_exhausted;
+    }
     uint8_t* buf = buffer_of(d);
     if (b == d.filled) {
         std::memcpy(buf + b, payload, e - b);
@@ -355,6 +414,7 @@ TcpResult TcpReassembler::add(const FiveTuple& tuple, const TcpSegment& segment,
     current_ = d;
     if (syn && d->synced && segment.seq + 1 != d->base_seq) {
         // A new connection on the same tuple: start over.
+        give_back(*d);
         *d = Direction{.used = true, .tuple = tuple, .hash = hash, .last_seen_us = now_us};
     }
     TcpResult stored = TcpResult::no_payload;

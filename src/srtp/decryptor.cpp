@@ -176,6 +176,15 @@ SrtpDecryptor::~SrtpDecryptor() = default;
 
 namespace {
 
+// RFC 4771 ROC transmission rate R: the packets with SEQ mod R == 0 carry the ROC. R is 1 in
+// every TS 33.180 layout, so that (and any power of two) costs no division per packet.
+inline bool carries_roc(uint16_t seq, uint32_t rate) {
+    if (rate == 1) return true;
+    if (rate == 0) return false;
+    if ((rate & (rate - 1)) == 0) return (seq & (rate - 1)) == 0;
+    return seq % rate == 0;
+}
+
 // What one packet's search saw, to name the outcome when nothing decrypted it.
 struct Search {
     bool room = false;      // some layout left room for header + tag + tail
@@ -206,10 +215,13 @@ void SrtpDecryptor::decrypt_burst(Packet* packets, uint16_t n) {
     const uint8_t* pre_mki[kMaxBurst];
     uint8_t pre_len[kMaxBurst];
     const keys::MkiCandidates* pre_cands[kMaxBurst];
+    // The SSRC of every packet with a hinted MKI, read once here for stages 2-4.
+    uint32_t pre_ssrc[kMaxBurst];
     for (uint16_t pi = 0; pi < n; ++pi) {
         const Packet& p = packets[pi];
         pre_mki[pi] = nullptr;
         pre_len[pi] = 0;
+        pre_ssrc[pi] = 0;
         const int kind = p.is_rtcp ? 1 : 0;
         const size_t hint_len = st.hint_len[kind];
         if (hint_len == 0 || (lengths >> hint_len & 1u) == 0 || p.data == nullptr) continue;
@@ -218,6 +230,7 @@ void SrtpDecryptor::decrypt_burst(Packet* packets, uint16_t n) {
             continue;
         pre_mki[pi] = p.data + p.len - tail;
         pre_len[pi] = static_cast<uint8_t>(hint_len);
+        pre_ssrc[pi] = load_be32(p.data + (p.is_rtcp ? 4 : 8));
     }
     if (n > 1) {
         table_.lookup_bulk(pre_mki, pre_len, n, pre_cands);
@@ -229,9 +242,7 @@ void SrtpDecryptor::decrypt_burst(Packet* packets, uint16_t n) {
     for (uint16_t pi = 0; pi < n; ++pi) {
         if (pre_cands[pi] == nullptr) continue;
         rte_prefetch0(pre_cands[pi]);
-        const Packet& p = packets[pi];
-        const uint32_t ssrc = load_be32(p.data + (p.is_rtcp ? 4 : 8));
-        const StreamKey key(ssrc, p.is_rtcp, pre_len[pi], pre_mki[pi]);
+        const StreamKey key(pre_ssrc[pi], packets[pi].is_rtcp, pre_len[pi], pre_mki[pi]);
         rte_prefetch0(&st.slots[StreamTable::hash(key) & st.mask]);
     }
     // Stage 3: for the context most likely to decrypt (the stream's cached winner, else the
@@ -242,8 +253,8 @@ void SrtpDecryptor::decrypt_burst(Packet* packets, uint16_t n) {
         const Packet& p = packets[pi];
         uint32_t index = 0;
         if (cands->count > 1) {
-            const uint32_t ssrc = load_be32(p.data + (p.is_rtcp ? 4 : 8));
-            const StreamEntry* e = st.find(StreamKey(ssrc, p.is_rtcp, pre_len[pi], pre_mki[pi]));
+            const StreamEntry* e =
+                st.find(StreamKey(pre_ssrc[pi], p.is_rtcp, pre_len[pi], pre_mki[pi]));
             if (e != nullptr && e->candidate_index < cands->count) index = e->candidate_index;
         }
         const keys::SrtpContext* c = cands->contexts[index];
@@ -276,7 +287,7 @@ void SrtpDecryptor::decrypt_burst(Packet* packets, uint16_t n) {
         uint16_t seq = 0;
         uint32_t ssrc = 0;
         if (rtcp) {
-            ssrc = load_be32(data + 4);
+            ssrc = pre_mki[pi] != nullptr ? pre_ssrc[pi] : load_be32(data + 4);
         } else {
             header_len = crypto::rtp_header_length(data, len);
             if (header_len == 0) {
@@ -284,7 +295,7 @@ void SrtpDecryptor::decrypt_burst(Packet* packets, uint16_t n) {
                 continue;
             }
             seq = load_be16(data + 2);
-            ssrc = load_be32(data + 8);
+            ssrc = pre_mki[pi] != nullptr ? pre_ssrc[pi] : load_be32(data + 8);
         }
         // SRTP: header | ct | tag | MKI | [ROC]. SRTCP: header(8) | ct | tag | E|index | MKI.
         const size_t fixed = header_len + crypto::kGcmTagLen + (rtcp ? crypto::kSrtcpIndexLen : 0);
@@ -319,8 +330,7 @@ void SrtpDecryptor::decrypt_burst(Packet* packets, uint16_t n) {
                 if (p.time_us != 0 && !keys::valid_at(*c, p.time_us)) return false;
                 s.valid = true;
                 if (!rtcp) {
-                    const bool carries_roc = c->roc_rate != 0 && seq % c->roc_rate == 0;
-                    if (carries_roc != rcc) return false;
+                    if (carries_roc(seq, c->roc_rate) != rcc) return false;
                 }
                 if (++s.attempts > 1) ++counters_.trial_decryptions;
                 // In place: a failed attempt restores the packet (crypto/srtp.hpp), so the

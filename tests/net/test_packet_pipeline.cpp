@@ -613,6 +613,67 @@ TEST(Tcp, IdleTimeoutAndEviction) {
     EXPECT_EQ(pipe.tcp_stats().directions_timed_out, 2u);
 }
 
+// Stream buffers grow on demand: a 2 KiB buffer for a small message, a larger one (copied) for a
+// message that does not fit, and the buffer goes back once nothing is held, so sequential
+// connections reuse it instead of carving more of the arena.
+TEST(Tcp, BuffersGrowOnDemandAndAreReused) {
+    PacketPipeline pipe(sip_config());
+    Feed feed{pipe};
+    EXPECT_EQ(pipe.tcp_buffer_bytes_carved(), 0u);
+    TcpStream s{feed, 1000};
+    const std::string small = invite();
+    ASSERT_LT(small.size(), size_t{kTcpBufferBlock});
+    EXPECT_EQ(s.send(small.substr(0, 100)).outcome, PacketOutcome::held);
+    EXPECT_EQ(pipe.tcp_buffer_bytes_carved(), size_t{kTcpBufferBlock});
+    ASSERT_EQ(s.send(small.substr(100)).outcome, PacketOutcome::sip_messages);
+    EXPECT_EQ(messages_of(pipe), std::vector<std::string>{small});
+    // A 5000-octet message in three segments: the free 2 KiB buffer, then 4 KiB, then 8 KiB
+    // (each smaller one goes back to its free list).
+    const std::string body(5000 - 200, 'x');
+    const std::string big =
+        "MESSAGE sip:bob@example.org SIP/2.0\r\nCall-ID: big\r\nCSeq: 1 "
+        "MESSAGE\r\nContent-Length: " +
+        std::to_string(body.size()) + "\r\n\r\n" + body;
+    EXPECT_EQ(s.send(big.substr(0, 1500)).outcome, PacketOutcome::held);
+    EXPECT_EQ(s.send(big.substr(1500, 2500)).outcome, PacketOutcome::held);
+    ASSERT_EQ(s.send(big.substr(4000)).outcome, PacketOutcome::sip_messages);
+    EXPECT_EQ(messages_of(pipe), std::vector<std::string>{big});
+    EXPECT_EQ(pipe.tcp_stats().buffer_grows, 2u);
+    const size_t carved = pipe.tcp_buffer_bytes_carved();
+    EXPECT_EQ(carved, size_t{7} * kTcpBufferBlock);  // 2 + 4 + 8 KiB
+    // 100 more connections, one message each: the free buffers serve them all.
+    for (uint16_t port = 1; port <= 100; ++port) {
+        feed(tcp_frame(text(small.substr(0, 50)), 1, kTcpAck, port, 5060));
+        ASSERT_EQ(feed(tcp_frame(text(small.substr(50)), 51, kTcpAck, port, 5060)).outcome,
+                  PacketOutcome::sip_messages);
+        feed(tcp_frame({}, 1 + static_cast<uint32_t>(small.size()), kTcpFin | kTcpAck, port, 5060));
+    }
+    EXPECT_EQ(pipe.tcp_buffer_bytes_carved(), carved);
+    EXPECT_EQ(pipe.tcp_stats().buffer_exhausted, 0u);
+    expect_accounting(pipe);
+}
+
+// A used-up arena is a counted drop, and the buffers come back when their streams end.
+TEST(Tcp, ExhaustedBufferArenaIsACountedDrop) {
+    PipelineConfig c = sip_config();
+    c.tcp.buffer_bytes = 2 * kTcpBufferBlock;  // two small buffers in all
+    PacketPipeline pipe(c);
+    Feed feed{pipe};
+    for (uint16_t port = 1; port <= 2; ++port)
+        EXPECT_EQ(feed(tcp_frame(text("INVITE"), 1, kTcpAck, port, 5060)).outcome,
+                  PacketOutcome::held);
+    const PacketResult& r = feed(tcp_frame(text("INVITE"), 1, kTcpAck, 3, 5060));
+    EXPECT_EQ(r.outcome, PacketOutcome::dropped);
+    EXPECT_EQ(r.drop, DropReason::tcp_buffer_exhausted);
+    EXPECT_EQ(pipe.tcp_stats().buffer_exhausted, 1u);
+    EXPECT_EQ(pipe.tcp_stats().bytes_discarded, 6u);
+    // RST on port 1 returns its buffer: port 3 gets it.
+    feed(tcp_frame({}, 7, kTcpRst, 1, 5060));
+    EXPECT_EQ(feed(tcp_frame(text("INVITE"), 1, kTcpAck, 3, 5060)).outcome, PacketOutcome::held);
+    EXPECT_EQ(pipe.tcp_buffer_bytes_carved(), 2u * kTcpBufferBlock);
+    expect_accounting(pipe);
+}
+
 TEST(Tcp, InviteInIpv4FragmentsOverTcp) {
     PacketPipeline pipe(sip_config());
     Feed feed{pipe};

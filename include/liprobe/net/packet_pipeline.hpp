@@ -96,6 +96,7 @@ enum class DropReason : uint8_t {
     sip_message_too_large,
     sip_framing_error,
     tcp_resynchronising,
+    tcp_buffer_exhausted,  // SIP over TCP: the worker's stream-buffer arena is used up
     // GTP-U
     gtpu_truncated,
     gtpu_bad_version,
@@ -161,6 +162,8 @@ class PacketPipeline {
     const TcpReassemblyStats& tcp_stats() const { return tcp_.stats(); }
     uint32_t fragments_in_flight() const { return fragments_.in_flight(); }
     uint32_t tcp_directions() const { return tcp_.directions(); }
+    // Stream-buffer arena octets in use as buffers so far (see tcp_reassembly.hpp).
+    size_t tcp_buffer_bytes_carved() const { return tcp_.buffer_bytes_carved(); }
 
     // For process_mbuf(): where a chained mbuf is linearised, and the drop when it is too long.
     uint8_t* scratch() { return scratch_.get(); }

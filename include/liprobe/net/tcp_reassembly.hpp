@@ -9,7 +9,12 @@
 // the next SIP start line. An entry is freed on FIN or RST, after
 // idle_timeout_us of packet time without a segment, or evicted (least recently seen of its
 // hash bucket) when its bucket is full; all of these are counted.
-// No allocation after construction; message views stay valid until release().
+// Buffers grow on demand: a direction holds no buffer until it has octets to keep, then one of
+// 2 KiB, doubled (copied) as its data needs up to the window; it goes back when the direction
+// has nothing left to hold. Buffers are carved from one arena of buffer_bytes reserved at
+// construction and only touched (made resident) when first used; when it is exhausted a segment
+// is a counted drop (buffer_exhausted). No allocation after construction; message views stay
+// valid until release().
 #pragma once
 
 #include <cstddef>
@@ -44,7 +49,11 @@ struct TcpReassemblyConfig {
     uint32_t max_message_bytes = 16384;  // largest message; the buffer window is twice this
     uint32_t max_out_of_order = 8;       // ranges held ahead of a gap (<= kMaxTcpOutOfOrder)
     int64_t idle_timeout_us = 300'000'000;
+    // Arena for the stream buffers; 0: 4 KiB per direction plus 4 windows (at most one full
+    // window per direction). Reserved, not resident until used.
+    size_t buffer_bytes = 0;
 };
+inline constexpr uint32_t kTcpBufferBlock = 2048;  // the smallest stream buffer
 inline constexpr uint32_t kMaxTcpOutOfOrder = 16;
 // Messages framed per segment; more stay buffered and come out with the next segment.
 inline constexpr uint32_t kMaxMessagesPerSegment = 32;
@@ -60,6 +69,7 @@ enum class TcpResult : uint8_t {
     message_too_large,   // a message longer than max_message_bytes was discarded
     framing_error,       // the framer rejected the stream (e.g. bad Content-Length)
     resynchronising,     // bytes discarded while looking for the next SIP start line
+    buffer_exhausted,    // no stream buffer left in the arena: the segment's octets are lost
     untracked,           // no state for this direction and may_create was false (or RST)
 };
 const char* tcp_result_name(TcpResult result);
@@ -73,8 +83,10 @@ struct TcpReassemblyStats {
     uint64_t messages = 0;
     uint64_t messages_too_large = 0;
     uint64_t framing_errors = 0;
-    uint64_t bytes_discarded = 0;  // too-large messages, framing errors, resynchronisation,
-                                   // data beyond the window
+    uint64_t bytes_discarded = 0;   // too-large messages, framing errors, resynchronisation,
+                                    // data beyond the window, no buffer
+    uint64_t buffer_exhausted = 0;  // segments refused for want of a buffer
+    uint64_t buffer_grows = 0;      // a direction's buffer replaced by one twice as large
 };
 
 struct TcpStreamMessage {
@@ -104,6 +116,9 @@ class TcpReassembler {
     void flush();                 // frees everything (end of input)
 
     uint32_t directions() const { return in_use_; }
+    // Arena octets carved into buffers so far (what the traffic has made resident, at most).
+    size_t buffer_bytes_carved() const { return arena_used_; }
+    size_t buffer_bytes_reserved() const { return arena_size_; }
     const TcpReassemblyStats& stats() const { return stats_; }
     const TcpReassemblyConfig& config() const { return config_; }
 
@@ -119,6 +134,9 @@ class TcpReassembler {
     Direction* lookup(const FiveTuple& tuple, uint64_t hash, int64_t now_us, bool create);
     void free_direction(Direction& d);
     uint8_t* buffer_of(const Direction& d) const;
+    uint8_t* take_buffer(uint32_t size_class);
+    void give_back(Direction& d);
+    bool reserve(Direction& d, uint32_t end);
     TcpResult store(Direction& d, const TcpSegment& segment, const uint8_t* payload);
     TcpResult frame(Direction& d);
     void discard_front(Direction& d, uint32_t& pos, uint32_t count);
@@ -127,7 +145,11 @@ class TcpReassembler {
     StreamFramer framer_;
     uint32_t ways_ = 0, buckets_ = 0, window_ = 0;
     std::unique_ptr<Direction[]> directions_;
-    std::unique_ptr<uint8_t[]> buffers_;
+    static constexpr uint32_t kMaxClasses = 16;
+    uint32_t classes_ = 0;              // buffer sizes kTcpBufferBlock << c, c < classes_
+    std::unique_ptr<uint8_t[]> arena_;  // default-initialised: untouched until carved
+    size_t arena_size_ = 0, arena_used_ = 0;
+    uint8_t* free_[kMaxClasses] = {};  // per size class, linked through the buffers
     uint32_t in_use_ = 0;
     Direction* current_ = nullptr;  // the direction the message views point into
     bool close_current_ = false;
