@@ -3,7 +3,6 @@
 // chooses RTP or RTCP). Small key table: a 4-octet MKI with one context and a 4-octet MKI shared
 // by two contexts (trial decryption), and a small stream table so that eviction is reached.
 #include <rte_eal.h>
-#include <unistd.h>
 
 #include <cstddef>
 #include <cstdint>
@@ -12,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "eal.hpp"
 #include "liprobe/keys/key_table.hpp"
 #include "liprobe/srtp/decryptor.hpp"
 #include "packet_sequence.hpp"
@@ -48,17 +48,7 @@ keys::KeyTable* table = nullptr;
 }  // namespace
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
-    std::vector<std::string> args = {"fuzz",
-                                     "--no-huge",
-                                     "--no-pci",
-                                     "-m",
-                                     "512",
-                                     "--no-shconf",
-                                     "--log-level=lib.*:error",
-                                     "--file-prefix=fuzz" + std::to_string(getpid())};
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    if (rte_eal_init(static_cast<int>(argv.size()), argv.data()) < 0) __builtin_trap();
+    if (!liprobe::test::init_eal()) __builtin_trap();
     keys::KeyTableConfig config;
     config.name = "fuzz_mki";
     config.capacity = 64;
