@@ -9,6 +9,7 @@ PACKAGES=(
   libpcap-dev nlohmann-json3-dev libtoml11-dev libcpp-httplib-dev libpugixml-dev
   libgtest-dev libgmock-dev libbenchmark-dev libsrtp2-dev
   tshark sip-tester iproute2 tcpdump python3 curl python3-prometheus-client dpdk
+  clang libclang-rt-14-dev  # scripts/fuzz.sh: clang 14 with libFuzzer and ASan/UBSan
 )
 
 missing=()

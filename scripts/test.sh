@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test command: installs what is missing, builds, runs the whole suite twice (optimised build,
 # then AddressSanitizer+UBSan build), builds the release configuration (program and benchmarks),
-# exits non-zero on any failure. ccache (when installed) shares unchanged objects between runs.
+# runs every libFuzzer harness briefly (scripts/fuzz.sh, 10 targets x 15 s), exits non-zero on any
+# failure. ccache (when installed) shares unchanged objects between runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -26,4 +27,6 @@ fi
 ninja -C build-release -j "$jobs"
 echo "== AddressSanitizer + UBSan build =="
 build_and_test build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dbenchmarks=false
+echo "== libFuzzer harnesses (clang, ASan+UBSan): regressions replayed, 15 s of fuzzing each =="
+FUZZ_JOBS=$jobs scripts/fuzz.sh all 15
 echo "all test suites passed"

@@ -27,7 +27,6 @@ const Table kEmptyTable;
 
 // Limits that have no meaning beyond them; documented in config/liprobe.toml.
 constexpr uint64_t kMaxWorkers = 128;
-constexpr uint64_t kMaxU32 = 0xffffffffu;
 
 std::string type_name(const Value& v) {
     switch (v.type()) {

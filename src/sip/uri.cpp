@@ -3,9 +3,6 @@
 namespace liprobe::sip {
 namespace {
 
-inline char lower(char c) {
-    return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
-}
 inline bool is_lws(char c) {
     return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
