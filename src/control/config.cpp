@@ -507,8 +507,8 @@ void Parser::parse_dpdk(const Section& root) {
 
 void Parser::parse_sip(const Section& root) {
     const Section s = table(root, "sip");
-    check_keys(s, {"ports", "dialog_timeout", "unconfirmed_timeout", "max_dialogs",
-                   "max_tcp_streams"});
+    check_keys(
+        s, {"ports", "dialog_timeout", "unconfirmed_timeout", "max_dialogs", "max_tcp_streams"});
     if (const Value* v = typed(s, "ports", toml::value_t::array, "a list of port numbers", false)) {
         cfg_.sip.ports.clear();
         const Array& items = v->as_array();
@@ -822,6 +822,46 @@ std::string syntax_problem(const std::string& what) {
     return "TOML syntax error: " + line;
 }
 
+// TOML documents must be valid UTF-8 (TOML 1.0). toml11 3.7 reads past the end of its buffer on
+// some invalid sequences inside strings (found by tests/fuzz/fuzz_config), so the text is checked
+// here first, strictly (RFC 3629: no overlong forms, no surrogates, nothing above U+10FFFF).
+// Returns the 1-based line and column of the first bad octet, or line 0 when the text is valid.
+std::pair<uint32_t, uint32_t> first_invalid_utf8(std::string_view text) {
+    uint32_t line = 1, column = 1;
+    const auto* p = reinterpret_cast<const unsigned char*>(text.data());
+    const size_t n = text.size();
+    for (size_t i = 0; i < n;) {
+        const unsigned char lead = p[i];
+        size_t len = 1;
+        uint32_t min = 0, cp = lead;
+        if (lead >= 0x80) {
+            if ((lead & 0xE0) == 0xC0) {
+                len = 2, min = 0x80, cp = lead & 0x1Fu;
+            } else if ((lead & 0xF0) == 0xE0) {
+                len = 3, min = 0x800, cp = lead & 0x0Fu;
+            } else if ((lead & 0xF8) == 0xF0) {
+                len = 4, min = 0x10000, cp = lead & 0x07u;
+            } else {
+                return {line, column};
+            }
+            if (len > n - i) return {line, column};
+            for (size_t k = 1; k < len; ++k) {
+                if ((p[i + k] & 0xC0) != 0x80) return {line, column};
+                cp = (cp << 6) | (p[i + k] & 0x3Fu);
+            }
+            if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return {line, column};
+        }
+        if (lead == '\n') {
+            ++line;
+            column = 1;
+        } else {
+            ++column;
+        }
+        i += len;
+    }
+    return {0, 0};
+}
+
 }  // namespace
 
 std::string Diagnostic::text() const {
@@ -857,6 +897,10 @@ LoadResult parse_config(const std::string& text, const std::string& file,
     LoadResult result;
     result.config.file = file;
     Value root;
+    if (const auto [line, column] = first_invalid_utf8(text); line != 0) {
+        result.errors.push_back({file, line, column, "", "not valid UTF-8 (TOML requires UTF-8)"});
+        return result;
+    }
     try {
         std::istringstream in(text);
         root = toml::parse<toml::discard_comments, std::map, std::vector>(in, file);

@@ -328,6 +328,30 @@ TEST(ConfigParse, AuditSaltMustBeLongAndIsNeverQuoted) {
     EXPECT_EQ(r.errors[0].text().find("short-salt"), std::string::npos);
 }
 
+// TOML requires UTF-8; toml11 3.7 read past its buffer on this input (fuzz_config found it, the
+// input is kept in tests/fuzz/regressions/config). Invalid text is refused before toml11 sees it.
+TEST(ConfigParse, InvalidUtf8IsRefusedWithItsPlace) {
+    const std::string crash(
+        "'# li\xf0metri'\xdf"
+        "F",
+        15);
+    LoadResult r = parse_config(crash, "u.toml", "");
+    ASSERT_EQ(r.errors.size(), 1u);
+    EXPECT_EQ(r.errors[0].text(), "u.toml:1: not valid UTF-8 (TOML requires UTF-8)");
+    EXPECT_EQ(r.errors[0].column, 6u);
+    // Overlong form, surrogate, truncated sequence, beyond U+10FFFF: each refused on its line.
+    for (const char* bad : {"\xc0\xaf", "\xed\xa0\x80", "\xe2\x82", "\xf4\x90\x80\x80"}) {
+        r = parse_config(std::string(kMinimal) + "# " + bad + "\n", "u.toml", "");
+        ASSERT_EQ(r.errors.size(), 1u) << bad;
+        EXPECT_EQ(r.errors[0].problem, "not valid UTF-8 (TOML requires UTF-8)");
+        EXPECT_GT(r.errors[0].line, 1u);
+    }
+    // Valid multi-octet text (a comment and a string) is accepted.
+    r = parse_config(std::string(kMinimal) + "# Zürich \xe2\x82\xac \xf0\x9f\x93\x9e\n", "u.toml",
+                     "");
+    EXPECT_TRUE(r.ok()) << errors_of(r);
+}
+
 TEST(ConfigParse, WorkerOrderKeys) {
     const LoadResult r = parse_config(std::string(kMinimal) +
                                           "[dpdk]\nholdback_ms = 0\nholdback_packets = 64\n"
