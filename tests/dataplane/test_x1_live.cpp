@@ -5,7 +5,8 @@
 //  - CreateDestination + ActivateTask: the next call of the target is intercepted and delivered
 //    to the X1 destination (an exporter created at runtime);
 //  - restart: the task comes back from the state file (mode 0600) and intercepts again;
-//  - DeactivateTask: the next call is not intercepted;
+//  - DeactivateTask in the middle of a call: that dialog's records stop at once (no CC for its
+//    later packets once their pending time has passed); the next call is not intercepted;
 //  - SIGHUP with a broken config is refused and the config warrant keeps intercepting; a good
 //    one adds a destination and a warrant at runtime;
 //  - every packet is accounted (outcomes add up to received), and no log or audit line names a
@@ -123,8 +124,9 @@ class X1Live : public ::testing::Test {
         return body;
     }
 
-    // Sends a call between `caller` and dave as real UDP; returns its frame count.
-    size_t send_call(const std::string& caller, const std::string& call_id, uint16_t rtp_base) {
+    // A call between `caller` and dave: INVITE, 200, ACK, 3 SRTP packets each way, BYE, 200.
+    static Call make_call(const std::string& caller, const std::string& call_id,
+                          uint16_t rtp_base) {
         CallSpec spec;
         spec.caller = caller;
         spec.callee = "sip:dave@example.org";
@@ -132,13 +134,19 @@ class X1Live : public ::testing::Test {
         spec.caller_rtp = rtp_base;
         spec.callee_rtp = static_cast<uint16_t>(rtp_base + 1000);
         spec.packets_each_way = 3;
-        const Call call = build_call(spec);
-        for (const auto& f : call.frames) {
-            EXPECT_TRUE(send_frame(f.bytes));
+        return build_call(spec);
+    }
+    // Sends frames [from, to) of a call as real UDP.
+    void send_frames(const Call& call, size_t from, size_t to) {
+        for (size_t i = from; i < to && i < call.frames.size(); ++i) {
+            EXPECT_TRUE(send_frame(call.frames[i].bytes));
             std::this_thread::sleep_for(std::chrono::milliseconds(3));
         }
         last_call_frames_ = call.frames.size();
-        return call.frames.size();
+    }
+    void send_call(const std::string& caller, const std::string& call_id, uint16_t rtp_base) {
+        const Call call = make_call(caller, call_id, rtp_base);
+        send_frames(call, 0, call.frames.size());
     }
     std::string dir_, prefix_;
     std::unique_ptr<TestCa> ca_;
@@ -191,22 +199,64 @@ TEST_F(X1Live, TasksChangeInterceptionForNewDialogsAndSurviveARestart) {
     send_call("sip:alice@example.org", "a2@example.org", 41000);
     ASSERT_TRUE(delivered(1, did_metric));
 
-    // Deactivated: alice's next call is not intercepted, carol's (config warrant) is.
-    r = x1({message("DeactivateTaskRequest", std::string("<xId>") + kXidA + "</xId>")});
-    ASSERT_NE(r.find("DeactivateTaskResponse"), std::string::npos) << r;
-    send_call("sip:alice@example.org", "a3@example.org", 42000);
-    send_call("sip:carol@example.org", "c1@example.org", 43000);
+    // Deactivated in the middle of alice's call: its records stop at once (the first two media
+    // packets, pending without a key, have gone out as encrypted CC before).
+    const Call mid = make_call("sip:alice@example.org", "am@example.org", 46000);
     json m;
+    const auto records = [&] {
+        return m.value("liprobe_cc_records_total{kind=encrypted}", 0.0) +
+               m.value("liprobe_cc_records_total{kind=decrypted}", 0.0) +
+               m.value("liprobe_iri_records_total", 0.0);
+    };
+    double expired_before = -1, records_before = -1, media_before = -1, sip_before = -1;
+    ASSERT_TRUE(wait_for(
+        [&] {
+            m = scrape();
+            expired_before = m.value("liprobe_srtp_pending_total{result=expired}", 0.0);
+            return m.is_object();
+        },
+        5));
+    send_frames(mid, 0, 5);  // INVITE, 200, ACK, 2 SRTP
     ASSERT_TRUE(wait_for(
         [&] {
             m = scrape();
             return m.is_object() && m.value("liprobe_dialogs_intercepted_total", 0.0) == 2 &&
+                   m.value("liprobe_srtp_pending_total{result=expired}", 0.0) == expired_before + 2;
+        },
+        10))
+        << m.dump();
+    records_before = records();
+    media_before = m.value("liprobe_media_packets_total", 0.0);
+    sip_before = m.value("liprobe_sip_messages_total", 0.0);
+    r = x1({message("DeactivateTaskRequest", std::string("<xId>") + kXidA + "</xId>")});
+    ASSERT_NE(r.find("DeactivateTaskResponse"), std::string::npos) << r;
+    send_frames(mid, 5, mid.frames.size());  // 4 SRTP, BYE, 200
+    ASSERT_TRUE(wait_for(
+        [&] {
+            m = scrape();
+            return m.is_object() &&
+                   m.value("liprobe_media_packets_total", 0.0) == media_before + 4 &&
+                   m.value("liprobe_sip_messages_total", 0.0) == sip_before + 2;
+        },
+        10))
+        << m.dump();
+    std::this_thread::sleep_for(std::chrono::milliseconds(600));  // past pending_ms
+    m = scrape();
+    EXPECT_EQ(records(), records_before) << m.dump();
+
+    // Alice's next call is not intercepted, carol's (config warrant) is.
+    send_call("sip:alice@example.org", "a3@example.org", 42000);
+    send_call("sip:carol@example.org", "c1@example.org", 43000);
+    ASSERT_TRUE(wait_for(
+        [&] {
+            m = scrape();
+            return m.is_object() && m.value("liprobe_dialogs_intercepted_total", 0.0) == 3 &&
                    m.value("liprobe_packets_total{outcome=sip_not_intercepted}", 0.0) >= 5;
         },
         10))
         << m.dump();
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
-    EXPECT_EQ(metric("liprobe_dialogs_intercepted_total"), 2);
+    EXPECT_EQ(metric("liprobe_dialogs_intercepted_total"), 3);
 
     // SIGHUP with a broken config: refused, the running warrants stay.
     write_text(dir_ + "/probe.toml", config("[[warrant]]\nliid = 7\n"), 0600);
@@ -215,7 +265,7 @@ TEST_F(X1Live, TasksChangeInterceptionForNewDialogsAndSurviveARestart) {
         [&] { return slurp(dir_ + "/probe.err").find("reload refused") != std::string::npos; }, 10))
         << slurp(dir_ + "/probe.err");
     send_call("sip:carol@example.org", "c2@example.org", 44000);
-    ASSERT_TRUE(wait_for([&] { return metric("liprobe_dialogs_intercepted_total") == 3; }, 10));
+    ASSERT_TRUE(wait_for([&] { return metric("liprobe_dialogs_intercepted_total") == 4; }, 10));
 
     // A good SIGHUP adds a destination and a warrant for erin while running.
     write_text(dir_ + "/probe.toml",
@@ -233,7 +283,7 @@ TEST_F(X1Live, TasksChangeInterceptionForNewDialogsAndSurviveARestart) {
         10))
         << slurp(dir_ + "/probe.err");
     send_call("sip:erin@example.org", "e1@example.org", 45000);
-    ASSERT_TRUE(delivered(4, "liprobe_destination_sent_pdus_total{destination=lemf2}"));
+    ASSERT_TRUE(delivered(5, "liprobe_destination_sent_pdus_total{destination=lemf2}"));
 
     summary = stop_probe();
     EXPECT_NE(summary.find(": balanced"), std::string::npos) << summary;
