@@ -65,6 +65,17 @@ control::Warrant warrant_of(const x1::Task& task) {
     return w;
 }
 
+// One LIID, one warrant: a task may not take a configured warrant's LIID (records and CINs are
+// per LIID). The problem, or nullopt.
+std::optional<std::string> liid_clash(const control::Config& config, const x1::State& x1) {
+    for (size_t i = 0; i < config.warrants.size(); ++i)
+        for (const auto& [xid, task] : x1.tasks)
+            if (task.liid == config.warrants[i].liid)
+                return "warrant[" + std::to_string(i) + "] and X1 task " + xid +
+                       " have the same LIID";
+    return std::nullopt;
+}
+
 }  // namespace
 
 LivePolicy::LivePolicy(const control::Config& config, unsigned workers,
@@ -93,6 +104,10 @@ exporter::DestinationConfig LivePolicy::x1_destination(const control::Config& cf
 
 bool LivePolicy::init(const x1::State& x1, std::string& error) {
     std::lock_guard<std::mutex> lock(mutex_);
+    if (auto clash = liid_clash(config_, x1)) {
+        error = *clash;
+        return false;
+    }
     x1_ = x1;
     return rebuild(config_, x1, error);
 }
@@ -105,6 +120,10 @@ void LivePolicy::start() {
 
 bool LivePolicy::reload(const control::Config& next, std::string& error) {
     std::lock_guard<std::mutex> lock(mutex_);
+    if (auto clash = liid_clash(next, x1_)) {
+        error = *clash;
+        return false;
+    }
     if (!rebuild(next, x1_, error)) return false;
     config_ = next;
     return true;
@@ -112,11 +131,7 @@ bool LivePolicy::reload(const control::Config& next, std::string& error) {
 
 std::optional<x1::Error> LivePolicy::apply(const x1::State& next) {
     std::lock_guard<std::mutex> lock(mutex_);
-    for (const auto& w : config_.warrants)
-        for (const auto& [xid, task] : next.tasks)
-            if (task.liid == w.liid)
-                return x1::Error{x1::kLiidInUse,
-                                 "the LIID of task " + xid + " is used by a configured warrant"};
+    if (auto clash = liid_clash(config_, next)) return x1::Error{x1::kLiidInUse, *clash};
     for (const auto& [did, dest] : next.destinations)
         if (config_.exporter.tls && config_.exporter.cert.empty())
             return x1::Error{x1::kNotApplied,

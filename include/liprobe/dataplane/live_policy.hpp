@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "liprobe/control/config.hpp"
+#include "liprobe/dataplane/control_plane.hpp"
 #include "liprobe/export/exporter.hpp"
 #include "liprobe/media/interception.hpp"
 #include "liprobe/x1/service.hpp"
@@ -24,8 +25,6 @@
 struct rte_rcu_qsbr;
 
 namespace liprobe::dataplane {
-
-struct DestinationStats;
 
 // Where the workers' records go: one exporter per slot. A slot changes only while no published
 // policy refers to it (after an RCU grace period), so a worker between get_record and submit
