@@ -69,20 +69,6 @@ inline int start_plain_lemf(const std::string& bin, const std::string& dir, pid_
     return port;
 }
 
-// curl with ARGS (files in DIR); returns the HTTP status (0 when the transfer failed), the body
-// in `body`.
-inline int run_curl(const std::string& dir, const std::vector<std::string>& args,
-                    std::string& body) {
-    std::vector<std::string> a = {"curl", "-sS",         "--max-time", "10",
-                                  "-o",   dir + "/body", "-w",         "%{http_code}"};
-    a.insert(a.end(), args.begin(), args.end());
-    std::remove((dir + "/body").c_str());
-    const pid_t pid = spawn(a, dir + "/curl.out", dir + "/curl.err");
-    if (pid < 0 || wait_exit_within(pid, 15) != 0) return 0;
-    body = slurp(dir + "/body");
-    return std::atoi(slurp(dir + "/curl.out").c_str());
-}
-
 // GET /metrics on PORT through the Prometheus client library's parser: {"name{labels}": value}
 // and {"#type name": type}; null when it could not be read.
 inline nlohmann::json scrape_metrics(const std::string& dir, int port) {

@@ -16,12 +16,6 @@ namespace {
 
 using test::TestCa;
 
-struct CurlResult {
-    int exit_code = -1;
-    int http = 0;
-    std::string body;
-};
-
 class X1HttpsTest : public ::testing::Test {
   protected:
     void SetUp() override {
@@ -56,24 +50,17 @@ class X1HttpsTest : public ::testing::Test {
         test::remove_tree(dir_);
     }
 
-    CurlResult post(const std::pair<std::string, std::string>& client, const std::string& xml) {
-        std::vector<std::string> args = {"curl",     "-sS",          "--max-time", "10",
-                                         "-o",       dir_ + "/body", "-w",         "%{http_code}",
-                                         "--cacert", ca_->ca_pem()};
+    // POST /X1/NE as `client` ({"", ""}: no certificate); the HTTP status (0: curl failed).
+    int post(const std::pair<std::string, std::string>& client, const std::string& xml,
+             std::string& body) {
+        std::vector<std::string> args = {"--cacert", ca_->ca_pem()};
         if (!client.first.empty())
             args.insert(args.end(), {"--cert", client.first, "--key", client.second});
         test::write_text(dir_ + "/request.xml", xml, 0600);
         args.insert(args.end(), {"-H", "Content-Type: application/xml", "--data-binary",
                                  "@" + dir_ + "/request.xml",
                                  "https://localhost:" + std::to_string(http_->port()) + "/X1/NE"});
-        std::remove((dir_ + "/body").c_str());
-        const pid_t pid = test::spawn(args, dir_ + "/curl.out", dir_ + "/curl.err");
-        CurlResult r;
-        if (pid < 0) return r;
-        r.exit_code = test::wait_exit_within(pid, 15);
-        r.http = std::atoi(test::slurp(dir_ + "/curl.out").c_str());
-        r.body = test::slurp(dir_ + "/body");
-        return r;
+        return test::run_curl(dir_, args, body);
     }
 
     std::string dir_, audit_path_;
@@ -92,27 +79,23 @@ TEST_F(X1HttpsTest, ActivateTaskOverMutualTls) {
              "ActivateTaskRequest",
              test::task_details(test::kXidA, {test::target("sipUri", "sip:alice@example.org")},
                                 test::kDid1, "LIID-HTTPS"))});
-    CurlResult r = post(admf_, xml);
-    ASSERT_EQ(r.exit_code, 0) << test::slurp(dir_ + "/curl.err");
-    EXPECT_EQ(r.http, 200);
-    EXPECT_NE(r.body.find("<X1Response"), std::string::npos) << r.body;
-    EXPECT_NE(r.body.find("xsi:type=\"ActivateTaskResponse\""), std::string::npos) << r.body;
-    EXPECT_NE(r.body.find("<oK>AcknowledgedAndCompleted</oK>"), std::string::npos);
+    std::string body;
+    ASSERT_EQ(post(admf_, xml, body), 200) << test::slurp(dir_ + "/curl.err");
+    EXPECT_NE(body.find("<X1Response"), std::string::npos) << body;
+    EXPECT_NE(body.find("xsi:type=\"ActivateTaskResponse\""), std::string::npos) << body;
+    EXPECT_NE(body.find("<oK>AcknowledgedAndCompleted</oK>"), std::string::npos);
     EXPECT_EQ(service_->state().tasks.size(), 1u);
 
-    r = post(admf_, "<X1Request");
-    EXPECT_EQ(r.http, 400);
-    EXPECT_NE(r.body.find("X1TopLevelErrorResponse"), std::string::npos) << r.body;
+    EXPECT_EQ(post(admf_, "<X1Request", body), 400);
+    EXPECT_NE(body.find("X1TopLevelErrorResponse"), std::string::npos) << body;
 }
 
 TEST_F(X1HttpsTest, RoleX1IsRequired) {
     const std::string xml = test::x1_request({test::message("PingRequest", "")});
-    CurlResult r = post(mf_, xml);
-    EXPECT_EQ(r.exit_code, 0);
-    EXPECT_EQ(r.http, 403);
-    EXPECT_TRUE(r.body.empty());
-    r = post({"", ""}, xml);
-    EXPECT_NE(r.exit_code, 0);  // no client certificate: the handshake fails
+    std::string body = "unset";
+    EXPECT_EQ(post(mf_, xml, body), 403);
+    EXPECT_TRUE(body.empty());
+    EXPECT_EQ(post({"", ""}, xml, body), 0);  // no client certificate: the handshake fails
     const auto lines = test::read_jsonl(audit_path_);
     ASSERT_FALSE(lines.empty());
     EXPECT_EQ(lines[0]["result"], "refused");
