@@ -119,29 +119,47 @@ void LivePolicy::start() {
 }
 
 bool LivePolicy::reload(const control::Config& next, std::string& error) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    if (auto clash = liid_clash(next, x1_)) {
-        error = *clash;
-        return false;
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (auto clash = liid_clash(next, x1_)) {
+            error = *clash;
+            return false;
+        }
+        if (!rebuild(next, x1_, error)) return false;
+        config_ = next;
     }
-    if (!rebuild(next, x1_, error)) return false;
-    config_ = next;
+    drain_replaced();
     return true;
 }
 
 std::optional<x1::Error> LivePolicy::apply(const x1::State& next) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    if (auto clash = liid_clash(config_, next)) return x1::Error{x1::kLiidInUse, *clash};
-    for (const auto& [did, dest] : next.destinations)
-        if (config_.exporter.tls && config_.exporter.cert.empty())
-            return x1::Error{x1::kNotApplied,
-                             "destination " + did +
-                                 ": X1 destinations need [export] cert, key and ca (TLS is "
-                                 "mandatory)"};
-    std::string error;
-    if (!rebuild(config_, next, error)) return x1::Error{x1::kNotApplied, error};
-    x1_ = next;
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (auto clash = liid_clash(config_, next)) return x1::Error{x1::kLiidInUse, *clash};
+        for (const auto& [did, dest] : next.destinations)
+            if (config_.exporter.tls && config_.exporter.cert.empty())
+                return x1::Error{x1::kNotApplied,
+                                 "destination " + did +
+                                     ": X1 destinations need [export] cert, key and ca (TLS is "
+                                     "mandatory)"};
+        std::string error;
+        if (!rebuild(config_, next, error)) return x1::Error{x1::kNotApplied, error};
+        x1_ = next;
+    }
+    drain_replaced();
     return std::nullopt;
+}
+
+void LivePolicy::drain_replaced() {
+    std::vector<std::unique_ptr<exporter::Exporter>> batch;
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        batch.swap(draining_);
+    }
+    // Outside the lock: a slow LEMF's drain must not hold up scrapes and status lines.
+    for (auto& ex : batch) ex->stop();  // delivers what it holds (bounded by drain_timeout)
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (auto& ex : batch) retired_.push_back(std::move(ex));
 }
 
 bool LivePolicy::rebuild(const control::Config& cfg, const x1::State& x1, std::string& error) {
@@ -251,10 +269,10 @@ bool LivePolicy::rebuild(const control::Config& cfg, const x1::State& x1, std::s
     if (rcu_ != nullptr && started_) rte_rcu_qsbr_synchronize(rcu_, RTE_QSBR_THRID_INVALID);
     published_ = std::move(policy);
     warrant_count_ = warrants.size();
+    // No worker can reach these any more: they drain (drain_replaced) and retire.
     for (auto& r : replaced) {
         slots_.set(r.slot, nullptr);
-        r.exporter->stop();  // delivers what it holds (bounded by drain_timeout), spools the rest
-        retired_.push_back(std::move(r.exporter));
+        draining_.push_back(std::move(r.exporter));
     }
     return true;
 }
@@ -270,6 +288,9 @@ std::vector<DestinationStats> LivePolicy::destination_stats() const {
 void LivePolicy::stop() {
     std::lock_guard<std::mutex> lock(mutex_);
     for (auto& [id, r] : running_) r.exporter->stop();
+    for (auto& ex : draining_) ex->stop();
+    for (auto& ex : draining_) retired_.push_back(std::move(ex));
+    draining_.clear();
 }
 
 std::vector<const exporter::Exporter*> LivePolicy::exporters() const {

@@ -3,9 +3,9 @@
 // destinations (x1::Service is the caller, through x1::Backend). A change builds the whole next
 // set aside (exporters created, selectors compiled); any failure leaves the running set as it
 // is. Then it publishes: new exporters start and take a destination slot, the policy pointer is
-// swapped and the workers pass an RCU grace period before the old policy is freed and replaced
-// exporters are drained and retired. Workers only read the policy pointer and the slots (atomic
-// loads); every change runs on control threads under one mutex.
+// swapped and the workers pass an RCU grace period before the old policy is freed; replaced
+// exporters are then drained (outside the lock) and retired. Workers only read the policy pointer
+// and the slots (atomic loads); every change runs on control threads under one mutex.
 #pragma once
 
 #include <array>
@@ -85,6 +85,8 @@ class LivePolicy : public x1::Backend {
         uint16_t slot = 0;
     };
     bool rebuild(const control::Config& config, const x1::State& x1, std::string& error);
+    // Stops the exporters the last change replaced, outside the lock.
+    void drain_replaced();
     exporter::DestinationConfig x1_destination(const control::Config& config,
                                                const x1::DestinationInfo& d) const;
 
@@ -99,7 +101,8 @@ class LivePolicy : public x1::Backend {
     std::map<std::string, uint32_t> warrant_ids_;
     std::vector<exporter::WarrantInfo> warrant_infos_;
     std::map<std::string, Running> running_;  // by destination id (config id or X1 DID)
-    std::vector<std::unique_ptr<exporter::Exporter>> retired_;
+    std::vector<std::unique_ptr<exporter::Exporter>> draining_;  // replaced, not yet stopped
+    std::vector<std::unique_ptr<exporter::Exporter>> retired_;   // stopped (for the summary)
     std::unique_ptr<media::Policy> published_;
     std::atomic<const media::Policy*> current_{nullptr};
     DestinationSlots slots_;
