@@ -547,7 +547,7 @@ void Parser::parse_control(const Section& root) {
     const Section s = table(root, "control");
     ControlSection& c = cfg_.control;
     check_keys(s, {"listen", "cert", "key", "client_ca", "client", "audit_log", "audit_salt",
-                   "allow_insecure_key_files"});
+                   "allow_insecure_key_files", "x1_state"});
     read_host_port(s, "listen", c.listen);
     read_bool(s, "allow_insecure_key_files", c.allow_insecure_key_files);
     read_path(s, "cert", c.cert);
@@ -555,6 +555,7 @@ void Parser::parse_control(const Section& root) {
     read_path(s, "client_ca", c.client_ca);
     read_path(s, "audit_log", c.audit_log);
     read_string(s, "audit_salt", c.audit_salt, false);
+    read_path(s, "x1_state", c.x1_state);
     if (!c.listen.empty()) {
         for (const auto& [key, value] :
              {std::pair<const char*, const std::string*>{"cert", &c.cert},
@@ -624,7 +625,20 @@ void Parser::parse_metrics(const Section& root) {
 void Parser::parse_export(const Section& root) {
     const Section s = table(root, "export");
     ExportSection& e = cfg_.exporter;
-    check_keys(s, {"drain_timeout", "spool_dir", "buffer_mb", "spool_mb", "keepalive_s"});
+    check_keys(s, {"drain_timeout", "spool_dir", "buffer_mb", "spool_mb", "keepalive_s", "tls",
+                   "cert", "key", "ca"});
+    read_bool(s, "tls", e.tls);
+    read_path(s, "cert", e.cert);
+    read_path(s, "key", e.key);
+    read_path(s, "ca", e.ca);
+    if (e.tls && (!e.cert.empty() || !e.key.empty() || !e.ca.empty()))
+        for (const auto& [key, value] :
+             {std::pair<const char*, const std::string*>{"cert", &e.cert},
+              {"key", &e.key},
+              {"ca", &e.ca}})
+            if (value->empty())
+                error(find(s, key) ? line_of(*find(s, key)) : s.line, join(s, key),
+                      "required with the other TLS settings of [export] (X1 destinations)");
     read_uint(s, "drain_timeout", e.drain_timeout_s, 0, 3600);
     read_path(s, "spool_dir", e.spool_dir);
     read_uint(s, "buffer_mb", e.buffer_mb, 1, 65536);

@@ -127,6 +127,18 @@ class Checker {
         X509_free(certificate(prefix + ca_key, ca_path));
     }
 
+    // The X1 state holds target identities: like a private key, never readable by group or
+    // others (no lab exception). A missing file is a fresh start.
+    void x1_state(const std::string& path) {
+        struct stat st;
+        if (stat(path.c_str(), &st) != 0) return;
+        if ((st.st_mode & 077) != 0)
+            error("control.x1_state",
+                  "'" + path +
+                      "' is readable by group or others (it holds target identities): "
+                      "chmod 600 it");
+    }
+
     void preload(const std::string& path, FileCheck mode) {
         const std::string key = "keys.preload";
         FileBytes bytes;
@@ -207,6 +219,9 @@ void check_files(LoadResult& result, FileCheck mode) {
         if (d.tls)
             checker.tls_files("destination[" + std::to_string(i) + "].", d.cert, d.key, "ca", d.ca);
     }
+    if (cfg.exporter.tls && !cfg.exporter.cert.empty())
+        checker.tls_files("export.", cfg.exporter.cert, cfg.exporter.key, "ca", cfg.exporter.ca);
+    if (!cfg.control.x1_state.empty()) checker.x1_state(cfg.control.x1_state);
     if (!cfg.keys.preload.empty()) checker.preload(cfg.keys.preload, mode);
     if (!cfg.exporter.spool_dir.empty()) checker.spool_dir(cfg.exporter.spool_dir);
 }

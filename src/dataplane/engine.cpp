@@ -25,11 +25,14 @@
 #include <thread>
 
 #include "liprobe/dataplane/control_plane.hpp"
+#include "liprobe/dataplane/live_policy.hpp"
 #include "liprobe/dataplane/offline_feed.hpp"
 #include "liprobe/dataplane/worker.hpp"
 #include "liprobe/export/exporter.hpp"
 #include "liprobe/keys/key_model.hpp"
 #include "liprobe/net/pcap_file.hpp"
+#include "liprobe/x1/routes.hpp"
+#include "liprobe/x1/service.hpp"
 
 namespace liprobe::dataplane {
 
@@ -54,81 +57,6 @@ bool has_arg(const std::vector<std::string>& args, std::initializer_list<const c
                 return true;
         }
     return false;
-}
-
-class ExporterSink : public media::RecordSink {
-  public:
-    std::vector<exporter::Exporter*> exporters;
-    exporter::Record* get_record(uint16_t d, uint32_t bytes) override {
-        return d < exporters.size() ? exporters[d]->get_record(bytes) : nullptr;
-    }
-    bool submit(uint16_t d, exporter::Record* r) override { return exporters[d]->submit(r); }
-};
-
-media::DeliverMode deliver_of(control::DeliverMode m) {
-    switch (m) {
-        case control::DeliverMode::encrypted:
-            return media::DeliverMode::encrypted;
-        case control::DeliverMode::both:
-            return media::DeliverMode::both;
-        default:
-            return media::DeliverMode::decrypted;
-    }
-}
-
-// LIID -> global warrant id, stable for the process lifetime (exporters index WarrantInfo by it).
-struct WarrantRegistry {
-    std::map<std::string, uint32_t> ids;
-    std::vector<exporter::WarrantInfo> infos;
-    uint32_t id_for(const control::Warrant& w) {
-        auto it = ids.find(w.liid);
-        exporter::WarrantInfo info;
-        info.liid = w.liid;
-        std::copy(w.xid.begin(), w.xid.end(), info.xid);
-        info.matched_target = w.targets.empty() ? "" : w.targets.front();
-        if (it != ids.end()) {
-            infos[it->second] = info;
-            return it->second;
-        }
-        const uint32_t id = static_cast<uint32_t>(infos.size());
-        ids[w.liid] = id;
-        infos.push_back(info);
-        return id;
-    }
-};
-
-std::unique_ptr<media::Policy> build_policy(const control::Config& cfg, WarrantRegistry& reg,
-                                            const std::map<std::string, uint16_t>& dest_index,
-                                            unsigned slots, std::string& error) {
-    auto policy = std::make_unique<media::Policy>();
-    std::vector<targets::Warrant> tw;
-    for (const auto& w : cfg.warrants) tw.push_back({w.liid, w.targets, w.destinations});
-    targets::SelectorSet::Options opt;
-    opt.scratch_slots = slots;
-    policy->selectors = targets::SelectorSet::build(tw, opt, error);
-    if (!policy->selectors) return nullptr;
-    for (const auto& w : cfg.warrants) {
-        const uint32_t gid = reg.id_for(w);
-        policy->global_id.push_back(gid);
-        if (policy->routes.size() < reg.infos.size()) policy->routes.resize(reg.infos.size());
-        media::WarrantRoute& r = policy->routes[gid];
-        r.active = true;
-        r.deliver = deliver_of(w.deliver);
-        r.not_before_us = w.not_before_us.value_or(0);
-        r.not_after_us = w.not_after_us.value_or(0);
-        for (const auto& d : w.destinations) {
-            auto it = dest_index.find(d);
-            if (it == dest_index.end()) {
-                std::cerr << "liprobe: warning: warrant " << gid << ": destination '" << d
-                          << "' is not running (destinations change with a restart)\n";
-                continue;
-            }
-            if (r.destination_count < media::kMaxWarrantDestinations)
-                r.destinations[r.destination_count++] = it->second;
-        }
-    }
-    policy->routes.resize(reg.infos.size());
-    return policy;
 }
 
 struct PortSetup {
@@ -224,8 +152,7 @@ std::string read_file(const std::string& path) {
 
 // What the control plane observes of this run (its listeners start here, with the workers).
 bool start_control_plane(ControlPlane& plane, const std::vector<std::unique_ptr<Worker>>& workers,
-                         const std::vector<PortSetup>& ports,
-                         const std::vector<std::unique_ptr<exporter::Exporter>>& exporters,
+                         const std::vector<PortSetup>& ports, const LivePolicy& live,
                          size_t keys_preloaded) {
     ObservedRun run;
     run.workers = &workers;
@@ -234,12 +161,7 @@ bool start_control_plane(ControlPlane& plane, const std::vector<std::unique_ptr<
         rte_eth_dev_get_name_by_port(ps.port, name);
         run.ports.emplace_back(ps.port, name);
     }
-    run.destinations = [&exporters] {
-        std::vector<DestinationStats> out;
-        for (const auto& ex : exporters)
-            out.push_back({ex->config().id, ex->snapshot(), &ex->counters().latency});
-        return out;
-    };
+    run.destinations = [&live] { return live.destination_stats(); };
     run.keys_preloaded = keys_preloaded;
     plane.observe(std::move(run));
     std::string error;
@@ -442,59 +364,46 @@ int run(const control::Config& cfg, const RunOptions& options) {
             return 1;
         }
 
-        // ---- destinations ----
-        exporter::ProbeIdentity probe{cfg.probe.operator_id, cfg.probe.network_element_id,
-                                      cfg.probe.country_code};
-        std::vector<std::unique_ptr<exporter::Exporter>> exporters;
-        std::map<std::string, uint16_t> dest_index;
-        ExporterSink sink;
-        for (const auto& d : cfg.destinations) {
-            exporter::DestinationConfig dc;
-            dc.id = d.id;
-            dc.address = d.address.text();
-            dc.format = d.format == control::ExportFormat::x3 ? exporter::Format::x3
-                                                              : exporter::Format::etsi102232;
-            dc.cert = d.cert;
-            dc.key = d.key;
-            dc.ca = d.ca;
-            dc.server_name = d.server_name;
-            dc.tls = d.tls;
-            dc.buffer_mb = d.buffer_mb != 0 ? d.buffer_mb : cfg.exporter.buffer_mb;
-            dc.spool_dir = cfg.exporter.spool_dir;
-            dc.spool_limit_mb = d.spool_mb != 0 ? d.spool_mb : cfg.exporter.spool_mb;
-            dc.keepalive_s = d.keepalive_s != 0 ? d.keepalive_s : cfg.exporter.keepalive_s;
-            dc.drain_timeout_s = cfg.exporter.drain_timeout_s;
-            std::string error;
-            auto ex = exporter::Exporter::create(dc, probe, error);
-            if (!ex) {
-                std::cerr << "liprobe: destination " << d.id << ": " << error << "\n";
-                rte_eal_cleanup();
-                return 1;
-            }
-            dest_index[d.id] = static_cast<uint16_t>(exporters.size());
-            sink.exporters.push_back(ex.get());
-            exporters.push_back(std::move(ex));
-        }
-
-        // ---- warrants ----
-        WarrantRegistry registry;
-        std::string error;
-        std::unique_ptr<media::Policy> policy =
-            build_policy(cfg, registry, dest_index, workers, error);
-        if (!policy) {
-            std::cerr << "liprobe: warrants: " << error << "\n";
-            rte_eal_cleanup();
-            return 1;
-        }
-        for (auto& ex : exporters) ex->set_warrants(registry.infos);
-        std::atomic<const media::Policy*> current_policy{policy.get()};
-        std::vector<std::unique_ptr<media::Policy>> policies;
-        policies.push_back(std::move(policy));
-
-        // ---- shared tables, workers ----
+        // ---- destinations and warrants: the config's and X1's (state file) ----
         const size_t rcu_bytes = rte_rcu_qsbr_get_memsize(workers + 1);
         auto* flow_rcu = static_cast<rte_rcu_qsbr*>(rte_zmalloc("liprobe_flow_rcu", rcu_bytes, 64));
         rte_rcu_qsbr_init(flow_rcu, workers + 1);
+        exporter::ProbeIdentity probe{cfg.probe.operator_id, cfg.probe.network_element_id,
+                                      cfg.probe.country_code};
+        // X1 runs with the control API: a live run only.
+        const bool x1_on = control_plane->server() != nullptr;
+        x1::State x1_state;
+        if (x1_on && !cfg.control.x1_state.empty()) {
+            std::string why;
+            auto loaded = x1::load_state(cfg.control.x1_state, why);
+            if (!loaded) {
+                std::cerr << "liprobe: control.x1_state: " << why << "\n";
+                rte_free(flow_rcu);
+                rte_eal_cleanup();
+                return 1;
+            }
+            x1_state = std::move(*loaded);
+        }
+        auto live = std::make_unique<LivePolicy>(cfg, workers, probe, flow_rcu);
+        std::string error;
+        if (!live->init(x1_state, error)) {
+            std::cerr << "liprobe: " << error << "\n";
+            live.reset();
+            rte_free(flow_rcu);
+            rte_eal_cleanup();
+            return 1;
+        }
+        std::unique_ptr<x1::Service> x1_service;
+        if (x1_on) {
+            x1::ServiceOptions xo;
+            xo.ne_identifier = cfg.probe.network_element_id;
+            xo.state_path = cfg.control.x1_state;
+            x1_service = std::make_unique<x1::Service>(std::move(x1_state), xo, live.get(),
+                                                       &control_plane->audit());
+            x1::register_routes(*x1_service, *control_plane->server());
+        }
+
+        // ---- shared tables, workers ----
         media::FlowTableConfig fc;
         fc.capacity = cfg.dpdk.max_media_flows;
         fc.rcu = flow_rcu;
@@ -513,7 +422,7 @@ int run(const control::Config& cfg, const RunOptions& options) {
         WorkerShared shared;
         shared.sip_ports = &sip_ports;
         shared.detector = &detector;
-        shared.policy = &current_policy;
+        shared.policy = &live->policy();
         shared.key_generation = &key_generation;
         shared.stop = &stop;
         shared.flow_rcu = flow_rcu;
@@ -550,8 +459,8 @@ int run(const control::Config& cfg, const RunOptions& options) {
             ic.unconfirmed_timeout_us = int64_t{cfg.sip.unconfirmed_timeout_s} * 1000000;
             ic.pending_packets = cfg.keys.pending_packets;
             ic.pending_us = int64_t{cfg.keys.pending_ms} * 1000;
-            auto icpt =
-                std::make_unique<media::Interceptor>(ic, *flows, *key_table, sink, cin_counter);
+            auto icpt = std::make_unique<media::Interceptor>(ic, *flows, *key_table, live->sink(),
+                                                             cin_counter);
             pool_workers.push_back(std::make_unique<Worker>(i, shared, std::move(icpt)));
         }
         std::unique_ptr<OfflineFeed> feeder;
@@ -578,8 +487,8 @@ int run(const control::Config& cfg, const RunOptions& options) {
             for (uint16_t q = 0; q < ps.queues; ++q)
                 pool_workers[q % workers]->add_queue({ps.port, q});
 
-        for (auto& ex : exporters) ex->start();
-        if (!start_control_plane(*control_plane, pool_workers, ports, exporters, keys_loaded)) {
+        live->start();
+        if (!start_control_plane(*control_plane, pool_workers, ports, *live, keys_loaded)) {
             stop.store(true);
             exit_code = 1;
         }
@@ -616,26 +525,26 @@ int run(const control::Config& cfg, const RunOptions& options) {
             if (all_done) break;
             if (g_signal_stop.load() != 0) stop.store(true);
             if (g_signal_hup.exchange(0) != 0) {
+                // Warrants and destinations; a broken file changes nothing.
                 control::LoadResult reloaded = control::load_config(options.config_path);
+                if (reloaded.ok()) control::check_files(reloaded);
+                std::string rerr;
                 if (!reloaded.ok()) {
                     for (const auto& e : reloaded.errors)
                         std::cerr << "liprobe: reload refused: " << e.text() << "\n";
+                    control_plane->audit().record("SIGHUP", "config.reload", "refused",
+                                                  {{"errors", reloaded.errors.size()}});
+                } else if (!live->reload(reloaded.config, rerr)) {
+                    std::cerr << "liprobe: reload refused: " << rerr << "\n";
+                    control_plane->audit().record("SIGHUP", "config.reload", "refused", {});
                 } else {
-                    std::string rerr;
-                    auto next = build_policy(reloaded.config, registry, dest_index, workers, rerr);
-                    if (!next) {
-                        std::cerr << "liprobe: reload refused: warrants: " << rerr << "\n";
-                    } else {
-                        for (auto& ex : exporters) ex->set_warrants(registry.infos);
-                        current_policy.store(next.get(), std::memory_order_release);
-                        // Workers pick the new set per burst; the old one goes after a grace
-                        // period.
-                        rte_rcu_qsbr_synchronize(flow_rcu, RTE_QSBR_THRID_INVALID);
-                        policies.clear();
-                        policies.push_back(std::move(next));
-                        std::cerr << "liprobe: reloaded " << reloaded.config.warrants.size()
-                                  << " warrants\n";
-                    }
+                    std::cerr << "liprobe: reloaded " << reloaded.config.warrants.size()
+                              << " warrants and " << reloaded.config.destinations.size()
+                              << " destinations\n";
+                    control_plane->audit().record(
+                        "SIGHUP", "config.reload", "ok",
+                        {{"warrants", reloaded.config.warrants.size()},
+                         {"destinations", reloaded.config.destinations.size()}});
                 }
             }
             control_plane->tick();
@@ -643,7 +552,7 @@ int run(const control::Config& cfg, const RunOptions& options) {
         control_plane->stop();
         rte_eal_mp_wait_lcore();
         if (feeder_thread.joinable()) feeder_thread.join();
-        for (auto& ex : exporters) ex->stop();  // drains, bounded by drain_timeout
+        live->stop();  // drains every destination, bounded by drain_timeout
 
         // ---- summary ----
         const uint64_t received = totals([](Worker& w) { return w.counters().received.get(); });
@@ -655,7 +564,8 @@ int run(const control::Config& cfg, const RunOptions& options) {
         // Every lost record is counted once, by its destination's exporter (the workers'
         // "lost before export" is the part of it that never reached an exporter ring).
         uint64_t lost_total = 0;
-        for (auto& ex : exporters) lost_total += ex->snapshot().lost();
+        const std::vector<const exporter::Exporter*> exporters = live->exporters();
+        for (const auto* ex : exporters) lost_total += ex->snapshot().lost();
         std::FILE* out = stdout;
         std::fprintf(out, "liprobe %s summary\n", offline ? "offline" : "run");
         // Loss first, where nobody can miss it; it also decides the exit status.
@@ -706,9 +616,8 @@ int run(const control::Config& cfg, const RunOptions& options) {
                     {"fragment_discarded", &FS::fragments_discarded},
                     {"fragment_at_end", &FS::fragments_flushed}};
                 for (const auto& [name, field] : ends) {
-                    const uint64_t fv = totals([&](Worker& w) {
-                        return w.pipeline().fragment_stats().*field;
-                    });
+                    const uint64_t fv =
+                        totals([&](Worker& w) { return w.pipeline().fragment_stats().*field; });
                     if (fv != 0)
                         std::fprintf(out, "      %-20s %llu\n", name, (unsigned long long)fv);
                 }
@@ -799,7 +708,7 @@ int run(const control::Config& cfg, const RunOptions& options) {
             "export %llu\n",
             (unsigned long long)ic(&IC::cc_rtp_records), (unsigned long long)ic(&IC::cc_ip_records),
             (unsigned long long)ic(&IC::iri_records), (unsigned long long)ic(&IC::records_lost));
-        for (auto& ex : exporters) {
+        for (const auto* ex : exporters) {
             const auto s = ex->snapshot();
             std::fprintf(out,
                          "  destination %-8s encoded %llu, sent %llu, confirmed %llu, spooled "
@@ -808,13 +717,12 @@ int run(const control::Config& cfg, const RunOptions& options) {
                          (unsigned long long)s.sent_pdus, (unsigned long long)s.confirmed_pdus,
                          (unsigned long long)s.spooled_pdus, (unsigned long long)s.lost());
             if (s.lost() != 0)
-                std::fprintf(out,
-                             "    lost: ring full %llu, no record buffer %llu, buffer/spool full "
-                             "or never sent %llu, encoder refused %llu\n",
-                             (unsigned long long)s.lost_ring_full,
-                             (unsigned long long)s.lost_no_record,
-                             (unsigned long long)s.lost_spool_full,
-                             (unsigned long long)s.lost_encode);
+                std::fprintf(
+                    out,
+                    "    lost: ring full %llu, no record buffer %llu, buffer/spool full "
+                    "or never sent %llu, encoder refused %llu\n",
+                    (unsigned long long)s.lost_ring_full, (unsigned long long)s.lost_no_record,
+                    (unsigned long long)s.lost_spool_full, (unsigned long long)s.lost_encode);
         }
         std::fflush(out);
         if (lost_total != 0)
@@ -823,8 +731,9 @@ int run(const control::Config& cfg, const RunOptions& options) {
 
         pool_workers.clear();  // interceptors take their flows out of the table
         flows.reset();
+        x1_service.reset();
+        live.reset();
         rte_free(flow_rcu);
-        exporters.clear();
         for (const auto& ps : ports) {
             rte_eth_dev_stop(ps.port);
             rte_eth_dev_close(ps.port);

@@ -203,6 +203,7 @@ struct Interceptor::Impl {
               exporter::Direction dir, exporter::IriType iri, int64_t time_us,
               const exporter::IpEndpoint& src, const exporter::IpEndpoint& dst, uint8_t proto,
               const uint8_t* data, uint32_t len) {
+        if (kind == exporter::RecordKind::iri_sip ? !r.deliver_iri : !r.deliver_cc) return;
         for (uint8_t i = 0; i < r.destination_count; ++i) {
             exporter::Record* rec = sink.get_record(r.destinations[i], len);
             if (rec == nullptr || rec->capacity < len) {
@@ -507,8 +508,8 @@ struct Interceptor::Impl {
         if (d->state == DialogState::early) {
             // The far end answered provisionally (100 Trying is hop by hop: not an answer).
             const bool answered = !dm.is_request && dm.status_code > 100 && dm.status_code < 200;
-            enqueue(*d, answered || d->queue == kProceedingQueue ? kProceedingQueue
-                                                                 : kUnansweredQueue);
+            enqueue(*d,
+                    answered || d->queue == kProceedingQueue ? kProceedingQueue : kUnansweredQueue);
         }
 
         // IRI: Begin first, End for the last, Continue between; messages after the end (ACK of
@@ -805,8 +806,7 @@ struct Interceptor::Impl {
     // order of its dialogs' last message, so this stops at the first one still within it).
     void expire_queues() {
         const auto bounded = [&](int64_t us) { return std::min(us, config.dialog_timeout_us); };
-        const int64_t bound[kAgeQueues] = {config.linger_us,
-                                           bounded(config.unconfirmed_timeout_us),
+        const int64_t bound[kAgeQueues] = {config.linger_us, bounded(config.unconfirmed_timeout_us),
                                            bounded(config.proceeding_timeout_us)};
         for (uint8_t q = 0; q < kAgeQueues; ++q) {
             while (queue_oldest[q] >= 0) {
@@ -836,7 +836,8 @@ struct Interceptor::Impl {
         for (unsigned k = 0; k < kSweepPerTick && active > 0; ++k) {
             Dialog& d = dialogs[sweep_cursor];
             sweep_cursor = (sweep_cursor + 1) % dialogs.size();
-            if (d.state == DialogState::confirmed && now_us - d.last_us > config.dialog_timeout_us) {
+            if (d.state == DialogState::confirmed &&
+                now_us - d.last_us > config.dialog_timeout_us) {
                 ctr().dialogs_timed_out.add();
                 release(d);
             }

@@ -7,6 +7,8 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -64,6 +66,17 @@ std::vector<nlohmann::json> read_jsonl(const std::string& path) {
     for (std::string line; std::getline(in, line);)
         if (!line.empty()) out.push_back(nlohmann::json::parse(line));
     return out;
+}
+
+int run_curl(const std::string& dir, const std::vector<std::string>& args, std::string& body) {
+    std::vector<std::string> a = {"curl", "-sS",         "--max-time", "10",
+                                  "-o",   dir + "/body", "-w",         "%{http_code}"};
+    a.insert(a.end(), args.begin(), args.end());
+    std::remove((dir + "/body").c_str());
+    const pid_t pid = spawn(a, dir + "/curl.out", dir + "/curl.err");
+    if (pid < 0 || wait_exit_within(pid, 15) != 0) return 0;
+    body = slurp(dir + "/body");
+    return std::atoi(slurp(dir + "/curl.out").c_str());
 }
 
 }  // namespace liprobe::test

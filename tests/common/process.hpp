@@ -17,6 +17,9 @@ pid_t spawn(const std::vector<std::string>& args, const std::string& out, const 
 int wait_exit(pid_t pid);
 // Waits up to `seconds`, then SIGKILLs: returns the exit code (1000 + code when it had to kill).
 int wait_exit_within(pid_t pid, int seconds);
+// curl with ARGS (its output files in DIR): the HTTP status, 0 when curl failed (no connection,
+// TLS handshake refused, ...); the response body in `body`.
+int run_curl(const std::string& dir, const std::vector<std::string>& args, std::string& body);
 // One JSON value per non-empty line.
 std::vector<nlohmann::json> read_jsonl(const std::string& path);
 

@@ -177,5 +177,46 @@ TEST_F(ConfigCheck, SpoolDirThatIsAFile) {
               "c.toml: export.spool_dir: '" + dir_ + "/file' is not a directory\n");
 }
 
+// The X1 state holds target identities: group- or other-readable stops the start, with no lab
+// exception; a missing file is a fresh start.
+TEST_F(ConfigCheck, X1StateReadableByOthersIsRefused) {
+    const std::string extra = "x1_state = \"x1.json\"\nallow_insecure_key_files = true";
+    EXPECT_EQ(
+        texts(check("probe.pem", "probe.key", "keys.json", "spool", FileCheck::run, extra).errors),
+        "");
+    test::write_text(dir_ + "/x1.json", "{}", 0644);
+    EXPECT_EQ(
+        texts(check("probe.pem", "probe.key", "keys.json", "spool", FileCheck::run, extra).errors),
+        "c.toml: control.x1_state: '" + dir_ +
+            "/x1.json' is readable by group or others (it holds target identities): "
+            "chmod 600 it\n");
+    chmod((dir_ + "/x1.json").c_str(), 0600);
+    EXPECT_EQ(
+        texts(check("probe.pem", "probe.key", "keys.json", "spool", FileCheck::run, extra).errors),
+        "");
+}
+
+// [export] cert/key/ca (TLS towards X1 destinations): all or none, and checked like the others.
+TEST_F(ConfigCheck, ExportTlsForX1Destinations) {
+    const std::string base = R"(
+[probe]
+network_element_id = "ne"
+operator_id = "op"
+country_code = "SE"
+[export]
+spool_dir = ""
+)";
+    LoadResult partial = parse_config(base + "cert = \"probe.pem\"\n", "c.toml", dir_);
+    EXPECT_NE(texts(partial.errors).find("export.key: required with the other TLS settings"),
+              std::string::npos)
+        << texts(partial.errors);
+    LoadResult wrong = parse_config(
+        base + "cert = \"probe.pem\"\nkey = \"other.key\"\nca = \"ca.pem\"\n", "c.toml", dir_);
+    ASSERT_TRUE(wrong.ok()) << texts(wrong.errors);
+    check_files(wrong);
+    EXPECT_EQ(texts(wrong.errors), "c.toml: export.key: does not belong to the certificate in '" +
+                                       dir_ + "/probe.pem'\n");
+}
+
 }  // namespace
 }  // namespace liprobe::control

@@ -23,6 +23,7 @@
 #include "../control/pki.hpp"
 #include "liprobe/net/parse.hpp"
 #include "liprobe/net/pcap_file.hpp"
+#include "live_probe.hpp"
 #include "process.hpp"
 #include "scenario.hpp"
 
@@ -32,30 +33,6 @@ using nlohmann::json;
 namespace {
 
 using namespace liprobe::test;  // NOLINT: the test helpers (spawn, slurp, wait_exit, ...)
-
-// A port that was free a moment ago (the config needs a number, not 0).
-int free_port() {
-    const int fd = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof a;
-    if (bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
-        getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
-        close(fd);
-        return -1;
-    }
-    close(fd);
-    return ntohs(a.sin_port);
-}
-
-bool wait_for(const std::function<bool()>& done, int seconds) {
-    for (int i = 0; i < seconds * 20; ++i) {
-        if (done()) return true;
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    return done();
-}
 
 class ControlLive : public ::testing::Test {
   protected:
@@ -76,24 +53,7 @@ class ControlLive : public ::testing::Test {
         if (!HasFailure()) fs::remove_all(dir_);
     }
 
-    int start_lemf() {
-        lemf_ = spawn({LEMF_BIN, "--listen", "127.0.0.1:0", "--plain", "--format", "etsi102232",
-                       "--out", dir_ + "/lemf"},
-                      dir_ + "/lemf.out", dir_ + "/lemf.err");
-        int port = -1;
-        wait_for(
-            [&] {
-                const std::string out = slurp(dir_ + "/lemf.out");
-                const size_t at = out.find("listening on ");
-                const size_t nl = out.find('\n', at);
-                if (at == std::string::npos || nl == std::string::npos) return false;
-                const std::string addr = out.substr(at + 13, nl - at - 13);
-                port = std::stoi(addr.substr(addr.rfind(':') + 1));
-                return true;
-            },
-            10);
-        return port;
-    }
+    int start_lemf() { return start_plain_lemf(LEMF_BIN, dir_, lemf_); }
 
     std::string config(int lemf_port) {
         return "[probe]\nnetwork_element_id = \"probe-t\"\noperator_id = \"op-t\"\n"
@@ -116,16 +76,8 @@ class ControlLive : public ::testing::Test {
                "targets = [\"sip:alice@example.org\"]\ndestinations = [\"lemf\"]\n";
     }
 
-    // curl; returns the HTTP status (0 when the transfer failed), body in `body`.
     int curl(const std::vector<std::string>& args, std::string& body) {
-        std::vector<std::string> a = {"curl", "-sS",          "--max-time", "10",
-                                      "-o",   dir_ + "/body", "-w",         "%{http_code}"};
-        a.insert(a.end(), args.begin(), args.end());
-        std::remove((dir_ + "/body").c_str());
-        const pid_t pid = spawn(a, dir_ + "/curl.out", dir_ + "/curl.err");
-        if (pid < 0 || wait_exit_within(pid, 15) != 0) return 0;
-        body = slurp(dir_ + "/body");
-        return std::atoi(slurp(dir_ + "/curl.out").c_str());
+        return run_curl(dir_, args, body);
     }
     std::vector<std::string> api(const std::string& method, const std::string& path) {
         return {"--cacert", ca_->ca_pem(), "--cert",
@@ -133,36 +85,7 @@ class ControlLive : public ::testing::Test {
                 "-X",       method,        "https://localhost:" + std::to_string(api_port_) + path};
     }
 
-    // /metrics through the Prometheus client library's parser: {"name{labels}": value}.
-    json scrape() {
-        std::string text;
-        if (curl({"http://127.0.0.1:" + std::to_string(metrics_port_) + "/metrics"}, text) != 200)
-            return nullptr;
-        liprobe::test::write_text(dir_ + "/metrics.txt", text, 0644);
-        liprobe::test::write_text(
-            dir_ + "/parse.py",
-            "import json, sys\n"
-            "from prometheus_client.parser import "
-            "text_string_to_metric_families\n"
-            "out = {}\n"
-            "for f in text_string_to_metric_families(open(sys.argv[1]).read()):\n"
-            "    for s in f.samples:\n"
-            "        labels = ','.join(k + '=' + v for k, v in "
-            "sorted(s.labels.items()))\n"
-            "        out[s.name + ('{' + labels + '}' if labels else '')] = "
-            "s.value\n"
-            "    out['#type ' + f.name] = f.type\n"
-            "print(json.dumps(out))\n",
-            0644);
-        // Debian's interpreter: its dist-packages hold python3-prometheus-client.
-        const pid_t pid = spawn({"/usr/bin/python3", dir_ + "/parse.py", dir_ + "/metrics.txt"},
-                                dir_ + "/parsed.json", dir_ + "/parse.err");
-        if (pid < 0 || wait_exit_within(pid, 20) != 0) {
-            ADD_FAILURE() << "prometheus parser refused /metrics: " << slurp(dir_ + "/parse.err");
-            return nullptr;
-        }
-        return json::parse(slurp(dir_ + "/parsed.json"));
-    }
+    json scrape() { return scrape_metrics(dir_, metrics_port_); }
 
     // POSTs the scenario's key over mutual TLS; the HTTP status.
     int post_keys() {
@@ -340,31 +263,6 @@ TEST_F(ControlLive, KeyPostedAfterTheMediaReleasesThePendingPacketsDecrypted) {
               key["master_key"].get<std::string>(), key["master_salt"].get<std::string>(),
               std::string("01020304")})
             EXPECT_EQ(text.find(secret), std::string::npos) << secret << " in:\n" << text;
-}
-
-// Sends the UDP payload of an Ethernet/IPv4 frame from its source address and port to its
-// destination (both configured on the namespace's loopback), as a real host would.
-bool send_frame(const std::vector<uint8_t>& frame) {
-    liprobe::net::ParsedPacket p;
-    if (liprobe::net::parse_frame(frame.data(), static_cast<uint32_t>(frame.size()),
-                                  liprobe::net::LinkType::ethernet,
-                                  p) != liprobe::net::ParseStatus::ok)
-        return false;
-    sockaddr_in src{}, dst{};
-    src.sin_family = dst.sin_family = AF_INET;
-    std::memcpy(&src.sin_addr, frame.data() + p.l3_offset + 12, 4);
-    std::memcpy(&dst.sin_addr, frame.data() + p.l3_offset + 16, 4);
-    src.sin_port = htons(p.src_port);
-    dst.sin_port = htons(p.dst_port);
-    const int fd = socket(AF_INET, SOCK_DGRAM, 0);
-    const int one = 1;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    const bool ok = bind(fd, reinterpret_cast<sockaddr*>(&src), sizeof src) == 0 &&
-                    sendto(fd, frame.data() + p.payload_offset, p.payload_len, 0,
-                           reinterpret_cast<sockaddr*>(&dst),
-                           sizeof dst) == static_cast<ssize_t>(p.payload_len);
-    close(fd);
-    return ok;
 }
 
 // Revoke during a call. The test process moves into a network namespace of its own, where

@@ -27,6 +27,7 @@ struct HostPort {
     uint16_t port = 0;
     bool empty() const { return host.empty(); }
     std::string text() const;  // "host:port", "[v6]:port"
+    bool operator==(const HostPort&) const = default;
 };
 
 // True for 127.0.0.0/8, ::1 and "localhost".
@@ -93,6 +94,9 @@ struct ControlSection {
     // Lab use only: a private key file (control.key, destination keys) readable by group or
     // others is a warning instead of a refusal to start.
     bool allow_insecure_key_files = false;
+    // X1 tasks and destinations (x1/task_store.hpp) survive a restart in this file (resolved
+    // path; mode 0600, written atomically). Empty: X1 state lives in memory only.
+    std::string x1_state;
 };
 
 struct MetricsSection {
@@ -106,6 +110,10 @@ struct ExportSection {
     uint32_t buffer_mb = 64;
     uint32_t spool_mb = 1024;
     uint32_t keepalive_s = 30;
+    // TLS for destinations created over X1 (which carry only an address): the client
+    // certificate, key and CA the probe uses towards them. tls = false: loopback lab use only.
+    bool tls = true;
+    std::string cert, key, ca;  // resolved paths
 };
 
 struct Destination {

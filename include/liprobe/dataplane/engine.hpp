@@ -1,7 +1,8 @@
 // The probe process (design.md 1, 3.1): EAL from the config, ports (PCI addresses or vdevs, or one
 // net_pcap vdev for --pcap), RSS with a symmetric Toeplitz key, N worker lcores running to
 // completion, one exporter thread per destination, and the main lcore for control (status line,
-// signals, SIGHUP reload of the warrants under RCU). Offline runs end when the capture is consumed:
+// signals, SIGHUP reload of the warrants and destinations, X1 tasks on the control API: both
+// through LivePolicy, swapped under RCU). Offline runs end when the capture is consumed:
 // pending packets go out as encrypted CC, destinations are drained, a summary is printed.
 #pragma once
 

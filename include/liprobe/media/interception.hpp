@@ -45,6 +45,9 @@ inline constexpr size_t kMaxWarrantDestinations = 8;
 struct WarrantRoute {
     bool active = false;  // false: removed by a reload; nothing is delivered for it any more
     DeliverMode deliver = DeliverMode::decrypted;
+    // X1 deliveryType X3Only / X2Only: no IRI, or no CC, for this warrant.
+    bool deliver_iri = true;
+    bool deliver_cc = true;
     int64_t not_before_us = 0;  // 0: unbounded
     int64_t not_after_us = 0;
     uint8_t destination_count = 0;
@@ -82,10 +85,10 @@ struct InterceptorCounters {
     Counter dialogs_unconfirmed_timed_out;  // unanswered or proceeding, past its bound
     Counter dialogs_evicted;                // unconfirmed, its slot taken by a new dialog
     Counter dialogs_linger_evicted;         // ended and lingering, its slot taken
-    Counter dialog_warrants_refused;  // more than kMaxDialogWarrants warrants in one dialog
-    Counter flows_refused;            // flow table or pool full
-    Counter media_packets;            // packets on intercepted flows
-    Counter plain_rtp;                // delivered as they are (non-SRTP profile)
+    Counter dialog_warrants_refused;        // more than kMaxDialogWarrants warrants in one dialog
+    Counter flows_refused;                  // flow table or pool full
+    Counter media_packets;                  // packets on intercepted flows
+    Counter plain_rtp;                      // delivered as they are (non-SRTP profile)
     Counter srtp_decrypted, srtp_auth_failed, srtp_unknown_mki, srtp_malformed;
     Counter pending_queued, pending_resolved, pending_expired, pending_flushed, pending_overflow,
         pending_too_large;
@@ -98,7 +101,7 @@ struct InterceptorConfig {
     uint32_t max_dialogs = 4096;
     int64_t dialog_timeout_us = 3600LL * 1000000;
     int64_t linger_us = 32LL * 1000000;  // an ended dialog absorbs late retransmissions/ACKs
-    int64_t unconfirmed_timeout_us = 32LL * 1000000;   // no response yet ([sip])
+    int64_t unconfirmed_timeout_us = 32LL * 1000000;  // no response yet ([sip])
     int64_t proceeding_timeout_us = 180LL * 1000000;  // a 101..199 response, no final 2xx yet
     uint32_t pending_packets = 4096;
     int64_t pending_us = 2000LL * 1000;
