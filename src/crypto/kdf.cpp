@@ -1,14 +1,11 @@
 // Key derivation functions of the TS 33.180 key chain, on OpenSSL 3 (EVP_MAC HMAC-SHA-256,
 // SHA-256, AES-CTR). Algorithms and vectors: refs/specs.md sections 2-4.
-// The SHA256_* functions (deprecated in OpenSSL 3.0, still shipped): see HmacSha256 below.
-#define OPENSSL_SUPPRESS_DEPRECATED
 #include "liprobe/crypto/kdf.hpp"
 
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/params.h>
-#include <openssl/sha.h>
 
 #include <algorithm>
 #include <cstdint>
@@ -27,20 +24,26 @@ constexpr size_t kAeadMasterSaltLen = 12;
     throw std::runtime_error(std::string("OpenSSL failure: ") + what);
 }
 
-// A reusable HMAC-SHA-256 (RFC 2104) context, one per thread, on OpenSSL's SHA-256 compression
-// function. The EVP_MAC HMAC of OpenSSL 3.0 duplicates a provider digest context (malloc, free,
-// cleanse) on every restart and final: nine times per group member, a quarter of the key API's
-// CPU. Here keying hashes the inner and outer pads once; restart() and final() only copy the
-// 112-octet SHA-256 states. OpenSSL deprecates the SHA256_* functions in 3.0 but ships them;
-// they are still OpenSSL's SHA-256 (no hand-written hash). Every copy holding key-dependent
-// state is cleansed.
+// A reusable HMAC-SHA-256 context, one per thread: fetching the algorithm and allocating a context
+// per call dominates the cost for the short messages of the key chain. Re-keying recomputes only
+// the inner/outer pads; restart() reuses the current key.
 class HmacSha256 {
   public:
-    HmacSha256() = default;
+    HmacSha256() {
+        mac_ = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
+        if (mac_ == nullptr) openssl_failure("EVP_MAC_fetch(HMAC)");
+        ctx_ = EVP_MAC_CTX_new(mac_);
+        if (ctx_ == nullptr) openssl_failure("EVP_MAC_CTX_new");
+        char digest[] = "SHA256";
+        OSSL_PARAM params[] = {
+            OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+            OSSL_PARAM_construct_end(),
+        };
+        if (EVP_MAC_CTX_set_params(ctx_, params) != 1) openssl_failure("HMAC digest");
+    }
     ~HmacSha256() {
-        OPENSSL_cleanse(&inner_, sizeof(inner_));
-        OPENSSL_cleanse(&outer_, sizeof(outer_));
-        OPENSSL_cleanse(&work_, sizeof(work_));
+        EVP_MAC_CTX_free(ctx_);  // cleanses the key copy it holds
+        EVP_MAC_free(mac_);
         OPENSSL_cleanse(key_.data(), key_.size());
     }
     HmacSha256(const HmacSha256&) = delete;
@@ -55,56 +58,34 @@ class HmacSha256 {
             restart();
             return;
         }
+        // A null key pointer means "keep the previous key" to OpenSSL; never pass one.
+        static const uint8_t kEmpty = 0;
+        const uint8_t* p = key.empty() ? &kEmpty : key.data();
         key_len_ = kNoKey;
-        std::array<uint8_t, kBlockLen> block{};  // K0: the key, or its hash if longer
-        if (key.size() > kBlockLen) {
-            SHA256_CTX h;
-            if (SHA256_Init(&h) != 1 || SHA256_Update(&h, key.data(), key.size()) != 1 ||
-                SHA256_Final(block.data(), &h) != 1) {
-                openssl_failure("SHA256 (HMAC key)");
-            }
-            OPENSSL_cleanse(&h, sizeof(h));
-        } else {
-            std::copy(key.begin(), key.end(), block.begin());
-        }
-        std::array<uint8_t, kBlockLen> pad{};
-        for (size_t i = 0; i < kBlockLen; ++i) pad[i] = block[i] ^ 0x36;
-        const bool inner_ok =
-            SHA256_Init(&inner_) == 1 && SHA256_Update(&inner_, pad.data(), pad.size()) == 1;
-        for (size_t i = 0; i < kBlockLen; ++i) pad[i] = block[i] ^ 0x5c;
-        const bool outer_ok =
-            SHA256_Init(&outer_) == 1 && SHA256_Update(&outer_, pad.data(), pad.size()) == 1;
-        OPENSSL_cleanse(pad.data(), pad.size());
-        OPENSSL_cleanse(block.data(), block.size());
-        if (!inner_ok || !outer_ok) openssl_failure("SHA256 (HMAC pads)");
+        if (EVP_MAC_init(ctx_, p, key.size(), nullptr) != 1) openssl_failure("EVP_MAC_init");
         if (key.size() <= key_.size()) {
             std::copy(key.begin(), key.end(), key_.begin());
             key_len_ = key.size();
         }
-        restart();
     }
-    void restart() { work_ = inner_; }
+    void restart() {
+        if (EVP_MAC_init(ctx_, nullptr, 0, nullptr) != 1) openssl_failure("EVP_MAC_init");
+    }
     void update(ByteView data) {
         if (data.empty()) return;
-        if (SHA256_Update(&work_, data.data(), data.size()) != 1) openssl_failure("SHA256_Update");
+        if (EVP_MAC_update(ctx_, data.data(), data.size()) != 1) openssl_failure("EVP_MAC_update");
     }
     void final(uint8_t out[kSha256Len]) {
-        uint8_t inner_hash[kSha256Len];
-        bool ok = SHA256_Final(inner_hash, &work_) == 1;
-        work_ = outer_;
-        ok = ok && SHA256_Update(&work_, inner_hash, sizeof(inner_hash)) == 1 &&
-             SHA256_Final(out, &work_) == 1;
-        OPENSSL_cleanse(inner_hash, sizeof(inner_hash));
-        OPENSSL_cleanse(&work_, sizeof(work_));
-        if (!ok) openssl_failure("SHA256_Final");
+        size_t len = 0;
+        if (EVP_MAC_final(ctx_, out, &len, kSha256Len) != 1 || len != kSha256Len) {
+            openssl_failure("EVP_MAC_final");
+        }
     }
 
   private:
     static constexpr size_t kNoKey = SIZE_MAX;
-    static constexpr size_t kBlockLen = 64;  // SHA-256 block
-    SHA256_CTX inner_{};                     // state after K0 ^ ipad
-    SHA256_CTX outer_{};                     // state after K0 ^ opad
-    SHA256_CTX work_{};
+    EVP_MAC* mac_ = nullptr;
+    EVP_MAC_CTX* ctx_ = nullptr;
     std::array<uint8_t, 64> key_{};  // copy of the loaded key, to detect reuse
     size_t key_len_ = kNoKey;
 };
@@ -195,10 +176,6 @@ AesCtr& thread_aes_ctr() {
     return aes;
 }
 
-void put_be32_at(uint8_t* out, uint32_t value) {
-    for (int i = 0; i < 4; ++i) out[i] = static_cast<uint8_t>(value >> (24 - 8 * i));
-}
-
 void append_be16(Bytes& out, size_t value) {
     out.push_back(static_cast<uint8_t>(value >> 8));
     out.push_back(static_cast<uint8_t>(value));
@@ -216,21 +193,17 @@ void append_param(Bytes& out, ByteView param) {
 }  // namespace
 
 std::array<uint8_t, 32> kdf_33220(ByteView key, uint8_t fc, std::span<const ByteView> params) {
-    for (const ByteView p : params) {
-        if (p.size() > 0xFFFF)
-            throw std::invalid_argument("KDF parameter longer than 65535 octets");
-    }
-    // S = FC || P0 || L0 || ... fed to the MAC piece by piece: no buffer to allocate.
+    Bytes s;
+    size_t total = 1;
+    for (const ByteView p : params) total += p.size() + 2;
+    s.reserve(total);
+    s.push_back(fc);
+    for (const ByteView p : params) append_param(s, p);
+
     std::array<uint8_t, 32> out{};
     HmacSha256& hmac = thread_hmac();
     hmac.set_key(key);
-    hmac.update(ByteView(&fc, 1));
-    for (const ByteView p : params) {
-        const uint8_t len[2] = {static_cast<uint8_t>(p.size() >> 8),
-                                static_cast<uint8_t>(p.size())};
-        hmac.update(p);
-        hmac.update(ByteView(len, 2));
-    }
+    hmac.update(s);
     hmac.final(out.data());
     return out;
 }
@@ -335,19 +308,15 @@ Bytes mikey_prf_sha256(ByteView inkey, ByteView label, size_t out_len) {
 Bytes mikey_derive(ByteView tgk, uint32_t constant, uint8_t cs_id, uint32_t csb_id, ByteView rand,
                    size_t out_len) {
     // RFC 3830 4.1.3: label = constant || cs_id || csb_id || RAND (big-endian integers).
-    // On the stack for the usual RAND sizes (one derivation per member and key): no allocation.
-    std::array<uint8_t, 9 + 64> small{};
-    Bytes large;
-    uint8_t* label = small.data();
-    if (9 + rand.size() > small.size()) {
-        large.resize(9 + rand.size());
-        label = large.data();
-    }
-    put_be32_at(label, constant);
-    label[4] = cs_id;
-    put_be32_at(label + 5, csb_id);
-    std::copy(rand.begin(), rand.end(), label + 9);
-    return mikey_prf_sha256(tgk, ByteView(label, 9 + rand.size()), out_len);
+    Bytes label;
+    label.reserve(9 + rand.size());
+    for (int shift = 24; shift >= 0; shift -= 8)
+        label.push_back(static_cast<uint8_t>(constant >> shift));
+    label.push_back(cs_id);
+    for (int shift = 24; shift >= 0; shift -= 8)
+        label.push_back(static_cast<uint8_t>(csb_id >> shift));
+    label.insert(label.end(), rand.begin(), rand.end());
+    return mikey_prf_sha256(tgk, label, out_len);
 }
 
 Bytes srtp_kdf(ByteView master_key, ByteView master_salt, SrtpKdfLabel label, size_t out_len) {
