@@ -507,8 +507,8 @@ struct Interceptor::Impl {
         if (d->state == DialogState::early) {
             // The far end answered provisionally (100 Trying is hop by hop: not an answer).
             const bool answered = !dm.is_request && dm.status_code > 100 && dm.status_code < 200;
-            enqueue(*d, answered || d->queue == kProceedingQueue ? kProceedingQueue
-                                                                 : kUnansweredQueue);
+            enqueue(*d,
+                    answered || d->queue == kProceedingQueue ? kProceedingQueue : kUnansweredQueue);
         }
 
         // IRI: Begin first, End for the last, Continue between; messages after the end (ACK of
@@ -580,13 +580,21 @@ struct Interceptor::Impl {
 
     bool on_udp(const UdpPacket& pkt) {
         const net::ParsedPacket& p = *pkt.parsed;
+        FlowLookup found;
+        found.dst = flows.lookup(key_of(p, true));
+        if (found.dst == nullptr) found.src = flows.lookup(key_of(p, false));
+        return on_udp(pkt, found);
+    }
+
+    bool on_udp(const UdpPacket& pkt, const FlowLookup& found) {
+        const net::ParsedPacket& p = *pkt.parsed;
         if (pkt.time_us > now_us) now_us = pkt.time_us;
         Side sender;
-        const FlowInfo* info = flows.lookup(key_of(p, true));
+        const FlowInfo* info = found.dst;
         if (info != nullptr) {
             sender = other_side(info->owner);
         } else {
-            info = flows.lookup(key_of(p, false));
+            info = found.src;
             if (info == nullptr) return false;
             sender = info->owner;  // symmetric RTP: a side sends from where it receives
         }
@@ -805,8 +813,7 @@ struct Interceptor::Impl {
     // order of its dialogs' last message, so this stops at the first one still within it).
     void expire_queues() {
         const auto bounded = [&](int64_t us) { return std::min(us, config.dialog_timeout_us); };
-        const int64_t bound[kAgeQueues] = {config.linger_us,
-                                           bounded(config.unconfirmed_timeout_us),
+        const int64_t bound[kAgeQueues] = {config.linger_us, bounded(config.unconfirmed_timeout_us),
                                            bounded(config.proceeding_timeout_us)};
         for (uint8_t q = 0; q < kAgeQueues; ++q) {
             while (queue_oldest[q] >= 0) {
@@ -836,7 +843,8 @@ struct Interceptor::Impl {
         for (unsigned k = 0; k < kSweepPerTick && active > 0; ++k) {
             Dialog& d = dialogs[sweep_cursor];
             sweep_cursor = (sweep_cursor + 1) % dialogs.size();
-            if (d.state == DialogState::confirmed && now_us - d.last_us > config.dialog_timeout_us) {
+            if (d.state == DialogState::confirmed &&
+                now_us - d.last_us > config.dialog_timeout_us) {
                 ctr().dialogs_timed_out.add();
                 release(d);
             }
@@ -872,6 +880,9 @@ bool Interceptor::on_sip(const UdpPacket& pkt, const sip::SipMessage& msg, uint8
 bool Interceptor::on_udp(const UdpPacket& pkt) {
     return impl_->on_udp(pkt);
 }
+bool Interceptor::on_udp(const UdpPacket& pkt, const FlowLookup& found) {
+    return impl_->on_udp(pkt, found);
+}
 void Interceptor::flush() {
     impl_->flush();
 }
@@ -883,6 +894,9 @@ void Interceptor::finish() {
 }
 const FlowWriter& Interceptor::flow_writer() const {
     return impl_->writer;
+}
+const FlowTable& Interceptor::flow_table() const {
+    return impl_->flows;
 }
 size_t Interceptor::active_dialogs() const {
     return impl_->active;

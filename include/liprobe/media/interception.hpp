@@ -82,10 +82,10 @@ struct InterceptorCounters {
     Counter dialogs_unconfirmed_timed_out;  // unanswered or proceeding, past its bound
     Counter dialogs_evicted;                // unconfirmed, its slot taken by a new dialog
     Counter dialogs_linger_evicted;         // ended and lingering, its slot taken
-    Counter dialog_warrants_refused;  // more than kMaxDialogWarrants warrants in one dialog
-    Counter flows_refused;            // flow table or pool full
-    Counter media_packets;            // packets on intercepted flows
-    Counter plain_rtp;                // delivered as they are (non-SRTP profile)
+    Counter dialog_warrants_refused;        // more than kMaxDialogWarrants warrants in one dialog
+    Counter flows_refused;                  // flow table or pool full
+    Counter media_packets;                  // packets on intercepted flows
+    Counter plain_rtp;                      // delivered as they are (non-SRTP profile)
     Counter srtp_decrypted, srtp_auth_failed, srtp_unknown_mki, srtp_malformed;
     Counter pending_queued, pending_resolved, pending_expired, pending_flushed, pending_overflow,
         pending_too_large;
@@ -98,7 +98,7 @@ struct InterceptorConfig {
     uint32_t max_dialogs = 4096;
     int64_t dialog_timeout_us = 3600LL * 1000000;
     int64_t linger_us = 32LL * 1000000;  // an ended dialog absorbs late retransmissions/ACKs
-    int64_t unconfirmed_timeout_us = 32LL * 1000000;   // no response yet ([sip])
+    int64_t unconfirmed_timeout_us = 32LL * 1000000;  // no response yet ([sip])
     int64_t proceeding_timeout_us = 180LL * 1000000;  // a 101..199 response, no final 2xx yet
     uint32_t pending_packets = 4096;
     int64_t pending_us = 2000LL * 1000;
@@ -131,6 +131,10 @@ class Interceptor {
     // A UDP packet that is not SIP: true when it is on an intercepted flow. Such a packet is
     // staged; the frame must stay valid until flush() (call it before freeing the burst).
     bool on_udp(const UdpPacket& pkt);
+    // The same with the packet's two flow lookups already done (FlowTable::lookup_bulk for a
+    // burst): found must be what FlowTable::lookup returns for the packet's destination and
+    // source endpoints now (no flow installed or removed by this interceptor since).
+    bool on_udp(const UdpPacket& pkt, const FlowLookup& found);
     // Decrypts and delivers the staged packets (one SRTP burst).
     void flush();
 
@@ -142,6 +146,7 @@ class Interceptor {
 
     const InterceptorCounters& counters() const { return counters_; }
     const FlowWriter& flow_writer() const;
+    const FlowTable& flow_table() const;
     size_t active_dialogs() const;
     size_t pending() const;
 
