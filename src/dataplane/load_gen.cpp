@@ -22,9 +22,6 @@ namespace liprobe::dataplane {
 namespace {
 
 constexpr unsigned kBurst = 32;
-// Behind schedule by more than this many packets, the generator skips (counts lagged) instead
-// of offering them late in one go: about one RX ring.
-constexpr uint64_t kMaxBacklog = 1024;
 
 int64_t wall_us() {
     timespec ts{};
@@ -120,6 +117,11 @@ void LoadGenerator::send_loop() {
     const double cycles_per_packet = static_cast<double>(hz) / config_.options.rate_pps;
     std::vector<rte_mbuf*> per_queue(size_t{queues} * kBurst);
     std::vector<unsigned> counts(queues);
+    // Behind schedule by more than one RX ring (the generator thread was descheduled), the
+    // packets it could not offer in time are skipped and counted (lagged), not offered late:
+    // a backlog up to one ring's depth is what a NIC would have buffered meanwhile.
+    const uint64_t max_backlog =
+        std::max<uint64_t>(kBurst, rte_ring_get_capacity(config_.rings.front()));
     rte_mbuf* mbufs[kBurst];
     size_t next = 0;
     uint64_t offered = 0;
@@ -145,7 +147,7 @@ void LoadGenerator::send_loop() {
             continue;
         }
         uint64_t behind = due - offered;
-        if (behind > kMaxBacklog) {
+        if (behind > max_backlog) {
             stats_.lagged += behind - kBurst;
             offered += behind - kBurst;
             behind = kBurst;

@@ -13,8 +13,9 @@
 // time it was offered (the mbuf timestamp the worker uses as packet time, so the export latency
 // runs from the offer). A full ring drops the frame (missed, the NIC's imissed); an empty mbuf pool
 // too (no mbuf). When the generator thread itself falls behind its schedule (it shares the CPUs),
-// the packets it could not offer are not offered late in a burst but skipped and counted (lagged):
-// the offered rate is what was really offered, sent + missed + no mbuf over the elapsed time.
+// it catches up with at most one RX ring's depth of frames (what a NIC would have buffered); the
+// rest are skipped and counted (lagged): the offered rate is what was really offered, sent +
+// missed + no mbuf over the elapsed time.
 #pragma once
 
 #include <atomic>
