@@ -6,6 +6,7 @@
 // the pool only after an rte_rcu_qsbr grace period, so a reader never sees freed memory.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -123,9 +124,12 @@ class FlowTable {
     FlowTable& operator=(const FlowTable&) = delete;
 
     // Fast path, any registered RCU reader: valid until the caller's next quiescent report.
+    // A key whose slot in the presence filter is empty is not installed, without touching the
+    // rte_hash (the common case: traffic of nobody's warrant).
     const FlowInfo* lookup(const FlowKey& key) const;
-    // The same for n keys at once (at most kMaxBulk): rte_hash's bulk lookup, which prefetches
-    // the buckets of every key before comparing. out[i] is nullptr where keys[i] is not installed.
+    // The same for n keys at once (at most kMaxBulk): the keys that pass the filter go to
+    // rte_hash's bulk lookup, which prefetches the buckets of every key before comparing.
+    // out[i] is nullptr where keys[i] is not installed.
     static constexpr unsigned kMaxBulk = 64;
     void lookup_bulk(const FlowKey* const* keys, unsigned n, const FlowInfo** out) const;
     uint32_t size() const;  // installed endpoints
@@ -133,6 +137,15 @@ class FlowTable {
 
   private:
     friend class FlowWriter;
+    // Presence filter: per slot (a second hash of the key), how many installed keys map there.
+    // A writer counts a new key in before adding it to the hash and out after deleting it, so a
+    // reader that finds 0 may answer "not installed" (as a lookup just before the add or just
+    // after the delete would). Saturated counts (65535) stay: only false positives, never misses.
+    uint32_t filter_slot(const FlowKey& key) const;
+    bool may_contain(const FlowKey& key) const;
+    void filter_add(const FlowKey& key, int delta);
+    std::unique_ptr<std::atomic<uint16_t>[]> filter_;
+    uint32_t filter_mask_ = 0;
     rte_hash* hash_ = nullptr;
     rte_ring* free_ = nullptr;
     rte_rcu_qsbr* rcu_ = nullptr;
