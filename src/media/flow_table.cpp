@@ -3,6 +3,7 @@
 #include <rte_errno.h>
 #include <rte_hash.h>
 #include <rte_hash_crc.h>
+#include <rte_prefetch.h>
 #include <rte_rcu_qsbr.h>
 #include <rte_ring.h>
 
@@ -112,10 +113,15 @@ void FlowTable::lookup_bulk(const FlowKey* const* keys, unsigned n, const FlowIn
     const void* ks[kMaxBulk];
     void* data[kMaxBulk];
     uint8_t index[kMaxBulk];
+    uint32_t slot[kMaxBulk];
+    for (unsigned i = 0; i < n; ++i) {  // the filter's lines are fetched for all keys at once
+        slot[i] = filter_slot(*keys[i]);
+        rte_prefetch0(&filter_[slot[i]]);
+    }
     unsigned m = 0;
     for (unsigned i = 0; i < n; ++i) {
         out[i] = nullptr;
-        if (!may_contain(*keys[i])) continue;
+        if (filter_[slot[i]].load(std::memory_order_relaxed) == 0) continue;
         ks[m] = keys[i];
         index[m++] = static_cast<uint8_t>(i);
     }
