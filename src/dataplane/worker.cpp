@@ -361,23 +361,35 @@ void Worker::look_ahead(rte_mbuf* const* mbufs, unsigned n) {
             (shared_.pipeline.gtpu && p.dst_port == net::kGtpuPort) ||
             shared_.sip_ports->test(p.src_port) || shared_.sip_ports->test(p.dst_port))
             continue;
-        for (int side = 0; side < 2; ++side) {
-            media::FlowKey& key = key_store[2 * k + side];
+        // Destination keys in [0, k), source keys in [kLookahead, kLookahead + k).
+        for (unsigned side = 0; side < 2; ++side) {
+            media::FlowKey& key = key_store[side * kLookahead + k];
             key = media::FlowKey{};
             key.family = p.ip_version == 6 ? 6 : 4;
             key.port = side == 0 ? p.dst_port : p.src_port;
             std::memcpy(key.addr, (side == 0 ? p.dst : p.src).bytes, 16);
-            keys[2 * k + side] = &key;
         }
+        keys[k] = &key_store[k];
         slot[k++] = static_cast<uint8_t>(i);
     }
-    if (k > 0) interceptor_->flow_table().lookup_bulk(keys, 2 * k, found);
+    // As on_udp looks up: the source endpoint only where the destination is not installed (an
+    // intercepted packet pays one lookup, not two).
+    const media::FlowTable& table = interceptor_->flow_table();
+    if (k > 0) table.lookup_bulk(keys, k, found);
+    uint8_t missed[kLookahead];
+    unsigned m = 0;
     for (unsigned j = 0; j < k; ++j) {
         media::FlowLookup& f = ahead_found_[slot[j]];
-        f.dst = found[2 * j];
-        f.src = f.dst == nullptr ? found[2 * j + 1] : nullptr;
+        f.dst = found[j];
+        f.src = nullptr;
         ahead_has_found_[slot[j]] = true;
+        if (f.dst == nullptr) {
+            keys[kLookahead + m] = &key_store[kLookahead + j];
+            missed[m++] = static_cast<uint8_t>(j);
+        }
     }
+    if (m > 0) table.lookup_bulk(keys + kLookahead, m, found + kLookahead);
+    for (unsigned q = 0; q < m; ++q) ahead_found_[slot[missed[q]]].src = found[kLookahead + q];
     ahead_valid_ = true;
 }
 
