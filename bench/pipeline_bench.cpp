@@ -1,9 +1,10 @@
 // pipeline_bench: the whole worker path per packet (issue 8), with anchors measured in the same
 // run on the same packets. Every variant runs the loop of Worker::run() except rte_eth_rx_burst:
-// per burst of 32, mbufs are taken from the worker's own mempool and the frame is copied in (what
-// a NIC's DMA does), then Worker::process() for each (parse, reassembly checks, SIP detection and
-// parsing, dialog logic, flow lookup), Interceptor::flush() (SRTP burst decryption, CC records),
-// rte_pktmbuf_free_bulk, the housekeeping of Worker::run() (expire, tick, RCU quiescent states)
+// per burst of 32, mbufs are taken from the worker's own mempool, the frame is copied in and its
+// packet time stamped (what a NIC does), then Worker::receive() as run() calls it (per packet:
+// parse, reassembly checks, SIP detection and parsing, dialog logic, flow lookup; then
+// Interceptor::flush(): SRTP burst decryption, CC records; rte_pktmbuf_free_bulk), the
+// housekeeping of Worker::run() (expire, tick, RCU quiescent states)
 // and the exporter ring drained (every record is dequeued and returned to its pool, so the ring
 // never fills; the exporter's encoding is bench/export_bench's business).
 //
@@ -34,6 +35,7 @@
 #include <rte_lcore.h>
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
+#include <rte_mbuf_dyn.h>
 #include <rte_mempool.h>
 #include <rte_rcu_qsbr.h>
 #include <rte_ring.h>
@@ -152,6 +154,8 @@ struct World {
     std::unique_ptr<keys::KeyTable> keys;
     rte_rcu_qsbr* flow_rcu = nullptr;
     std::unique_ptr<media::FlowTable> flows;
+    int ts_offset = -1;  // mbuf timestamp dynamic field (packet time)
+    uint64_t ts_flag = 0;
     std::unique_ptr<media::FlowWriter> flow_writer;
     media::Policy policy;
     std::atomic<const media::Policy*> current_policy{nullptr};
@@ -454,6 +458,11 @@ World* build_world() {
     build_sip_frames(*w);
 
     dataplane::WorkerShared shared;
+    // Packet time comes with the mbuf, as from net_pcap or the load generator.
+    if (rte_mbuf_dyn_rx_timestamp_register(&w->ts_offset, &w->ts_flag) != 0) std::abort();
+    shared.timestamp_offset = w->ts_offset;
+    shared.timestamp_flag = w->ts_flag;
+    shared.flows = w->flows.get();
     shared.sip_ports = &w->sip_ports;
     shared.detector = &w->detector;
     shared.policy = &w->current_policy;
@@ -562,10 +571,11 @@ void pipeline(benchmark::State& state, Mix mix) {
         t.receive(m, next, kBurst);
         for (uint32_t i = 0; i < kBurst; ++i) {
             const int64_t time = kStartUs + pass * kPassUs + in_pass++;
-            worker.process(rte_pktmbuf_mtod(m[i], uint8_t*), rte_pktmbuf_pkt_len(m[i]), time);
+            *RTE_MBUF_DYNFIELD(m[i], w.ts_offset, rte_mbuf_timestamp_t*) =
+                static_cast<uint64_t>(time);
+            m[i]->ol_flags |= w.ts_flag;
         }
-        worker.interceptor().flush();
-        rte_pktmbuf_free_bulk(m, kBurst);
+        worker.receive(m, kBurst, 0);  // processes, flushes the interceptor, frees the burst
         const int64_t now = kStartUs + pass * kPassUs + in_pass;
         worker.expire(now);
         worker.interceptor().tick(now, w.key_generation.load(std::memory_order_acquire));

@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <iostream>
 #include <string>
@@ -24,6 +25,7 @@ constexpr int kExitConfig = 2;  // configuration or command-line error
 
 constexpr const char* kUsage =
     "usage: liprobe --config FILE [--pcap FILE] [--check]\n"
+    "       liprobe --config FILE --load-test FILE [--rate PPS] [--seconds S]\n"
     "       liprobe --version | --help\n"
     "\n"
     "Lawful-interception media probe: finds the SIP calls of warrant targets, decrypts their\n"
@@ -36,6 +38,10 @@ constexpr const char* kUsage =
     "                 were lost\n"
     "  --check        validate the configuration, every file it names and every preload key\n"
     "                 entry (as a run loads them), then exit\n"
+    "  --load-test FILE  benchmark (scripts/loadtest.sh): a live run on software RX rings fed\n"
+    "                 by a generator thread replaying FILE (its SIP once, then its media and\n"
+    "                 other UDP in a loop) at --rate packets/s (default 1000000) for --seconds\n"
+    "                 (default 5); the summary adds the offered rate, drops and export latency\n"
     "  --version      print the version and exit\n"
     "  --help         print this text and exit\n"
     "\n"
@@ -46,6 +52,8 @@ constexpr const char* kUsage =
 struct Options {
     std::string config;
     std::string pcap;
+    std::string load_test;
+    double rate = 1e6, seconds = 5;
     bool check = false;
     bool version = false;
     bool help = false;
@@ -67,13 +75,27 @@ int parse_options(int argc, char** argv, Options& opts) {
             arg = arg.substr(0, eq);
             has_value = true;
         }
-        if (arg == "--config" || arg == "--pcap") {
+        if (arg == "--rate" || arg == "--seconds") {
+            if (!has_value) {
+                if (i + 1 >= argc) return usage_error(arg + " needs a number");
+                value = argv[++i];
+            }
+            char* end = nullptr;
+            const double v = std::strtod(value.c_str(), &end);
+            if (value.empty() || *end != '\0' || !(v > 0) || v > 1e9)
+                return usage_error(arg + " needs a positive number");
+            (arg == "--rate" ? opts.rate : opts.seconds) = v;
+            continue;
+        }
+        if (arg == "--config" || arg == "--pcap" || arg == "--load-test") {
             if (!has_value) {
                 if (i + 1 >= argc) return usage_error(arg + " needs a FILE");
                 value = argv[++i];
             }
             if (value.empty()) return usage_error(arg + " needs a FILE");
-            std::string& target = arg == "--config" ? opts.config : opts.pcap;
+            std::string& target = arg == "--config" ? opts.config
+                                  : arg == "--pcap" ? opts.pcap
+                                                    : opts.load_test;
             if (!target.empty()) return usage_error(arg + " is given twice");
             target = value;
             continue;
@@ -91,6 +113,8 @@ int parse_options(int argc, char** argv, Options& opts) {
     }
     if (!opts.help && !opts.version && opts.config.empty())
         return usage_error("--config FILE is required");
+    if (!opts.pcap.empty() && !opts.load_test.empty())
+        return usage_error("--pcap and --load-test exclude each other");
     return -1;
 }
 
@@ -136,7 +160,7 @@ int main(int argc, char** argv) {
                                                          : liprobe::control::FileCheck::run);
     }
     const liprobe::control::Config& cfg = result.config;
-    if (result.ok() && opts.pcap.empty() && cfg.dpdk.ports.empty()) {
+    if (result.ok() && opts.pcap.empty() && opts.load_test.empty() && cfg.dpdk.ports.empty()) {
         liprobe::control::Diagnostic d{cfg.file, 0, 0, "dpdk.ports",
                                        "no ports are configured: only --pcap runs are possible"};
         if (opts.check)
@@ -146,9 +170,10 @@ int main(int argc, char** argv) {
     }
     print_diagnostics(result);
     if (!result.ok()) return kExitConfig;
-    if (!opts.pcap.empty()) {
-        if (const std::string problem = pcap_problem(opts.pcap); !problem.empty()) {
-            std::cerr << "error: " << opts.pcap << ": " << problem << "\n";
+    for (const std::string& capture : {opts.pcap, opts.load_test}) {
+        if (capture.empty()) continue;
+        if (const std::string problem = pcap_problem(capture); !problem.empty()) {
+            std::cerr << "error: " << capture << ": " << problem << "\n";
             return kExitConfig;
         }
     }
@@ -163,5 +188,8 @@ int main(int argc, char** argv) {
     liprobe::dataplane::RunOptions run_options;
     run_options.config_path = opts.config;
     run_options.pcap = opts.pcap;
+    run_options.load.pcap = opts.load_test;
+    run_options.load.rate_pps = opts.rate;
+    run_options.load.seconds = opts.seconds;
     return liprobe::dataplane::run(cfg, run_options);
 }

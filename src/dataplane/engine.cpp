@@ -26,6 +26,7 @@
 
 #include "liprobe/dataplane/control_plane.hpp"
 #include "liprobe/dataplane/live_policy.hpp"
+#include "liprobe/dataplane/load_gen.hpp"
 #include "liprobe/dataplane/offline_feed.hpp"
 #include "liprobe/dataplane/worker.hpp"
 #include "liprobe/export/exporter.hpp"
@@ -177,21 +178,23 @@ int run(const control::Config& cfg, const RunOptions& options) {
     const unsigned workers = cfg.dpdk.workers == 0 ? 1 : cfg.dpdk.workers;
     // Offline with several workers: a feeder thread spreads the capture over net_ring queues.
     const bool feed = offline && workers > 1;
+    // The load test: live (wall-clock packet time, hold-back), its ports are the generator's rings.
+    const bool load = !offline && !options.load.pcap.empty();
 
     // Offline: count the records (end-of-input detection) and learn the link type.
     uint64_t expected = 0;
     net::LinkType link = net::LinkType::ethernet;
-    if (offline) {
+    if (offline || load) {
         try {
-            net::PcapReader reader(options.pcap);
+            net::PcapReader reader(offline ? options.pcap : options.load.pcap);
             if (!reader.link_type()) {
-                std::cerr << "liprobe: " << options.pcap << ": unsupported link type "
-                          << reader.dlt() << "\n";
+                std::cerr << "liprobe: " << (offline ? options.pcap : options.load.pcap)
+                          << ": unsupported link type " << reader.dlt() << "\n";
                 return 1;
             }
             link = *reader.link_type();
             net::PcapRecord rec;
-            while (reader.next(rec)) ++expected;
+            while (offline && reader.next(rec)) ++expected;
         } catch (const std::exception& e) {
             std::cerr << "liprobe: " << e.what() << "\n";
             return 1;
@@ -209,7 +212,7 @@ int run(const control::Config& cfg, const RunOptions& options) {
                        std::to_string(cpus - 1) + ")");
     }
     if (!has_arg(user, {"--log-level"})) args.push_back("--log-level=warning");
-    if (offline) {
+    if (offline || load) {
         if (!has_arg(user, {"--huge-dir", "--socket-mem", "--no-huge"}))
             args.push_back("--no-huge");
         if (!has_arg(user, {"-a", "--allow", "-b", "--block", "--no-pci"}))
@@ -224,7 +227,7 @@ int run(const control::Config& cfg, const RunOptions& options) {
             args.push_back("--no-shconf");
             args.push_back("--file-prefix=liprobe-" + std::to_string(getpid()));
         }
-        if (!feed) args.push_back("--vdev=net_pcap0,rx_pcap=" + options.pcap);
+        if (offline && !feed) args.push_back("--vdev=net_pcap0,rx_pcap=" + options.pcap);
     } else {
         for (const auto& p : cfg.dpdk.ports) {
             if (p.rfind("net_", 0) == 0)
@@ -243,8 +246,8 @@ int run(const control::Config& cfg, const RunOptions& options) {
     {
         // ---- ports ----
         std::vector<std::string> port_names;
-        if (feed) {
-            // created below from the feeder's rings
+        if (feed || load) {
+            // created below from the feeder's or the load generator's rings
         } else if (offline) {
             port_names.push_back("net_pcap0");
         } else {
@@ -273,41 +276,51 @@ int run(const control::Config& cfg, const RunOptions& options) {
             ports.push_back(ps);
         }
         std::vector<rte_ring*> feed_rings;
-        if (feed) {
-            // One ring per worker, deep enough to keep it busy while the others are; the pool
-            // must still hold every ring's mbufs, the workers' bursts and their caches.
-            const uint64_t reserved =
-                uint64_t{workers} *
-                (cfg.dpdk.burst + 512 +
-                 (cfg.dpdk.offline_capture_order ? 0 : cfg.dpdk.holdback_packets));
-            const uint64_t spare = cfg.dpdk.mbufs > reserved ? cfg.dpdk.mbufs - reserved : 0;
+        if (feed || load) {
+            // One ring per worker in one net_ring port whose mbufs carry their packet time.
             unsigned ring_size = 1024;
-            while (ring_size > 64 && uint64_t{ring_size} * workers > spare) ring_size /= 2;
+            unsigned flags = RING_F_SP_ENQ | RING_F_SC_DEQ;
+            if (load) {
+                // As deep as a NIC's RX ring.
+                ring_size = std::max(64u, cfg.dpdk.rx_descriptors);
+                flags |= RING_F_EXACT_SZ;
+            } else {
+                // Deep enough to keep a worker busy while the others are; the pool must still
+                // hold every ring's mbufs, the workers' bursts and their caches.
+                const uint64_t reserved =
+                    uint64_t{workers} *
+                    (cfg.dpdk.burst + 512 +
+                     (cfg.dpdk.offline_capture_order ? 0 : cfg.dpdk.holdback_packets));
+                const uint64_t spare = cfg.dpdk.mbufs > reserved ? cfg.dpdk.mbufs - reserved : 0;
+                while (ring_size > 64 && uint64_t{ring_size} * workers > spare) ring_size /= 2;
+            }
+            const std::string what = load ? "load test" : "offline feeder";
+            const std::string prefix = load ? "liprobe_load" : "liprobe_feed";
             for (unsigned i = 0; i < workers; ++i) {
-                const std::string name = "liprobe_feed" + std::to_string(i);
-                rte_ring* r = rte_ring_create(name.c_str(), ring_size, SOCKET_ID_ANY,
-                                              RING_F_SP_ENQ | RING_F_SC_DEQ);
+                const std::string name = prefix + std::to_string(i);
+                rte_ring* r = rte_ring_create(name.c_str(), ring_size, SOCKET_ID_ANY, flags);
                 if (r == nullptr) {
-                    std::cerr << "liprobe: cannot create the feeder ring " << i << ": "
+                    std::cerr << "liprobe: cannot create the " << what << " ring " << i << ": "
                               << rte_strerror(rte_errno) << "\n";
                     rte_eal_cleanup();
                     return 1;
                 }
                 feed_rings.push_back(r);
             }
-            const int pid = rte_eth_from_rings("net_feed0", feed_rings.data(), workers,
-                                               feed_rings.data(), 1, SOCKET_ID_ANY);
+            const int pid = rte_eth_from_rings(load ? "net_load0" : "net_feed0", feed_rings.data(),
+                                               workers, feed_rings.data(), 1, SOCKET_ID_ANY);
             std::string error;
             PortSetup ps;
             if (pid < 0 ||
                 !setup_port(static_cast<uint16_t>(pid), workers, cfg.dpdk, pool, true, ps, error)) {
-                std::cerr << "liprobe: offline feeder port: "
-                          << (error.empty() ? rte_strerror(rte_errno) : error) << "\n";
+                std::cerr << "liprobe: " << what
+                          << " port: " << (error.empty() ? rte_strerror(rte_errno) : error) << "\n";
                 rte_eal_cleanup();
                 return 1;
             }
             ports.push_back(ps);
-            // The feeder stamps each mbuf with its record time, as net_pcap does.
+            // The feeder stamps each mbuf with its record time, as net_pcap does; the load
+            // generator with the wall-clock time it offered the frame.
             int offset = -1;
             uint64_t flag = 0;
             if (rte_mbuf_dyn_rx_timestamp_register(&offset, &flag) != 0) {
@@ -323,7 +336,8 @@ int run(const control::Config& cfg, const RunOptions& options) {
         // packets with the time of capture (the worker's clock at rx): a net_pcap port in a live
         // config would otherwise mix old record times with live timeouts, and NIC timestamps are
         // in device clock units, not Unix time.
-        if (ts_bit < 0 || !offline) ts_offset = -1;
+        // The load generator stamps the wall-clock time it offered a frame (microseconds).
+        if (ts_bit < 0 || (!offline && !load)) ts_offset = -1;
 
         // ---- keys ----
         keys::KeyTableConfig kc;
@@ -482,6 +496,28 @@ int run(const control::Config& cfg, const RunOptions& options) {
             fcfg.done = &feed_done;
             feeder = std::make_unique<OfflineFeed>(std::move(fcfg));
         }
+        std::atomic<bool> load_done{false};
+        std::unique_ptr<LoadGenerator> generator;
+        if (load) {
+            LoadGenConfig lc;
+            lc.options = options.load;
+            lc.link = link;
+            lc.rings = feed_rings;
+            lc.pool = pool;
+            lc.timestamp_offset = ts_offset;
+            lc.timestamp_flag = ts_bit >= 0 ? (1ULL << ts_bit) : 0;
+            lc.sip_ports = &sip_ports;
+            lc.stop = &stop;
+            lc.done = &load_done;
+            generator = std::make_unique<LoadGenerator>(std::move(lc));
+            std::string lerr;
+            if (!generator->load(lerr)) {
+                std::cerr << "liprobe: load test: " << lerr << "\n";
+                generator.reset();
+                stop.store(true);
+                exit_code = 1;
+            }
+        }
         // Queue q of every port goes to worker q (RSS spreads flows over the queues).
         for (const auto& ps : ports)
             for (uint16_t q = 0; q < ps.queues; ++q)
@@ -510,6 +546,7 @@ int run(const control::Config& cfg, const RunOptions& options) {
         }
         std::thread feeder_thread;
         if (feeder) feeder_thread = std::thread([&feeder] { feeder->run(); });
+        if (generator) feeder_thread = std::thread([&generator] { generator->run(); });
 
         auto totals = [&](auto field) {
             uint64_t s = 0;
@@ -524,6 +561,7 @@ int run(const control::Config& cfg, const RunOptions& options) {
                 all_done = all_done && pool_workers[i]->counters().done.load();
             if (all_done) break;
             if (g_signal_stop.load() != 0) stop.store(true);
+            if (load_done.load(std::memory_order_acquire)) stop.store(true);
             if (g_signal_hup.exchange(0) != 0) {
                 // Warrants and destinations; a broken file changes nothing.
                 control::LoadResult reloaded = control::load_config(options.config_path);
@@ -601,6 +639,18 @@ int run(const control::Config& cfg, const RunOptions& options) {
                          cfg.dpdk.offline_capture_order ? "capture" : "arrival",
                          (unsigned long long)feeder->barriers(),
                          (unsigned long long)feeder->steered());
+        if (generator) {
+            const LoadGenStats& ls = generator->stats();
+            std::fprintf(
+                out,
+                "  load test            offered %.0f pps (set %.0f) for %.2f s: sent %llu, "
+                "missed %llu (rx ring full), no mbuf %llu, generator lag %llu; set-up "
+                "%llu frames (%llu skipped), loop of %llu frames\n",
+                ls.offered_pps(), options.load.rate_pps, ls.elapsed_s, (unsigned long long)ls.sent,
+                (unsigned long long)ls.missed, (unsigned long long)ls.no_mbuf,
+                (unsigned long long)ls.lagged, (unsigned long long)ls.setup_frames,
+                (unsigned long long)ls.skipped_setup, (unsigned long long)ls.loop_frames);
+        }
         std::fprintf(out, "  packets received     %llu\n", (unsigned long long)received);
         for (size_t o = 0; o < kOutcomeCount; ++o) {
             const uint64_t v = totals([&](Worker& w) { return w.counters().outcome[o].get(); });
@@ -723,6 +773,21 @@ int run(const control::Config& cfg, const RunOptions& options) {
                     "or never sent %llu, encoder refused %llu\n",
                     (unsigned long long)s.lost_ring_full, (unsigned long long)s.lost_no_record,
                     (unsigned long long)s.lost_spool_full, (unsigned long long)s.lost_encode);
+        }
+        {
+            std::vector<const exporter::LatencyHistogram*> hs;
+            for (const auto* ex : exporters) hs.push_back(&ex->counters().latency);
+            uint64_t n = 0;
+            for (const auto* h : hs) n += h->count.load();
+            if (n > 0)
+                std::fprintf(
+                    out,
+                    "  export latency       packet to exporter ring: p50 %llu us, p99 %llu "
+                    "us, p99.9 %llu us (%llu records)\n",
+                    (unsigned long long)exporter::latency_quantile_us(hs, 0.5),
+                    (unsigned long long)exporter::latency_quantile_us(hs, 0.99),
+                    (unsigned long long)exporter::latency_quantile_us(hs, 0.999),
+                    (unsigned long long)n);
         }
         std::fflush(out);
         if (lost_total != 0)

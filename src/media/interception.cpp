@@ -581,13 +581,21 @@ struct Interceptor::Impl {
 
     bool on_udp(const UdpPacket& pkt) {
         const net::ParsedPacket& p = *pkt.parsed;
+        FlowLookup found;
+        found.dst = flows.lookup(key_of(p, true));
+        if (found.dst == nullptr) found.src = flows.lookup(key_of(p, false));
+        return on_udp(pkt, found);
+    }
+
+    bool on_udp(const UdpPacket& pkt, const FlowLookup& found) {
+        const net::ParsedPacket& p = *pkt.parsed;
         if (pkt.time_us > now_us) now_us = pkt.time_us;
         Side sender;
-        const FlowInfo* info = flows.lookup(key_of(p, true));
+        const FlowInfo* info = found.dst;
         if (info != nullptr) {
             sender = other_side(info->owner);
         } else {
-            info = flows.lookup(key_of(p, false));
+            info = found.src;
             if (info == nullptr) return false;
             sender = info->owner;  // symmetric RTP: a side sends from where it receives
         }
@@ -873,6 +881,9 @@ bool Interceptor::on_sip(const UdpPacket& pkt, const sip::SipMessage& msg, uint8
 bool Interceptor::on_udp(const UdpPacket& pkt) {
     return impl_->on_udp(pkt);
 }
+bool Interceptor::on_udp(const UdpPacket& pkt, const FlowLookup& found) {
+    return impl_->on_udp(pkt, found);
+}
 void Interceptor::flush() {
     impl_->flush();
 }
@@ -884,6 +895,9 @@ void Interceptor::finish() {
 }
 const FlowWriter& Interceptor::flow_writer() const {
     return impl_->writer;
+}
+const FlowTable& Interceptor::flow_table() const {
+    return impl_->flows;
 }
 size_t Interceptor::active_dialogs() const {
     return impl_->active;

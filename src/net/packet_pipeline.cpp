@@ -217,12 +217,18 @@ const PacketResult& PacketPipeline::drop_frame_too_long() {
 
 const PacketResult& PacketPipeline::process(const uint8_t* frame, uint32_t len, LinkType link,
                                             int64_t now_us) {
+    ParsedPacket p;
+    parse_frame(frame, len, link, p);
+    return process(frame, p, now_us);
+}
+
+const PacketResult& PacketPipeline::process(const uint8_t* frame, const ParsedPacket& parsed,
+                                            int64_t now_us) {
     fragments_.release_completed();
     tcp_.release();
     result_ = PacketResult{};
     ++counters_.packets;
-    ParsedPacket p;
-    parse_frame(frame, len, link, p);
+    ParsedPacket p = parsed;
     result_.vlan_count = p.vlan_count;
     result_.vlan_ids[0] = p.vlan_ids[0];
     result_.vlan_ids[1] = p.vlan_ids[1];

@@ -9,12 +9,16 @@
 #include <string>
 
 #include "liprobe/control/config.hpp"
+#include "liprobe/dataplane/load_gen.hpp"
 
 namespace liprobe::dataplane {
 
 struct RunOptions {
     std::string config_path;  // for SIGHUP reloads
     std::string pcap;         // offline run when set
+    // The load test (load_gen.hpp) when load.pcap is set: a live run on net_ring ports fed by a
+    // generator thread instead of the configured ports; it ends when the generator is done.
+    LoadTestOptions load;
 };
 
 // Exit status of a run that started but lost records (any destination's lost() > 0): the

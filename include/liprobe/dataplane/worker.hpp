@@ -133,7 +133,15 @@ class Worker {
         uint32_t held = 0;
         int64_t first_us = 0;
     };
+    // At most this many packets are parsed and looked up ahead (receive() takes any burst).
+    static constexpr unsigned kLookahead = 32;
     void count(Outcome o) { counters_.outcome[static_cast<size_t>(o)].add(); }
+    // receive(), ahead of processing: parses the single-segment frames of mbufs[0..n) and looks
+    // the flows of their UDP datagrams up in bulk (n <= kLookahead).
+    void look_ahead(rte_mbuf* const* mbufs, unsigned n);
+    // parsed: the frame's parse (nullptr: parse it); found: its flow lookups (nullptr: look up).
+    void process_one(uint8_t* frame, uint32_t len, int64_t time_us, const net::ParsedPacket* parsed,
+                     const media::FlowLookup* found);
     bool hold(const net::PacketResult& r, int64_t time_us);
     bool flow_is_held(const net::ParsedPacket& p);
     bool flow_known(const net::ParsedPacket& p) const;  // in the media flow table
@@ -144,7 +152,8 @@ class Worker {
     void release_held(int64_t now_us, bool expired_only, bool at_end = false);
     void release(HeldPacket& h, Outcome o);
     static media::UdpPacket packet_of(HeldPacket& h);
-    Outcome handle_udp(const net::PacketResult& r, int64_t time_us);
+    Outcome handle_udp(const net::PacketResult& r, int64_t time_us, const uint8_t* frame,
+                       const media::FlowLookup* found);
     Outcome handle_tcp_sip(const net::PacketResult& r, int64_t time_us);
     int64_t now_us();
 
@@ -165,6 +174,14 @@ class Worker {
     bool current_held_ = false;
     uint64_t tsc_hz_ = 0, tsc_base_ = 0;
     int64_t wall_base_us_ = 0;
+    // look_ahead()'s results for the packets of the current part of a burst. The lookups hold
+    // until this worker hands a SIP message to the interceptor (which may install or remove
+    // flows); other workers' changes race with the packet anyway, as for a lookup made later.
+    net::ParsedPacket ahead_parsed_[kLookahead];
+    media::FlowLookup ahead_found_[kLookahead];
+    bool ahead_has_parsed_[kLookahead] = {};
+    bool ahead_has_found_[kLookahead] = {};
+    bool ahead_valid_ = false;
 };
 
 }  // namespace liprobe::dataplane

@@ -6,6 +6,7 @@
 // the pool only after an rte_rcu_qsbr grace period, so a reader never sees freed memory.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -25,15 +26,18 @@ inline Side other_side(Side s) {
     return s == Side::initiator ? Side::receiver : s == Side::receiver ? Side::initiator : s;
 }
 
-// A UDP endpoint (address, port), the hash key. 20 octets, no padding.
+// A UDP endpoint (address, port), the hash key. 32 octets, the last 12 always zero: rte_hash
+// compares 16-, 32-, ... octet keys with vector instructions, any other length with memcmp (a
+// profiled 4 % of the intercepted path with the former 20-octet key).
 struct FlowKey {
     uint8_t family = 0;  // 4 or 6
     uint8_t reserved = 0;
     uint16_t port = 0;  // host order
     uint8_t addr[16] = {};
+    uint8_t zero[12] = {};
     bool operator==(const FlowKey&) const = default;
 };
-static_assert(sizeof(FlowKey) == 20);
+static_assert(sizeof(FlowKey) == 32);
 
 enum class FlowKind : uint8_t { rtp = 0, rtcp = 1, rtp_rtcp_mux = 2 };
 
@@ -55,6 +59,13 @@ struct FlowInfo {
     uint32_t pool_index = 0;
 };
 static_assert(sizeof(FlowInfo) <= 512, "design: at most 512 octets per media flow");
+
+// What a packet's two flow lookups found (Interceptor::on_udp: its destination endpoint first,
+// then its source), done for a whole burst at once by FlowTable::lookup_bulk.
+struct FlowLookup {
+    const FlowInfo* dst = nullptr;
+    const FlowInfo* src = nullptr;
+};
 
 struct FlowTableConfig {
     std::string name = "liprobe_flows";  // rte_hash name, unique per process
@@ -113,12 +124,28 @@ class FlowTable {
     FlowTable& operator=(const FlowTable&) = delete;
 
     // Fast path, any registered RCU reader: valid until the caller's next quiescent report.
+    // A key whose slot in the presence filter is empty is not installed, without touching the
+    // rte_hash (the common case: traffic of nobody's warrant).
     const FlowInfo* lookup(const FlowKey& key) const;
+    // The same for n keys at once (at most kMaxBulk): the keys that pass the filter go to
+    // rte_hash's bulk lookup, which prefetches the buckets of every key before comparing.
+    // out[i] is nullptr where keys[i] is not installed.
+    static constexpr unsigned kMaxBulk = 64;
+    void lookup_bulk(const FlowKey* const* keys, unsigned n, const FlowInfo** out) const;
     uint32_t size() const;  // installed endpoints
     uint32_t capacity() const { return capacity_; }
 
   private:
     friend class FlowWriter;
+    // Presence filter: per slot (a second hash of the key), how many installed keys map there.
+    // A writer counts a new key in before adding it to the hash and out after deleting it, so a
+    // reader that finds 0 may answer "not installed" (as a lookup just before the add or just
+    // after the delete would). Saturated counts (65535) stay: only false positives, never misses.
+    uint32_t filter_slot(const FlowKey& key) const;
+    bool may_contain(const FlowKey& key) const;
+    void filter_add(const FlowKey& key, int delta);
+    std::unique_ptr<std::atomic<uint16_t>[]> filter_;
+    uint32_t filter_mask_ = 0;
     rte_hash* hash_ = nullptr;
     rte_ring* free_ = nullptr;
     rte_rcu_qsbr* rcu_ = nullptr;

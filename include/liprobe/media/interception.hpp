@@ -134,6 +134,10 @@ class Interceptor {
     // A UDP packet that is not SIP: true when it is on an intercepted flow. Such a packet is
     // staged; the frame must stay valid until flush() (call it before freeing the burst).
     bool on_udp(const UdpPacket& pkt);
+    // The same with the packet's two flow lookups already done (FlowTable::lookup_bulk for a
+    // burst): found must be what FlowTable::lookup returns for the packet's destination and
+    // source endpoints now (no flow installed or removed by this interceptor since).
+    bool on_udp(const UdpPacket& pkt, const FlowLookup& found);
     // Decrypts and delivers the staged packets (one SRTP burst).
     void flush();
 
@@ -145,6 +149,7 @@ class Interceptor {
 
     const InterceptorCounters& counters() const { return counters_; }
     const FlowWriter& flow_writer() const;
+    const FlowTable& flow_table() const;
     size_t active_dialogs() const;
     size_t pending() const;
 

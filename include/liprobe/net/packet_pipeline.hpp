@@ -151,6 +151,8 @@ class PacketPipeline {
     PacketPipeline& operator=(const PacketPipeline&) = delete;
 
     const PacketResult& process(const uint8_t* frame, uint32_t len, LinkType link, int64_t now_us);
+    // The same for a frame the caller already parsed: parsed == parse_frame(frame, len, link).
+    const PacketResult& process(const uint8_t* frame, const ParsedPacket& parsed, int64_t now_us);
     // After sip_messages: the messages of this packet in stream order (r.tuple's direction).
     bool next_sip_message(TcpStreamMessage& out) { return tcp_.next_message(out); }
 
