@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <functional>
 #include <numeric>
 
 #include "eal.hpp"
@@ -149,69 +150,67 @@ TEST_F(DeliveryTest, RefusesConfigWithoutClientCertificate) {
     EXPECT_EQ(error, "destination lemf1: TLS needs cert, key and ca");
 }
 
+// A receiver with options o, the test destination changed by tweak, 10 records: the connection
+// must be refused with reason_part (see expect_refused). Returns the receiver's handshake
+// failures.
+uint64_t refused(const MiniReceiver::Options& o,
+                 const std::function<void(DestinationConfig&)>& tweak,
+                 const std::string& reason_part) {
+    MiniReceiver rx(o);
+    auto c = liprobe::test::test_destination(rx.port());
+    tweak(c);
+    auto exp = liprobe::test::make_exporter(c);
+    if (!exp) return 0;
+    for (uint32_t i = 0; i < 10; ++i)
+        liprobe::test::submit_paced(*exp, liprobe::test::make_record(*exp, 1, false, i));
+    expect_refused(*exp, rx, reason_part);
+    return rx.handshake_failures();
+}
+
 TEST_F(DeliveryTest, RefusesServerCertificateFromAnotherCa) {
-    MiniReceiver rx({});
-    auto c = config(rx.port());
-    c.ca = liprobe::test::pki().other_ca;
-    auto exp = make(c);
-    ASSERT_TRUE(exp);
-    submit_cc(*exp, 1, 0, 10);
-    expect_refused(*exp, rx, "certificate verify failed");
+    refused(
+        {}, [](DestinationConfig& c) { c.ca = liprobe::test::pki().other_ca; },
+        "certificate verify failed");
 }
 
 TEST_F(DeliveryTest, IsRefusedWithClientCertificateFromAnotherCa) {
-    MiniReceiver rx({});
-    auto c = config(rx.port());
-    c.cert = liprobe::test::pki().other_client_cert;
-    c.key = liprobe::test::pki().other_client_key;
-    auto exp = make(c);
-    ASSERT_TRUE(exp);
-    submit_cc(*exp, 1, 0, 10);
     // TLS 1.3: the server's alert arrives after the client finished its handshake.
-    expect_refused(*exp, rx, "alert unknown ca");
-    EXPECT_GE(rx.handshake_failures(), 1u);
+    EXPECT_GE(refused(
+                  {},
+                  [](DestinationConfig& c) {
+                      c.cert = liprobe::test::pki().other_client_cert;
+                      c.key = liprobe::test::pki().other_client_key;
+                  },
+                  "alert unknown ca"),
+              1u);
 }
 
 TEST_F(DeliveryTest, RefusesWrongServerName) {
-    MiniReceiver rx({});
-    auto c = config(rx.port());
-    c.server_name = "other.test";
-    auto exp = make(c);
-    ASSERT_TRUE(exp);
-    submit_cc(*exp, 1, 0, 10);
-    expect_refused(*exp, rx, "hostname mismatch");
+    refused(
+        {}, [](DestinationConfig& c) { c.server_name = "other.test"; }, "hostname mismatch");
 }
 
 // Issue 9: an expired certificate on either side fails the handshake, nothing is delivered.
 TEST_F(DeliveryTest, RefusesExpiredServerCertificate) {
     MiniReceiver::Options o;
     o.server_cert = liprobe::test::pki().expired_server_cert;
-    MiniReceiver rx(o);
-    auto exp = make(config(rx.port()));
-    ASSERT_TRUE(exp);
-    submit_cc(*exp, 1, 0, 10);
-    expect_refused(*exp, rx, "certificate has expired");
+    refused(
+        o, [](DestinationConfig&) {}, "certificate has expired");
 }
 
 TEST_F(DeliveryTest, IsRefusedWithExpiredClientCertificate) {
-    MiniReceiver rx({});
-    auto c = config(rx.port());
-    c.cert = liprobe::test::pki().expired_client_cert;
-    auto exp = make(c);
-    ASSERT_TRUE(exp);
-    submit_cc(*exp, 1, 0, 10);
-    expect_refused(*exp, rx, "alert certificate expired");
-    EXPECT_GE(rx.handshake_failures(), 1u);
+    EXPECT_GE(
+        refused(
+            {}, [](DestinationConfig& c) { c.cert = liprobe::test::pki().expired_client_cert; },
+            "alert certificate expired"),
+        1u);
 }
 
 TEST_F(DeliveryTest, RefusesServerOfferingOnlyTls11) {
     MiniReceiver::Options o;
     o.max_version = TLS1_1_VERSION;
-    MiniReceiver rx(o);
-    auto exp = make(config(rx.port()));
-    ASSERT_TRUE(exp);
-    submit_cc(*exp, 1, 0, 10);
-    expect_refused(*exp, rx, "alert protocol version");
+    refused(
+        o, [](DestinationConfig&) {}, "alert protocol version");
 }
 
 TEST_F(DeliveryTest, Tls12OnlyWithEcdheAead) {
