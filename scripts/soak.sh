@@ -17,4 +17,7 @@ if [ ! -f "$build/build.ninja" ]; then
 fi
 ninja -C "$build"
 echo "soak: $packets noise packets, seed $seed, build $build"
+# In a sanitizer build any report ends the process that made it, so the soak fails.
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:abort_on_error=1:print_stacktrace=1}
+export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1}
 LIPROBE_SOAK_PACKETS=$packets LIPROBE_SOAK_SEED=$seed "$build/tests/dataplane/test_soak"
