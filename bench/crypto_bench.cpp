@@ -116,6 +116,27 @@ void build_rtp(uint8_t* out, uint32_t ssrc, uint16_t seq, std::mt19937_64& rng) 
     fill(rng, out + kHeader, kPayload);
 }
 
+// One libsrtp2 session for a stream (the anchor's senders and receivers alike): AES-128-GCM,
+// the stream's master key and salt under its MKI, replay window 1024. srtp_create copies the key.
+srtp_t libsrtp_session(Stream& st) {
+    uint8_t master[28];
+    std::memcpy(master, st.rtp_key, 16);
+    std::memcpy(master + 16, st.rtp_salt, 12);
+    srtp_master_key_t mk{master, st.mki, kMkiLen};
+    srtp_master_key_t* keys[1] = {&mk};
+    srtp_policy_t policy{};
+    srtp_crypto_policy_set_aes_gcm_128_16_auth(&policy.rtp);
+    srtp_crypto_policy_set_aes_gcm_128_16_auth(&policy.rtcp);
+    policy.ssrc.type = ssrc_specific;
+    policy.ssrc.value = st.ssrc;
+    policy.keys = keys;
+    policy.num_master_keys = 1;
+    policy.window_size = 1024;
+    srtp_t session = nullptr;
+    if (srtp_create(&session, &policy) != srtp_err_status_ok) std::abort();
+    return session;
+}
+
 // libsrtp2 packets for the anchor: one session per SSRC set, MKI 8, AES-128-GCM.
 void build_libsrtp_packets(World& w, size_t streams, std::vector<uint8_t>& out,
                            std::vector<uint16_t>& lens) {
@@ -123,23 +144,7 @@ void build_libsrtp_packets(World& w, size_t streams, std::vector<uint8_t>& out,
     out.assign(kPackets * kSlot, 0);
     lens.assign(kPackets, 0);
     std::vector<srtp_t> sessions(streams);
-    for (size_t s = 0; s < streams; ++s) {
-        Stream& st = w.streams[s];
-        uint8_t master[28];
-        std::memcpy(master, st.rtp_key, 16);
-        std::memcpy(master + 16, st.rtp_salt, 12);
-        srtp_master_key_t mk{master, st.mki, kMkiLen};
-        srtp_master_key_t* keys[1] = {&mk};
-        srtp_policy_t policy{};
-        srtp_crypto_policy_set_aes_gcm_128_16_auth(&policy.rtp);
-        srtp_crypto_policy_set_aes_gcm_128_16_auth(&policy.rtcp);
-        policy.ssrc.type = ssrc_specific;
-        policy.ssrc.value = st.ssrc;
-        policy.keys = keys;
-        policy.num_master_keys = 1;
-        policy.window_size = 1024;
-        if (srtp_create(&sessions[s], &policy) != srtp_err_status_ok) std::abort();
-    }
+    for (size_t s = 0; s < streams; ++s) sessions[s] = libsrtp_session(w.streams[s]);
     for (size_t i = 0; i < kPackets; ++i) {
         size_t s = i % streams;
         uint16_t seq = static_cast<uint16_t>(i / streams + 1);
@@ -274,6 +279,23 @@ void harness_restore(benchmark::State& state) {
     state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * burst));
 }
 
+// IV = (00 00 || SSRC || ROC || SEQ) XOR salt, ROC from the RCC field (RFC 7714 8.1).
+void rtp_iv(const uint8_t* p, const uint8_t* salt, uint8_t iv[12]) {
+    const uint8_t plain[12] = {0,
+                               0,
+                               p[8],
+                               p[9],
+                               p[10],
+                               p[11],
+                               p[kPacketLen - 4],
+                               p[kPacketLen - 3],
+                               p[kPacketLen - 2],
+                               p[kPacketLen - 1],
+                               p[2],
+                               p[3]};
+    for (int b = 0; b < 12; ++b) iv[b] = plain[b] ^ salt[b];
+}
+
 void anchor_ipsecmb_gcm(benchmark::State& state) {
     World& w = *g_world;
     size_t i = 0;
@@ -281,20 +303,8 @@ void anchor_ipsecmb_gcm(benchmark::State& state) {
     for (auto _ : state) {
         uint8_t* p = restore(w, i);
         const Stream& st = w.streams[w.stream_of[i]];
-        // IV = (00 00 || SSRC || ROC || SEQ) XOR salt, ROC from the RCC field (RFC 7714 8.1)
-        uint8_t iv[12] = {0,
-                          0,
-                          p[8],
-                          p[9],
-                          p[10],
-                          p[11],
-                          p[kPacketLen - 4],
-                          p[kPacketLen - 3],
-                          p[kPacketLen - 2],
-                          p[kPacketLen - 1],
-                          p[2],
-                          p[3]};
-        for (int b = 0; b < 12; ++b) iv[b] ^= st.keys.salt[b];
+        uint8_t iv[12];
+        rtp_iv(p, st.keys.salt, iv);
         ok += w.gcm->decrypt(st.keys.key, iv, p, kHeader, p + kHeader, p + kHeader, kPayload,
                              p + kHeader + kPayload);
         if (++i == kPackets) i = 0;
@@ -310,19 +320,8 @@ void anchor_openssl_evp_gcm(benchmark::State& state) {
     for (auto _ : state) {
         uint8_t* p = restore(w, i);
         const Stream& st = w.streams[w.stream_of[i]];
-        uint8_t iv[12] = {0,
-                          0,
-                          p[8],
-                          p[9],
-                          p[10],
-                          p[11],
-                          p[kPacketLen - 4],
-                          p[kPacketLen - 3],
-                          p[kPacketLen - 2],
-                          p[kPacketLen - 1],
-                          p[2],
-                          p[3]};
-        for (int b = 0; b < 12; ++b) iv[b] ^= st.rtp_salt[b];
+        uint8_t iv[12];
+        rtp_iv(p, st.rtp_salt, iv);
         EVP_CIPHER_CTX* c = st.evp;
         int n = 0;
         EVP_DecryptInit_ex(c, nullptr, nullptr, nullptr, iv);
@@ -351,29 +350,12 @@ void anchor_libsrtp(benchmark::State& state) {
     auto& pristine = streams == 1 ? w.srtp_pristine_1 : w.srtp_pristine_10k;
     auto& lens = streams == 1 ? w.srtp_len_1 : w.srtp_len_10k;
     std::vector<uint8_t> work(kWorkSlots * kSlot);  // the same ring as restore()
-    std::vector<uint8_t> master(streams * 28);
     std::unordered_map<uint32_t, srtp_t> sessions;
     auto make_sessions = [&] {
         for (auto& [ssrc, session] : sessions) srtp_dealloc(session);
         sessions.clear();
-        for (size_t s = 0; s < streams; ++s) {
-            Stream& st = w.streams[s];
-            std::memcpy(&master[s * 28], st.rtp_key, 16);
-            std::memcpy(&master[s * 28 + 16], st.rtp_salt, 12);
-            srtp_master_key_t mk{&master[s * 28], st.mki, kMkiLen};
-            srtp_master_key_t* keys[1] = {&mk};
-            srtp_policy_t pol{};
-            srtp_crypto_policy_set_aes_gcm_128_16_auth(&pol.rtp);
-            srtp_crypto_policy_set_aes_gcm_128_16_auth(&pol.rtcp);
-            pol.ssrc.type = ssrc_specific;
-            pol.ssrc.value = st.ssrc;
-            pol.keys = keys;
-            pol.num_master_keys = 1;
-            pol.window_size = 1024;
-            srtp_t session = nullptr;
-            if (srtp_create(&session, &pol) != srtp_err_status_ok) std::abort();
-            sessions.emplace(st.ssrc, session);
-        }
+        for (size_t s = 0; s < streams; ++s)
+            sessions.emplace(w.streams[s].ssrc, libsrtp_session(w.streams[s]));
     };
     make_sessions();
     size_t i = 0;

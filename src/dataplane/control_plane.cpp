@@ -376,6 +376,9 @@ std::string ControlPlane::render_metrics() const {
          [](const exporter::ExporterSnapshot& s) { return s.spooled_pdus; }},
         {"liprobe_destination_reconnects_total", "counter", "Connections lost or given up.",
          [](const exporter::ExporterSnapshot& s) { return s.reconnects; }},
+        {"liprobe_destination_thread_restarts_total", "counter",
+         "Exporter loops restarted after an unexpected failure (same ring, buffer and spool).",
+         [](const exporter::ExporterSnapshot& s) { return s.thread_restarts; }},
         {"liprobe_destination_connected", "gauge", "1 while the destination is connected.",
          [](const exporter::ExporterSnapshot& s) { return uint64_t{s.connected}; }},
     };

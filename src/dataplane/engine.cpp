@@ -1,5 +1,7 @@
 #include "liprobe/dataplane/engine.hpp"
 
+#include <fcntl.h>
+#include <openssl/crypto.h>
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_eth_ring.h>
@@ -10,6 +12,7 @@
 #include <rte_mbuf_dyn.h>
 #include <rte_rcu_qsbr.h>
 #include <rte_ring.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -144,11 +147,26 @@ int lcore_main(void* arg) {
     return static_cast<Worker*>(arg)->run();
 }
 
+// The preload file holds key material: read with read(2) straight into one string sized once
+// (no stdio or stream buffer, no reallocation leaves a copy behind), which the caller wipes.
+// A regular file only.
 std::string read_file(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
+    std::string out;
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return out;
+    struct stat st {};
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
+        out.resize(static_cast<size_t>(st.st_size));
+        size_t got = 0;
+        while (got < out.size()) {
+            const ssize_t n = ::read(fd, out.data() + got, out.size() - got);
+            if (n <= 0) break;
+            got += static_cast<size_t>(n);
+        }
+        out.resize(got);  // shrinking keeps the buffer
+    }
+    ::close(fd);
+    return out;
 }
 
 // What the control plane observes of this run (its listeners start here, with the workers).
@@ -354,7 +372,10 @@ int run(const control::Config& cfg, const RunOptions& options) {
         std::atomic<uint64_t> key_generation{0};
         size_t keys_loaded = 0, keys_refused = 0;
         if (!cfg.keys.preload.empty()) {
-            for (const auto& entry : keys::derive_keys_text(read_file(cfg.keys.preload))) {
+            std::string text = read_file(cfg.keys.preload);
+            const auto entries = keys::derive_keys_text(text);
+            if (!text.empty()) OPENSSL_cleanse(text.data(), text.size());
+            for (const auto& entry : entries) {
                 std::string reason = entry.ok ? key_table->install(entry) : entry.reason;
                 if (reason.empty()) {
                     ++keys_loaded;
@@ -523,14 +544,16 @@ int run(const control::Config& cfg, const RunOptions& options) {
             for (uint16_t q = 0; q < ps.queues; ++q)
                 pool_workers[q % workers]->add_queue({ps.port, q});
 
+        // Handlers first: once /metrics or the API answer, a client may signal (a SIGHUP
+        // before this point would end the process).
+        std::signal(SIGINT, on_signal);
+        std::signal(SIGTERM, on_signal);
+        std::signal(SIGHUP, on_signal);
         live->start();
         if (!start_control_plane(*control_plane, pool_workers, ports, *live, keys_loaded)) {
             stop.store(true);
             exit_code = 1;
         }
-        std::signal(SIGINT, on_signal);
-        std::signal(SIGTERM, on_signal);
-        std::signal(SIGHUP, on_signal);
 
         unsigned wi = 0;
         unsigned lcore;

@@ -15,6 +15,8 @@
 #include <cstdio>
 #include <cstring>
 #include <deque>
+#include <stdexcept>
+#include <thread>
 #include <unordered_map>
 
 #include "liprobe/export/spool.hpp"
@@ -85,6 +87,7 @@ struct Exporter::Impl {
     uint16_t port = 0;
     std::string server_name;
     bool spool_enabled = false;
+    bool spool_failing = false;  // the last spool write failed (logged once, see spool_result)
     Spool spool;
     uint64_t buffer_cap = 0;
 
@@ -349,6 +352,7 @@ ExporterSnapshot Exporter::snapshot() const {
     s.lost_no_record = r(counters_.lost_no_record);
     s.connects = r(counters_.connects);
     s.reconnects = r(counters_.reconnects);
+    s.thread_restarts = r(counters_.thread_restarts);
     s.tls_failures = r(counters_.tls_failures);
     s.keepalives_sent = r(counters_.keepalives_sent);
     s.keepalive_responses = r(counters_.keepalive_responses);
@@ -391,6 +395,11 @@ class Worker {
                s_.control_off >= s_.control.size();
     }
     void finish_drain();
+    // After the loop failed: drops the connection (whatever it was in the middle of), so that
+    // sending resumes from the oldest unconfirmed PDU on a new one.
+    void reset_after_failure() {
+        if (s_.state != Exporter::Impl::State::idle) lose_connection("exporter thread restarted");
+    }
     void maybe_sync(Clock::time_point now);
     void publish();
     void refresh_warrants(const std::shared_ptr<const std::vector<WarrantInfo>>& table,
@@ -402,6 +411,7 @@ class Worker {
     int poll_fd(short& events) const;
 
   private:
+    void spool_result(const std::string& error);
     void note(const std::string& text, bool problem = true) {
         log_line(config_.id, text);
         if (problem) {
@@ -519,10 +529,23 @@ void Worker::encode(Record* record) {
     }
     std::string error;
     uint64_t dropped = s_.spool.append(s_.scratch.data(), n, error);
-    if (dropped > 0) {
-        c_.lost_spool_full.fetch_add(dropped, std::memory_order_relaxed);
-        if (!error.empty()) note("spool: " + error);
+    if (dropped > 0) c_.lost_spool_full.fetch_add(dropped, std::memory_order_relaxed);
+    spool_result(error);
+}
+
+// A spool that cannot be written (disk full, I/O error) fails on every PDU: the first failure is
+// logged, later ones are only counted (the loss lines report them) until a write succeeds.
+void Worker::spool_result(const std::string& error) {
+    if (error.empty()) {
+        if (s_.spool_failing) note("spool: writing again", false);
+        s_.spool_failing = false;
+        return;
     }
+    if (s_.spool_failing) return;
+    s_.spool_failing = true;
+    note("spool: " + error +
+         "; PDUs that cannot be spooled are lost and counted, not logged again until a spool "
+         "write succeeds");
 }
 
 size_t Worker::pump_ring() {
@@ -887,10 +910,14 @@ void Worker::finish_drain() {
         if (s_.spool_enabled) {
             std::string error;
             uint64_t dropped = s_.spool.prepend(data.data(), ends.data(), ends.size(), error);
-            if (!error.empty()) note("spool: " + error);
+            spool_result(error);
             if (dropped) c_.lost_spool_full.fetch_add(dropped, std::memory_order_relaxed);
-            note("drain: " + std::to_string(ends.size()) +
-                 " PDUs not confirmed in time, kept in the spool");
+            std::string line = "drain: " + std::to_string(ends.size()) +
+                               " PDUs not confirmed in time, kept in the spool";
+            if (dropped > 0)
+                line += "; " + std::to_string(dropped) +
+                        " PDUs lost (spool limit, or the spool could not be written)";
+            note(line);
         } else {
             // Without a spool only what was never written counts as lost.
             uint64_t unsent = 0;
@@ -975,6 +1002,12 @@ class LossWatch {
 
 }  // namespace
 
+// The exporter thread. Its state (ring, memory buffer, spool, connection, sequence numbers) is
+// in impl_, not on this stack, so an exception that escapes the loop (a bug, an allocation
+// failure) does not end delivery: the loop is restarted on the same state after the connection
+// is dropped, counted in thread_restarts and logged. A PDU being written again is the duplicate
+// the contract allows; a record being encoded at that moment may be lost (counted nowhere: the
+// log line says so). A crash (signal) still ends the process.
 void Exporter::run() {
     // OpenSSL writes with write(2): a peer that went away must give EPIPE, not kill the
     // process. Blocking SIGPIPE in this thread only leaves the process's handling alone.
@@ -983,14 +1016,39 @@ void Exporter::run() {
     sigaddset(&pipe_set, SIGPIPE);
     pthread_sigmask(SIG_BLOCK, &pipe_set, nullptr);
     Impl& s = *impl_;
-    Worker worker(s, config_, counters_, ring_, connected_);
     LossWatch loss(config_, counters_);
     s.backoff = seconds(config_.backoff_min_s);
     s.next_attempt = Clock::now();
     bool draining = false;
     Clock::time_point drain_deadline{};
+    for (;;) {
+        std::string why;
+        try {
+            serve(&loss, draining, drain_deadline);
+            return;
+        } catch (const std::exception& e) {
+            why = e.what();
+        } catch (...) {
+            why = "unknown exception";
+        }
+        counters_.thread_restarts.fetch_add(1, std::memory_order_relaxed);
+        log_line(config_.id, "exporter thread failed (" + why +
+                                 "); restarting it on the same ring, memory buffer and spool "
+                                 "(a record being encoded at that moment may be lost)");
+        Worker(s, config_, counters_, ring_, connected_).reset_after_failure();
+        // A failure that repeats at once must not spin a core.
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+}
+
+void Exporter::serve(void* loss_watch, bool& draining, Clock::time_point& drain_deadline) {
+    Impl& s = *impl_;
+    auto& loss = *static_cast<LossWatch*>(loss_watch);
+    Worker worker(s, config_, counters_, ring_, connected_);
     while (true) {
         Clock::time_point now = Clock::now();
+        if (fail_for_test_.load(std::memory_order_relaxed) && fail_for_test_.exchange(false))
+            throw std::runtime_error("failure injected by a test");
         uint64_t generation = warrants_generation_.load(std::memory_order_acquire);
         if (generation != s.warrants_generation) {
             std::lock_guard<std::mutex> lock(warrants_mutex_);

@@ -254,8 +254,18 @@ uint64_t Spool::append(const uint8_t* pdu, size_t len, std::string& error) {
     iovec iov[2] = {{prefix, 4}, {const_cast<uint8_t*>(pdu), len}};
     ssize_t want = static_cast<ssize_t>(4 + len);
     ssize_t n = ::writev(tail_fd_, iov, 2);
+    if (n >= 0 && n < want) {
+        // A short write (the filesystem filling up, a signal): write the rest, which either
+        // succeeds or says why (ENOSPC) instead of a bare "short write".
+        const auto done = static_cast<size_t>(n);
+        bool ok = true;
+        if (done < 4) ok = write_all(tail_fd_, prefix + done, 4 - done);
+        const size_t pdu_done = done > 4 ? done - 4 : 0;
+        ok = ok && write_all(tail_fd_, pdu + pdu_done, len - pdu_done);
+        n = ok ? want : -1;
+    }
     if (n != want) {
-        error = std::string("spool write failed: ") + (n < 0 ? strerror(errno) : "short write");
+        error = std::string("spool write failed: ") + strerror(errno);
         // Cut a partial record so the segment stays parseable, then start a fresh segment.
         Segment& tail = segments_.back();
         if (ftruncate(tail_fd_, static_cast<off_t>(tail.bytes)) != 0) {

@@ -79,4 +79,51 @@ int run_curl(const std::string& dir, const std::vector<std::string>& args, std::
     return std::atoi(slurp(dir + "/curl.out").c_str());
 }
 
+LemfProcess::~LemfProcess() {
+    if (pid_ > 0) {
+        kill(pid_, SIGKILL);
+        wait_exit(pid_);
+    }
+}
+
+int LemfProcess::start(const std::string& binary, const std::string& dir,
+                       const std::string& out_dir, const std::string& format,
+                       const std::vector<std::string>& extra) {
+    std::vector<std::string> args = {binary, "--listen", "127.0.0.1:0", "--format",
+                                     format, "--out",    out_dir};
+    args.insert(args.end(), extra.begin(), extra.end());
+    pid_ = spawn(args, dir + "/lemf.out", dir + "/lemf.err");
+    if (pid_ < 0) return -1;
+    for (int i = 0; i < 400; ++i) {
+        const std::string out = slurp(dir + "/lemf.out");
+        const size_t at = out.find("listening on ");
+        const size_t nl = out.find('\n', at);
+        if (at != std::string::npos && nl != std::string::npos) {
+            const std::string addr = out.substr(at + 13, nl - at - 13);
+            return std::stoi(addr.substr(addr.rfind(':') + 1));
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    }
+    return -1;
+}
+
+int LemfProcess::stop() {
+    if (pid_ <= 0) return -1;
+    kill(pid_, SIGTERM);
+    const int status = wait_exit(pid_);
+    pid_ = -1;
+    return status;
+}
+
+uint64_t number_after(const std::string& text, const std::string& label) {
+    size_t at = text.find(label);
+    if (at == std::string::npos) return ~uint64_t{0};
+    at += label.size();
+    while (at < text.size() && text[at] == ' ') ++at;
+    size_t end = at;
+    while (end < text.size() && text[end] >= '0' && text[end] <= '9') ++end;
+    if (end == at) return ~uint64_t{0};
+    return std::stoull(text.substr(at, end - at));
+}
+
 }  // namespace liprobe::test

@@ -3,6 +3,7 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -22,5 +23,30 @@ int wait_exit_within(pid_t pid, int seconds);
 int run_curl(const std::string& dir, const std::vector<std::string>& args, std::string& body);
 // One JSON value per non-empty line.
 std::vector<nlohmann::json> read_jsonl(const std::string& path);
+
+// A liprobe-lemf process on 127.0.0.1 with an ephemeral port, its stdout/stderr in
+// dir/lemf.out and dir/lemf.err. Killed (SIGKILL) by the destructor if still running.
+class LemfProcess {
+  public:
+    LemfProcess() = default;
+    ~LemfProcess();
+    LemfProcess(const LemfProcess&) = delete;
+    LemfProcess& operator=(const LemfProcess&) = delete;
+
+    // Starts `binary --listen 127.0.0.1:0 --format FORMAT --out out_dir` + extra and waits (10 s
+    // at most) for its "listening on" line: the port, or -1.
+    int start(const std::string& binary, const std::string& dir, const std::string& out_dir,
+              const std::string& format, const std::vector<std::string>& extra = {"--plain"});
+    // SIGTERM, then its exit status (0 when it wrote out_dir/summary.json).
+    int stop();
+    pid_t pid() const { return pid_; }
+
+  private:
+    pid_t pid_ = -1;
+};
+
+// The number after the first occurrence of label (and any spaces) in text; all ones when the
+// label is missing or no number follows.
+uint64_t number_after(const std::string& text, const std::string& label);
 
 }  // namespace liprobe::test

@@ -128,7 +128,36 @@ class ControlLive : public ::testing::Test {
         return out;
     }
 
-    std::string dir_, prefix_;
+    // Moves the test process into a network namespace of its own whose loopback carries the
+    // call's addresses (192.0.2.10 and .20), and picks the ports there.
+    void enter_private_loopback() {
+        ASSERT_EQ(unshare(CLONE_NEWNET), 0) << std::strerror(errno);
+        for (const std::vector<std::string>& cmd :
+             {std::vector<std::string>{"ip", "link", "set", "lo", "up"},
+              {"ip", "addr", "add", "192.0.2.10/32", "dev", "lo"},
+              {"ip", "addr", "add", "192.0.2.20/32", "dev", "lo"}}) {
+            const pid_t ip = spawn(cmd, dir_ + "/ip.out", dir_ + "/ip.err");
+            ASSERT_EQ(wait_exit(ip), 0) << slurp(dir_ + "/ip.err");
+        }
+        api_port_ = free_port();
+        metrics_port_ = free_port();
+    }
+
+    // Starts liprobe live on the namespace's loopback with cfg (rx_iface=lo) and waits until it
+    // serves /metrics.
+    void start_live_probe(std::string cfg) {
+        const std::string pcap_port = "net_pcap0,rx_pcap=" + dir_ + "/in.pcap";
+        cfg.replace(cfg.find(pcap_port), pcap_port.size(), "net_pcap0,rx_iface=lo");
+        live_config_ = cfg;
+        liprobe::test::write_text(dir_ + "/probe.toml", cfg, 0600);
+        probe_ = spawn({LIPROBE_BIN, "--config", dir_ + "/probe.toml"}, dir_ + "/probe.out",
+                       dir_ + "/probe.err");
+        json m;
+        ASSERT_TRUE(wait_for([&] { return (m = scrape()).is_object(); }, 20))
+            << slurp(dir_ + "/probe.err");
+    }
+
+    std::string dir_, prefix_, live_config_;
     std::unique_ptr<liprobe::test::TestCa> ca_;
     std::pair<std::string, std::string> server_, mf_;
     int api_port_ = free_port(), metrics_port_ = free_port();
@@ -273,16 +302,7 @@ TEST_F(ControlLive, KeyPostedAfterTheMediaReleasesThePendingPacketsDecrypted) {
 // original IP packets), in order after the decrypted ones.
 TEST_F(ControlLive, RevokeDuringACallDeliversTheRestEncrypted) {
     if (geteuid() != 0) GTEST_SKIP() << "needs root for a network namespace";
-    ASSERT_EQ(unshare(CLONE_NEWNET), 0) << std::strerror(errno);
-    for (const std::vector<std::string>& cmd :
-         {std::vector<std::string>{"ip", "link", "set", "lo", "up"},
-          {"ip", "addr", "add", "192.0.2.10/32", "dev", "lo"},
-          {"ip", "addr", "add", "192.0.2.20/32", "dev", "lo"}}) {
-        const pid_t ip = spawn(cmd, dir_ + "/ip.out", dir_ + "/ip.err");
-        ASSERT_EQ(wait_exit(ip), 0) << slurp(dir_ + "/ip.err");
-    }
-    api_port_ = free_port();
-    metrics_port_ = free_port();
+    ASSERT_NO_FATAL_FAILURE(enter_private_loopback());
     liprobe::test::CallSpec target;
     const auto call = liprobe::test::build_call(target);
     const size_t cc_count = call.rtp_from_caller.size() + call.rtp_from_callee.size();
@@ -290,15 +310,9 @@ TEST_F(ControlLive, RevokeDuringACallDeliversTheRestEncrypted) {
     const int lemf_port = start_lemf();
     ASSERT_GT(lemf_port, 0) << slurp(dir_ + "/lemf.err");
     std::string cfg = config(lemf_port);
-    const std::string pcap_port = "net_pcap0,rx_pcap=" + dir_ + "/in.pcap";
-    cfg.replace(cfg.find(pcap_port), pcap_port.size(), "net_pcap0,rx_iface=lo");
     cfg.replace(cfg.find("pending_ms = 30000"), 18, "pending_ms = 300");
-    liprobe::test::write_text(dir_ + "/probe.toml", cfg, 0600);
-    probe_ = spawn({LIPROBE_BIN, "--config", dir_ + "/probe.toml"}, dir_ + "/probe.out",
-                   dir_ + "/probe.err");
+    ASSERT_NO_FATAL_FAILURE(start_live_probe(cfg));
     json m;
-    ASSERT_TRUE(wait_for([&] { return (m = scrape()).is_object(); }, 20))
-        << slurp(dir_ + "/probe.err");
 
     std::string body;
     ASSERT_EQ(post_keys(), 200) << slurp(dir_ + "/body");
@@ -362,6 +376,76 @@ TEST_F(ControlLive, RevokeDuringACallDeliversTheRestEncrypted) {
     }
     const std::string audit = slurp(dir_ + "/audit.jsonl");
     EXPECT_NE(audit.find("\"action\":\"keys.delete\""), std::string::npos) << audit;
+}
+
+// Issue 9: SIGHUP with a broken config keeps the running warrants. The probe runs live (as in
+// the revoke test); the config file is replaced by text that is not TOML, SIGHUP, then by valid
+// TOML whose warrant names an unknown destination, SIGHUP: each reload is refused with a line
+// naming the problem (never the target), and the call sent afterwards is intercepted completely
+// under the warrant the probe started with.
+TEST_F(ControlLive, SighupWithABrokenConfigKeepsTheRunningWarrants) {
+    if (geteuid() != 0) GTEST_SKIP() << "needs root for a network namespace";
+    ASSERT_NO_FATAL_FAILURE(enter_private_loopback());
+    liprobe::test::CallSpec target;
+    const auto call = liprobe::test::build_call(target);
+    const size_t cc_count = call.rtp_from_caller.size() + call.rtp_from_callee.size();
+    const int lemf_port = start_lemf();
+    ASSERT_GT(lemf_port, 0) << slurp(dir_ + "/lemf.err");
+    ASSERT_NO_FATAL_FAILURE(start_live_probe(config(lemf_port)));
+    ASSERT_EQ(post_keys(), 200) << slurp(dir_ + "/body");
+
+    const std::string err_path = dir_ + "/probe.err";
+    auto refusals = [&] {
+        const std::string err = slurp(err_path);
+        size_t n = 0;
+        for (size_t at = 0; (at = err.find("liprobe: reload refused: ", at)) != std::string::npos;
+             ++at)
+            ++n;
+        return n;
+    };
+    // Not TOML.
+    liprobe::test::write_text(dir_ + "/probe.toml", live_config_ + "[[warrant\n", 0600);
+    kill(probe_, SIGHUP);
+    ASSERT_TRUE(wait_for([&] { return refusals() >= 1; }, 10)) << slurp(err_path);
+    // TOML, but the warrant's destination does not exist.
+    std::string bad = live_config_;
+    const std::string dest = "destinations = [\"lemf\"]";
+    bad.replace(bad.find(dest), dest.size(), "destinations = [\"nowhere\"]");
+    liprobe::test::write_text(dir_ + "/probe.toml", bad, 0600);
+    const size_t before = refusals();
+    kill(probe_, SIGHUP);
+    ASSERT_TRUE(wait_for([&] { return refusals() > before; }, 10)) << slurp(err_path);
+    EXPECT_EQ(slurp(err_path).find("liprobe: reloaded "), std::string::npos) << slurp(err_path);
+
+    for (const auto& f : call.frames) {
+        ASSERT_TRUE(send_frame(f.bytes));
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    json m;
+    ASSERT_TRUE(wait_for(
+        [&] {
+            m = scrape();
+            return m.is_object() && m.value("liprobe_srtp_decrypted_packets_total", 0.0) ==
+                                        static_cast<double>(cc_count);
+        },
+        10))
+        << (m.is_null() ? "" : m.dump());
+    EXPECT_EQ(m["liprobe_dialogs_intercepted_total"], 1);
+    EXPECT_EQ(m["liprobe_iri_records_total"], call.sip.size());
+
+    kill(probe_, SIGTERM);
+    ASSERT_EQ(wait_exit_within(probe_, 30), 0) << slurp(err_path);
+    probe_ = -1;
+    const LemfCc lemf = stop_lemf();
+    EXPECT_EQ(lemf.summary["missing"], 0);
+    EXPECT_EQ(lemf.summary["pdus"], call.sip.size() + cc_count);
+    ASSERT_EQ(lemf.payloads.size(), cc_count);
+    for (size_t i = 0; i < cc_count; ++i)
+        EXPECT_EQ(lemf.payloads[i],
+                  i % 2 == 0 ? call.rtp_from_caller[i / 2] : call.rtp_from_callee[i / 2])
+            << i;
+    const std::string err = slurp(err_path);
+    EXPECT_EQ(err.find("alice"), std::string::npos) << err;
 }
 
 }  // namespace

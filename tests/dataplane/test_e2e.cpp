@@ -102,19 +102,6 @@ std::pair<uint32_t, bool> stream_key(const Bytes& payload) {
     return {ssrc, rtcp};
 }
 
-// The number after the first occurrence of label (and any spaces) in the summary; all ones when
-// the label is missing. (No std::regex: GCC 12 warns inside it under the sanitizers.)
-uint64_t summary_number(const std::string& summary, const std::string& label) {
-    size_t at = summary.find(label);
-    if (at == std::string::npos) return ~uint64_t{0};
-    at += label.size();
-    while (at < summary.size() && summary[at] == ' ') ++at;
-    size_t end = at;
-    while (end < summary.size() && summary[end] >= '0' && summary[end] <= '9') ++end;
-    if (end == at) return ~uint64_t{0};
-    return std::stoull(summary.substr(at, end - at));
-}
-
 struct RunOptions {
     std::vector<std::string> gen_args;
     std::string format = "etsi102232";
@@ -135,10 +122,6 @@ class EndToEnd : public ::testing::Test {
         fs::create_directories(dir_ + "/lemf");
     }
     void TearDown() override {
-        if (lemf_ > 0) {
-            kill(lemf_, SIGKILL);
-            wait_exit(lemf_);
-        }
         if (!::testing::Test::HasFailure()) fs::remove_all(dir_);
     }
 
@@ -154,26 +137,13 @@ class EndToEnd : public ::testing::Test {
     }
 
     int start_lemf(const RunOptions& o) {
-        std::vector<std::string> args = {LEMF_BIN, "--listen", "127.0.0.1:0", "--format",
-                                         o.format, "--out",    dir_ + "/lemf"};
+        std::vector<std::string> extra = {"--plain"};
         if (o.tls) {
+            extra.clear();
             for (const char* a : {"--cert", "lemf.pem", "--key", "lemf.key", "--ca", "ca.pem"})
-                args.push_back(a[0] == '-' ? std::string(a) : dir_ + "/pki/" + a);
-        } else {
-            args.push_back("--plain");
+                extra.push_back(a[0] == '-' ? std::string(a) : dir_ + "/pki/" + a);
         }
-        lemf_ = spawn(args, dir_ + "/lemf.out", dir_ + "/lemf.err");
-        for (int i = 0; i < 400; ++i) {
-            const std::string out = slurp(dir_ + "/lemf.out");
-            const size_t at = out.find("listening on ");
-            const size_t nl = out.find('\n', at);
-            if (at != std::string::npos && nl != std::string::npos) {
-                const std::string addr = out.substr(at + 13, nl - at - 13);
-                return std::stoi(addr.substr(addr.rfind(':') + 1));
-            }
-            std::this_thread::sleep_for(std::chrono::milliseconds(25));
-        }
-        return -1;
+        return lemf_.start(LEMF_BIN, dir_, dir_ + "/lemf", o.format, extra);
     }
 
     // Generates, runs liprobe and the LEMF, and reads everything back.
@@ -220,9 +190,7 @@ class EndToEnd : public ::testing::Test {
             dir_ + "/probe.out", dir_ + "/probe.err");
         ASSERT_EQ(wait_exit(probe), 0) << slurp(dir_ + "/probe.err") << slurp(dir_ + "/probe.out");
         summary_ = slurp(dir_ + "/probe.out");
-        kill(lemf_, SIGTERM);
-        ASSERT_EQ(wait_exit(lemf_), 0) << slurp(dir_ + "/lemf.err");
-        lemf_ = -1;
+        ASSERT_EQ(lemf_.stop(), 0) << slurp(dir_ + "/lemf.err");
         lemf_summary_ = json::parse(slurp(dir_ + "/lemf/summary.json"));
         capture_ = pcap_records(gen_ + "/capture.pcap", &capture_times_);
     }
@@ -281,7 +249,7 @@ class EndToEnd : public ::testing::Test {
         for (const auto& [liid, files] : outputs) got_liids.insert(liid);
         EXPECT_EQ(got_liids, expected_liids);
         EXPECT_EQ(lemf_summary_["pdus"], pdus) << lemf_summary_.dump();
-        EXPECT_EQ(summary_number(summary_, "auth failed "), tampered) << summary_;
+        EXPECT_EQ(liprobe::test::number_after(summary_, "auth failed "), tampered) << summary_;
 
         for (const auto& [liid, flood] : floods) {
             SCOPED_TRACE("flood " + liid);
@@ -411,7 +379,7 @@ class EndToEnd : public ::testing::Test {
     }
 
     std::string dir_, gen_, summary_, format_;
-    pid_t lemf_ = -1;
+    liprobe::test::LemfProcess lemf_;
     json manifest_, lemf_summary_;
     std::vector<Bytes> capture_;
     std::vector<int64_t> capture_times_;
@@ -483,7 +451,8 @@ TEST_F(EndToEnd, SipOverTcpReassembledAsOneInvite) {
     ASSERT_EQ(calls.size(), 1u);
     EXPECT_EQ(calls[0]["sip_transport"], "tcp");
     EXPECT_EQ(calls[0]["sip"][0]["frames"].size(), 2u);
-    EXPECT_EQ(summary_number(summary_, "SIP over TCP "), calls[0]["sip"].size()) << summary_;
+    EXPECT_EQ(liprobe::test::number_after(summary_, "SIP over TCP "), calls[0]["sip"].size())
+        << summary_;
 }
 
 TEST_F(EndToEnd, FragmentedInviteReassembled) {
@@ -491,8 +460,8 @@ TEST_F(EndToEnd, FragmentedInviteReassembled) {
     const auto calls = calls_of("fragmented_invite");
     ASSERT_EQ(calls.size(), 1u);
     EXPECT_EQ(calls[0]["sip"][0]["frames"].size(), 2u);
-    EXPECT_EQ(summary_number(summary_, "IP datagrams "), 1u) << summary_;
-    EXPECT_EQ(summary_number(summary_, "held_for_reassembly "), 1u) << summary_;
+    EXPECT_EQ(liprobe::test::number_after(summary_, "IP datagrams "), 1u) << summary_;
+    EXPECT_EQ(liprobe::test::number_after(summary_, "held_for_reassembly "), 1u) << summary_;
 }
 
 // The summary line that starts with label (empty when there is none).
@@ -517,10 +486,10 @@ TEST_F(EndToEnd, FragmentFloodDoesNotStarveAFragmentedInvite) {
     const uint64_t table = flood["max_fragments"].get<uint64_t>() / 16;
     ASSERT_EQ(table, 16u);
     // n + 1 datagrams started: the INVITE completed, the table still full at the end.
-    EXPECT_EQ(summary_number(summary_, "held_for_reassembly "), n + 1) << summary_;
-    EXPECT_EQ(summary_number(summary_, "fragment_completed "), 1u) << summary_;
-    EXPECT_EQ(summary_number(summary_, "fragment_evicted "), n - table) << summary_;
-    EXPECT_EQ(summary_number(summary_, "fragment_at_end "), table) << summary_;
+    EXPECT_EQ(liprobe::test::number_after(summary_, "held_for_reassembly "), n + 1) << summary_;
+    EXPECT_EQ(liprobe::test::number_after(summary_, "fragment_completed "), 1u) << summary_;
+    EXPECT_EQ(liprobe::test::number_after(summary_, "fragment_evicted "), n - table) << summary_;
+    EXPECT_EQ(liprobe::test::number_after(summary_, "fragment_at_end "), table) << summary_;
     EXPECT_EQ(summary_.find("fragment_timed_out"), std::string::npos) << summary_;
     EXPECT_EQ(summary_.find("fragment_table_full"), std::string::npos) << summary_;
     EXPECT_EQ(summary_line(summary_, "  reassembly "),
@@ -561,8 +530,9 @@ TEST_F(EndToEnd, MalformedFramesAreNamedDrops) {
     for (const auto& [gen_name, count] : reasons) {
         const auto it = names.find(gen_name);
         if (it == names.end()) continue;  // garbage on the SIP port: not a SIP message
-        EXPECT_EQ(summary_number(summary_, "      " + it->second + " "), count) << gen_name << "\n"
-                                                                                << summary_;
+        EXPECT_EQ(liprobe::test::number_after(summary_, "      " + it->second + " "), count)
+            << gen_name << "\n"
+            << summary_;
     }
 }
 

@@ -11,7 +11,11 @@
 //
 // A non-target call (carol -> dave) comes first, then the target's call (alice -> bob); each side
 // plays 10 plain RTP packets whose bytes the test wrote (sipp play_pcap_audio keeps the UDP
-// payload, only the addresses and ports change). liprobe is stopped with SIGTERM and must drain
+// payload, only the addresses and ports change). Nothing waits on a timer: the UAC sends its BYE
+// when the test, having seen on liprobe's /metrics that every RTP packet of the call was counted,
+// sends it an INFO over the peer namespace's loopback (never on the veth); liprobe is stopped
+// once /metrics shows all 12 SIP messages. IPv6 is off in both namespaces, so the only UDP on
+// the veth is the calls'. liprobe is stopped with SIGTERM and must drain
 // and exit 0; its accounting must balance; the LEMF must hold exactly the target's 6 SIP messages
 // as IRI and its 20 RTP packets as CC, byte for byte, and nothing of the other call.
 #include <arpa/inet.h>
@@ -29,6 +33,7 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <sstream>
@@ -59,6 +64,7 @@ constexpr const char* kProbeAddress = "198.51.100.1";  // TEST-NET-2, inside our
 constexpr const char* kPeerAddress = "198.51.100.2";
 constexpr int kRtpPackets = 10;  // per direction and call
 constexpr size_t kRtpPayload = 160;
+constexpr int kMetricsPort = 9580;  // liprobe's /metrics, inside the probe namespace
 
 // Runs a short command to completion; returns its exit code, its stderr in *err.
 int run(const std::vector<std::string>& args, std::string* err = nullptr) {
@@ -70,6 +76,24 @@ int run(const std::vector<std::string>& args, std::string* err = nullptr) {
     if (err != nullptr) *err = slurp(tmpl);
     unlink(tmpl);
     return rc;
+}
+
+// Sends len octets `times` times from src:sport to dst:dport (in the caller's namespace).
+bool send_udp(const char* src, uint16_t sport, const char* dst, uint16_t dport, const void* data,
+              size_t len, int times) {
+    sockaddr_in to{}, from{};
+    to.sin_family = from.sin_family = AF_INET;
+    to.sin_port = htons(dport);
+    from.sin_port = htons(sport);
+    inet_pton(AF_INET, dst, &to.sin_addr);
+    inet_pton(AF_INET, src, &from.sin_addr);
+    const int fd = socket(AF_INET, SOCK_DGRAM, 0);
+    bool ok = fd >= 0 && bind(fd, reinterpret_cast<sockaddr*>(&from), sizeof from) == 0;
+    for (int i = 0; ok && i < times; ++i)
+        ok = sendto(fd, data, len, 0, reinterpret_cast<sockaddr*>(&to), sizeof to) ==
+             static_cast<ssize_t>(len);
+    if (fd >= 0) close(fd);
+    return ok;
 }
 
 int64_t wall_us() {
@@ -146,7 +170,9 @@ std::string uac_scenario(const std::string& from_user, const std::string& to_use
            request("ACK", "1", true) + "      Content-Length: 0\n\n    ]]>\n  </send>\n" +
            "  <nop><action><exec play_pcap_audio=\"" + rtp_pcap +
            "\"/></action></nop>\n"
-           "  <pause milliseconds=\"800\"/>\n" +
+           // The test sends INFO once the probe has counted every RTP packet of the call (a
+           // condition, not a timed pause: a loaded machine may play the RTP late).
+           "  <recv request=\"INFO\"/>\n" +
            request("BYE", "2", true) + "      Content-Length: 0\n\n    ]]>\n  </send>\n" +
            "  <recv response=\"200\"/>\n</scenario>\n";
 }
@@ -206,8 +232,12 @@ class Live : public ::testing::Test {
             {"ip", "-n", peer_ns_, "link", "set", "ln0", "up"},
             {"ip", "-n", probe_ns_, "link", "set", "lo", "up"},
             {"ip", "-n", peer_ns_, "link", "set", "lo", "up"},
+            {"ip", "netns", "exec", probe_ns_, "sh", "-c",
+             "echo 1 > /proc/sys/net/ipv6/conf/all/disable_ipv6"},
+            {"ip", "netns", "exec", peer_ns_, "sh", "-c",
+             "echo 1 > /proc/sys/net/ipv6/conf/all/disable_ipv6"},
         };
-        for (const auto& cmd : setup) ASSERT_EQ(run(cmd, &err), 0) << cmd[3] << ": " << err;
+        for (const auto& cmd : setup) ASSERT_EQ(run(cmd, &err), 0) << cmd.back() << ": " << err;
         char tmpl[] = "/tmp/liprobe-live-XXXXXX";
         dir_ = mkdtemp(tmpl);
         fs::create_directories(dir_ + "/lemf");
@@ -286,7 +316,9 @@ class Live : public ::testing::Test {
                    "\"-m\", \"512\", \"--no-shconf\", \"--file-prefix=" +
                        base_ + "\"]\nports = [\"" + port +
                        "\"]\nworkers = 1\n"
-                       "[metrics]\nlisten = \"\"\nstatus_interval_s = 1\n"
+                       "[metrics]\nlisten = \"127.0.0.1:" +
+                       std::to_string(kMetricsPort) +
+                       "\"\nstatus_interval_s = 1\n"
                        "[export]\ndrain_timeout = 10\nspool_dir = \"\"\n"
                        "[[destination]]\nid = \"lemf\"\naddress = \"127.0.0.1:" +
                        lemf_port +
@@ -297,6 +329,56 @@ class Live : public ::testing::Test {
         // The first status line comes from the control loop, after the workers are running.
         ASSERT_TRUE(wait_for(dir_ + "/probe.err", "liprobe: status rx ", probe).has_value())
             << err("probe") << out("probe");
+    }
+
+    // One sample of liprobe's /metrics (scraped inside the probe namespace), -1 when absent.
+    double metric(const std::string& sample) {
+        const pid_t curl =
+            start_in(probe_ns_,
+                     {"curl", "-sS", "--max-time", "5",
+                      "http://127.0.0.1:" + std::to_string(kMetricsPort) + "/metrics"},
+                     "metrics");
+        if (curl <= 0 || wait_exit_within(curl, 10) != 0) return -1;
+        std::istringstream in(out("metrics"));
+        for (std::string line; std::getline(in, line);)
+            if (line.rfind(sample + " ", 0) == 0) return std::stod(line.substr(sample.size() + 1));
+        return -1;
+    }
+    // Waits (30 s at most) until the sample reaches value; the last value seen otherwise.
+    double wait_metric(const std::string& sample, double value) {
+        double v = -1;
+        for (int i = 0; i < 300 && (v = metric(sample)) < value; ++i)
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        return v;
+    }
+    // Lets a UAC go on to its BYE: an INFO of its call (Call-ID <name>-1@peer, -cid_str below)
+    // sent to it from the peer namespace's own address, so it travels on that namespace's
+    // loopback and liprobe never sees it.
+    void release_uac(const std::string& name) {
+        const std::string info = "INFO sip:" + std::string(kPeerAddress) +
+                                 " SIP/2.0\r\nVia: SIP/2.0/UDP " + kPeerAddress +
+                                 ":5999;branch=z9hG4bKrelease\r\nFrom: <sip:test@" + kPeerAddress +
+                                 ">;tag=t\r\nTo: <sip:uac@" + kPeerAddress +
+                                 ">\r\nCall-ID: " + name + "-1@" + kPeerAddress +
+                                 "\r\nCSeq: 1 INFO\r\nMax-Forwards: 70\r\n"
+                                 "Content-Length: 0\r\n\r\n";
+        ASSERT_NO_FATAL_FAILURE(in_peer_namespace([&] {
+            return send_udp(kPeerAddress, 5999, kPeerAddress, 5060, info.data(), info.size(), 1);
+        }));
+    }
+
+    // Runs body in a child process that joined the peer namespace (fork + setns: the test
+    // process stays where it is); asserts that body returned true.
+    void in_peer_namespace(const std::function<bool()>& body) {
+        const std::string ns_path = "/run/netns/" + peer_ns_;
+        const pid_t child = fork();
+        ASSERT_GE(child, 0);
+        if (child == 0) {
+            const int nsfd = open(ns_path.c_str(), O_RDONLY);
+            if (nsfd < 0 || setns(nsfd, CLONE_NEWNET) != 0) _exit(2);
+            _exit(body() ? 0 : 1);
+        }
+        ASSERT_EQ(wait_exit_within(child, 10), 0);
     }
 
     std::string out(const std::string& name) { return slurp(dir_ + "/" + name + ".out"); }
@@ -338,22 +420,38 @@ TEST_F(Live, SippCallsAcrossVethTargetDeliveredNonTargetNothing) {
         const char* name;
         const char* media_port;
     };
-    for (const UacRun& u : {UacRun{"uac_other", "4100"}, UacRun{"uac_target", "4000"}}) {
+    // Each call's BYE waits until liprobe has counted all 20 RTP packets of the call: the other
+    // call's as not_intercepted (nothing else on the veth is UDP), the target's as intercepted.
+    struct Step {
+        const char* sample;
+        double value;
+    };
+    for (const auto& [u, step] :
+         {std::pair{UacRun{"uac_other", "4100"},
+                    Step{"liprobe_packets_total{outcome=\"not_intercepted\"}", 2 * kRtpPackets}},
+          std::pair{
+              UacRun{"uac_target", "4000"},
+              Step{"liprobe_packets_total{outcome=\"media_intercepted\"}", 2 * kRtpPackets}}}) {
         SCOPED_TRACE(u.name);
-        const pid_t uac = start_in(
-            peer_ns_,
-            {"sipp", std::string(kProbeAddress) + ":5060", "-sf", dir_ + "/" + u.name + ".xml",
-             "-i", kPeerAddress, "-p", "5060", "-mi", kPeerAddress, "-mp", u.media_port, "-m", "1",
-             "-nr", "-nostdin", "-timeout", "20"},
-            u.name);
+        const pid_t uac = start_in(peer_ns_, {"sipp",     std::string(kProbeAddress) + ":5060",
+                                              "-sf",      dir_ + "/" + u.name + ".xml",
+                                              "-i",       kPeerAddress,
+                                              "-p",       "5060",
+                                              "-mi",      kPeerAddress,
+                                              "-mp",      u.media_port,
+                                              "-m",       "1",
+                                              "-cid_str", std::string(u.name) + "-%u@%s",
+                                              "-nr",      "-nostdin",
+                                              "-timeout", "30"},
+                                   u.name);
         ASSERT_GT(uac, 0);
+        EXPECT_EQ(wait_metric(step.sample, step.value), step.value) << err("probe");
+        ASSERT_NO_FATAL_FAILURE(release_uac(u.name));
         ASSERT_EQ(wait_exit_within(uac, 30), 0) << err(u.name) << out(u.name);
     }
     ASSERT_EQ(wait_exit_within(uas, 30), 0) << err("uas") << out("uas");
-    // Let the last packets leave the af_packet ring before the stop (a status line later).
-    const std::string status_before = err("probe");
-    for (int i = 0; i < 100 && err("probe").size() == status_before.size(); ++i)
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    // Stop once liprobe has counted every SIP message of both calls (6 each).
+    EXPECT_EQ(wait_metric("liprobe_sip_messages_total", 12), 12) << err("probe");
     const int64_t calls_end_us = wall_us();
 
     // ---- stop: liprobe drains and exits 0, then the LEMF writes its summary ----
@@ -445,44 +543,19 @@ TEST_F(Live, AfPacketFanoutQueuesAreAllRead) {
     pid_t lemf = -1, probe = -1;
     ASSERT_NO_FATAL_FAILURE(start_lemf_and_probe("net_af_packet0,iface=lp0,qpairs=2", lemf, probe));
     constexpr int kFlows = 32, kEach = 2;
-    // A child joins the peer namespace and sends from 32 source ports (fork + setns + sendto only).
-    const std::string ns_path = "/run/netns/" + peer_ns_;
-    const pid_t sender = fork();
-    ASSERT_GE(sender, 0);
-    if (sender == 0) {
-        const int nsfd = open(ns_path.c_str(), O_RDONLY);
-        if (nsfd < 0 || setns(nsfd, CLONE_NEWNET) != 0) _exit(2);
-        sockaddr_in to{};
-        to.sin_family = AF_INET;
-        to.sin_port = htons(7000);
-        inet_pton(AF_INET, kProbeAddress, &to.sin_addr);
-        const uint8_t payload[20] = {0x01, 0x02, 0x03};  // not SIP, not RTP: not intercepted
-        for (int f = 0; f < kFlows; ++f) {
-            const int fd = socket(AF_INET, SOCK_DGRAM, 0);
-            sockaddr_in from{};
-            from.sin_family = AF_INET;
-            from.sin_port = htons(static_cast<uint16_t>(20000 + f));
-            inet_pton(AF_INET, kPeerAddress, &from.sin_addr);
-            if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&from), sizeof from) != 0) _exit(3);
-            for (int i = 0; i < kEach; ++i)
-                if (sendto(fd, payload, sizeof payload, 0, reinterpret_cast<sockaddr*>(&to),
-                           sizeof to) != sizeof payload)
-                    _exit(4);
-            close(fd);
-        }
-        _exit(0);
-    }
-    ASSERT_EQ(wait_exit_within(sender, 10), 0);
-    // Wait for a status line that has seen them all (at most 10 s), then stop.
-    const std::regex status_re("status rx [0-9.]+ Mpps \\((\\d+)\\)");
-    bool seen = false;
-    for (int i = 0; i < 200 && !seen; ++i) {
-        const std::string text = err("probe");
-        for (std::sregex_iterator it(text.begin(), text.end(), status_re), end; it != end; ++it)
-            seen = seen || std::stoll((*it)[1]) >= kFlows * kEach;
-        if (!seen) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    EXPECT_TRUE(seen) << err("probe");
+    // From 32 source ports in the peer namespace.
+    const uint8_t payload[20] = {0x01, 0x02, 0x03};  // not SIP, not RTP: not intercepted
+    ASSERT_NO_FATAL_FAILURE(in_peer_namespace([&] {
+        for (int f = 0; f < kFlows; ++f)
+            if (!send_udp(kPeerAddress, static_cast<uint16_t>(20000 + f), kProbeAddress, 7000,
+                          payload, sizeof payload, kEach))
+                return false;
+        return true;
+    }));
+    // Stop once liprobe counted them all (IPv6 is off: nothing else on the veth is UDP).
+    EXPECT_EQ(wait_metric("liprobe_packets_total{outcome=\"not_intercepted\"}", kFlows * kEach),
+              kFlows * kEach)
+        << err("probe");
     kill(probe, SIGTERM);
     ASSERT_EQ(wait_exit_within(probe, 30), 0) << err("probe") << out("probe");
     kill(lemf, SIGTERM);

@@ -110,35 +110,14 @@ class Offline : public ::testing::Test {
         fs::create_directories(dir_ + "/lemf");
     }
     void TearDown() override {
-        if (lemf_ > 0) {
-            kill(lemf_, SIGKILL);
-            wait_exit(lemf_);
-        }
         if (!::testing::Test::HasFailure()) fs::remove_all(dir_);
     }
 
     // Starts liprobe-lemf and returns its port.
-    int start_lemf() {
-        lemf_ = spawn({LEMF_BIN, "--listen", "127.0.0.1:0", "--plain", "--format", "etsi102232",
-                       "--out", dir_ + "/lemf"},
-                      dir_ + "/lemf.out", dir_ + "/lemf.err");
-        for (int i = 0; i < 200; ++i) {
-            const std::string out = slurp(dir_ + "/lemf.out");
-            const size_t at = out.find("listening on ");
-            const size_t nl = out.find('\n', at);
-            if (at != std::string::npos && nl != std::string::npos) {
-                const std::string addr = out.substr(at + 13, nl - at - 13);
-                return std::stoi(addr.substr(addr.rfind(':') + 1));
-            }
-            std::this_thread::sleep_for(std::chrono::milliseconds(25));
-        }
-        return -1;
-    }
+    int start_lemf() { return lemf_.start(LEMF_BIN, dir_, dir_ + "/lemf", "etsi102232"); }
 
     json stop_lemf() {
-        kill(lemf_, SIGTERM);
-        EXPECT_EQ(wait_exit(lemf_), 0) << slurp(dir_ + "/lemf.err");
-        lemf_ = -1;
+        EXPECT_EQ(lemf_.stop(), 0) << slurp(dir_ + "/lemf.err");
         return json::parse(slurp(dir_ + "/lemf/summary.json"));
     }
 
@@ -155,7 +134,7 @@ class Offline : public ::testing::Test {
     }
 
     std::string dir_;
-    pid_t lemf_ = -1;
+    liprobe::test::LemfProcess lemf_;
 };
 
 TEST_F(Offline, TargetCallDeliveredExactlyNonTargetNothing) {
@@ -392,6 +371,61 @@ TEST_F(Offline, BufferOverflowIsLoggedWhenItStarts) {
     EXPECT_NE(log.find("liprobe exporter lemf: stopped: 2005 records lost in total (ring full 0, "
                        "no record buffer 0, buffer/spool full or never sent 2005, encoder "
                        "refused 0)\n"),
+              std::string::npos)
+        << log;
+    expect_no_secrets(summary);
+    expect_no_secrets(log);
+}
+
+// Issue 9: the spool's filesystem is full. liprobe runs in a private mount namespace with a
+// 64 KiB tmpfs on spool_dir (root only: unshare + mount), nobody listens, 1 MB of memory buffer,
+// 2005 records of about 650 octets: memory takes what fits, the spool what fits on the disk, the
+// rest is lost. Every record is either spooled or counted lost, the run exits 3, and the disk
+// full condition is logged once (not once per PDU), naming the reason.
+TEST_F(Offline, SpoolDiskFullIsCountedLossWithOneLogLine) {
+    if (geteuid() != 0) GTEST_SKIP() << "needs root: a tmpfs in a private mount namespace";
+    liprobe::test::CallSpec target;
+    target.packets_each_way = 1000;
+    const auto call = liprobe::test::build_call(target);
+    liprobe::test::write_pcap(dir_ + "/in.pcap", call.frames);
+    write_text(dir_ + "/keys.json", liprobe::test::keys_json());
+    fs::create_directories(dir_ + "/spool");
+    std::string toml = with_export(config(kNobodyListens), 1, 1);
+    const std::string no_spool = "spool_dir = \"\"\n";
+    toml.replace(toml.find(no_spool), no_spool.size(), "spool_dir = \"" + dir_ + "/spool\"\n");
+    write_text(dir_ + "/probe.toml", toml);
+    const pid_t probe = spawn(
+        {"unshare", "--mount", "--propagation", "private", "/bin/sh", "-c",
+         "mount -t tmpfs -o size=64k,mode=0700 liprobe-test-spool \"$1\" && shift && exec \"$@\"",
+         "sh", dir_ + "/spool", LIPROBE_BIN, "--config", dir_ + "/probe.toml", "--pcap",
+         dir_ + "/in.pcap"},
+        dir_ + "/probe.out", dir_ + "/probe.err");
+    ASSERT_EQ(wait_exit_within(probe, 60), 3) << slurp(dir_ + "/probe.err");
+    const std::string summary = slurp(dir_ + "/probe.out"), log = slurp(dir_ + "/probe.err");
+    const uint64_t lost = liprobe::test::number_after(summary, "  lost ");
+    const uint64_t spooled = liprobe::test::number_after(summary, ", spooled ");
+    EXPECT_GT(spooled, 0u) << summary;  // the disk took some
+    EXPECT_GT(lost, 0u) << summary;
+    EXPECT_EQ(lost + spooled, 2005u) << summary;
+    EXPECT_NE(summary.find("  destination lemf     encoded 2005, sent 0, confirmed 0, spooled " +
+                           std::to_string(spooled) + ", lost " + std::to_string(lost) +
+                           "\n    lost: ring full 0, no record buffer 0, buffer/spool full or "
+                           "never sent " +
+                           std::to_string(lost) + ", encoder refused 0\n"),
+              std::string::npos)
+        << summary;
+    // One line says why, however many PDUs failed.
+    const std::string why = "No space left on device";
+    const size_t first = log.find(why);
+    ASSERT_NE(first, std::string::npos) << log;
+    EXPECT_EQ(log.find(why, first + 1), std::string::npos) << log;
+    EXPECT_NE(log.find("liprobe exporter lemf: spool: spool write failed: No space left on device; "
+                       "PDUs that cannot be spooled are lost and counted, not logged again until "
+                       "a spool write succeeds\n"),
+              std::string::npos)
+        << log;
+    EXPECT_NE(log.find("liprobe exporter lemf: stopped: " + std::to_string(lost) +
+                       " records lost in total"),
               std::string::npos)
         << log;
     expect_no_secrets(summary);

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <functional>
 #include <numeric>
 
 #include "eal.hpp"
@@ -19,7 +20,7 @@ using liprobe::test::StreamKey;
 
 namespace {
 
-const ProbeIdentity kProbe{"OP1", "NE1", "NZ"};
+const ProbeIdentity& kProbe = liprobe::test::test_probe();
 
 class DeliveryTest : public ::testing::Test {
   protected:
@@ -30,39 +31,9 @@ class DeliveryTest : public ::testing::Test {
     }
     void TearDown() override { liprobe::test::remove_tree(spool_parent_); }
 
-    DestinationConfig config(uint16_t port) {
-        const auto& p = liprobe::test::pki();
-        DestinationConfig c;
-        c.id = "lemf1";
-        c.address = "127.0.0.1:" + std::to_string(port);
-        c.cert = p.client_cert;
-        c.key = p.client_key;
-        c.ca = p.ca;
-        c.server_name = "lemf.test";
-        c.backoff_min_s = 0.02;
-        c.backoff_max_s = 0.2;
-        c.keepalive_s = 5;
-        c.drain_timeout_s = 0;  // tests that drain set it
-        c.connect_timeout_s = 5;
-        c.ring_size = 8192;
-        c.small_records = 4096;
-        c.small_capacity = 512;
-        c.large_records = 0;
-        return c;
-    }
-
+    DestinationConfig config(uint16_t port) { return liprobe::test::test_destination(port); }
     std::unique_ptr<Exporter> make(const DestinationConfig& c) {
-        std::string error;
-        auto exp = Exporter::create(c, kProbe, error);
-        EXPECT_TRUE(exp) << error;
-        if (exp) {
-            WarrantInfo w;
-            w.liid = "LIID1";
-            for (int i = 0; i < 16; ++i) w.xid[i] = static_cast<uint8_t>(i + 1);
-            w.matched_target = "sip:alice@example.org";
-            exp->set_warrants({w});
-        }
-        return exp;
+        return liprobe::test::make_exporter(c);
     }
 
     // Submits records 0..count-1 of stream (cin, CC) starting at first.
@@ -179,47 +150,67 @@ TEST_F(DeliveryTest, RefusesConfigWithoutClientCertificate) {
     EXPECT_EQ(error, "destination lemf1: TLS needs cert, key and ca");
 }
 
+// A receiver with options o, the test destination changed by tweak, 10 records: the connection
+// must be refused with reason_part (see expect_refused). Returns the receiver's handshake
+// failures.
+uint64_t refused(const MiniReceiver::Options& o,
+                 const std::function<void(DestinationConfig&)>& tweak,
+                 const std::string& reason_part) {
+    MiniReceiver rx(o);
+    auto c = liprobe::test::test_destination(rx.port());
+    tweak(c);
+    auto exp = liprobe::test::make_exporter(c);
+    if (!exp) return 0;
+    for (uint32_t i = 0; i < 10; ++i)
+        liprobe::test::submit_paced(*exp, liprobe::test::make_record(*exp, 1, false, i));
+    expect_refused(*exp, rx, reason_part);
+    return rx.handshake_failures();
+}
+
 TEST_F(DeliveryTest, RefusesServerCertificateFromAnotherCa) {
-    MiniReceiver rx({});
-    auto c = config(rx.port());
-    c.ca = liprobe::test::pki().other_ca;
-    auto exp = make(c);
-    ASSERT_TRUE(exp);
-    submit_cc(*exp, 1, 0, 10);
-    expect_refused(*exp, rx, "certificate verify failed");
+    refused(
+        {}, [](DestinationConfig& c) { c.ca = liprobe::test::pki().other_ca; },
+        "certificate verify failed");
 }
 
 TEST_F(DeliveryTest, IsRefusedWithClientCertificateFromAnotherCa) {
-    MiniReceiver rx({});
-    auto c = config(rx.port());
-    c.cert = liprobe::test::pki().other_client_cert;
-    c.key = liprobe::test::pki().other_client_key;
-    auto exp = make(c);
-    ASSERT_TRUE(exp);
-    submit_cc(*exp, 1, 0, 10);
     // TLS 1.3: the server's alert arrives after the client finished its handshake.
-    expect_refused(*exp, rx, "alert unknown ca");
-    EXPECT_GE(rx.handshake_failures(), 1u);
+    EXPECT_GE(refused(
+                  {},
+                  [](DestinationConfig& c) {
+                      c.cert = liprobe::test::pki().other_client_cert;
+                      c.key = liprobe::test::pki().other_client_key;
+                  },
+                  "alert unknown ca"),
+              1u);
 }
 
 TEST_F(DeliveryTest, RefusesWrongServerName) {
-    MiniReceiver rx({});
-    auto c = config(rx.port());
-    c.server_name = "other.test";
-    auto exp = make(c);
-    ASSERT_TRUE(exp);
-    submit_cc(*exp, 1, 0, 10);
-    expect_refused(*exp, rx, "hostname mismatch");
+    refused(
+        {}, [](DestinationConfig& c) { c.server_name = "other.test"; }, "hostname mismatch");
+}
+
+// Issue 9: an expired certificate on either side fails the handshake, nothing is delivered.
+TEST_F(DeliveryTest, RefusesExpiredServerCertificate) {
+    MiniReceiver::Options o;
+    o.server_cert = liprobe::test::pki().expired_server_cert;
+    refused(
+        o, [](DestinationConfig&) {}, "certificate has expired");
+}
+
+TEST_F(DeliveryTest, IsRefusedWithExpiredClientCertificate) {
+    EXPECT_GE(
+        refused(
+            {}, [](DestinationConfig& c) { c.cert = liprobe::test::pki().expired_client_cert; },
+            "alert certificate expired"),
+        1u);
 }
 
 TEST_F(DeliveryTest, RefusesServerOfferingOnlyTls11) {
     MiniReceiver::Options o;
     o.max_version = TLS1_1_VERSION;
-    MiniReceiver rx(o);
-    auto exp = make(config(rx.port()));
-    ASSERT_TRUE(exp);
-    submit_cc(*exp, 1, 0, 10);
-    expect_refused(*exp, rx, "alert protocol version");
+    refused(
+        o, [](DestinationConfig&) {}, "alert protocol version");
 }
 
 TEST_F(DeliveryTest, Tls12OnlyWithEcdheAead) {
@@ -552,6 +543,68 @@ TEST_F(DeliveryTest, DrainSpoolsWhatIsLeftAndTheNextStartSendsItFirst) {
 }
 
 }  // namespace
+
+// Issue 9: a slow LEMF (4 KiB per read, 2 ms between reads: about 2 MB/s). The producer is not
+// slowed down by it: every record is accepted and encoded while the LEMF has confirmed only a
+// small part, the rest waits in the exporter's memory buffer (back-pressure goes there, not into
+// the ring or the submitting thread), and in the end every record arrives, none lost.
+TEST_F(DeliveryTest, SlowLemfBackPressureGoesIntoTheBufferNotTheProducer) {
+    MiniReceiver::Options o;
+    o.read_bytes = 4096;
+    o.read_pause_us = 2000;
+    MiniReceiver rx(o);
+    auto exp = make(config(rx.port()));
+    ASSERT_TRUE(exp);
+    exp->start();
+    constexpr uint32_t kCount = 12000;  // about 3 MB of PDUs
+    for (uint32_t i = 0; i < kCount; ++i)
+        ASSERT_TRUE(exp->submit(liprobe::test::make_record(*exp, 1, false, i))) << i;
+    ASSERT_TRUE(eventually([&] { return exp->snapshot().encoded_pdus == kCount; }));
+    const auto mid = exp->snapshot();
+    EXPECT_EQ(mid.lost(), 0u);
+    EXPECT_LT(mid.confirmed_pdus, kCount / 2) << "the LEMF was not slow enough to test anything";
+    EXPECT_GT(mid.buffered_bytes, 0u);
+    EXPECT_EQ(mid.spooled_bytes, 0u);
+    ASSERT_TRUE(all_confirmed(*exp, kCount));
+    exp->stop();
+    const auto s = exp->snapshot();
+    EXPECT_EQ(s.lost(), 0u);
+    const auto all = iota(kCount);
+    EXPECT_EQ(seen({&rx}, cc_key(1)), std::set<uint32_t>(all.begin(), all.end()));
+}
+
+// Issue 9: an exception escaping the exporter thread's loop does not end delivery: the loop is
+// restarted on the same ring, memory buffer and spool, the connection reopened. Records submitted
+// before and after the failure all arrive with contiguous sequence numbers (a PDU perhaps twice,
+// as after any reconnect); the restart is counted and logged once.
+TEST_F(DeliveryTest, ExporterThreadThatFailsIsRestartedWithoutLosingItsRing) {
+    MiniReceiver rx({});
+    auto exp = make(config(rx.port()));
+    ASSERT_TRUE(exp);
+    ::testing::internal::CaptureStderr();
+    exp->start();
+    submit_cc(*exp, 1, 0, 3000);
+    ASSERT_TRUE(eventually([&] { return exp->snapshot().confirmed_pdus >= 1000; }));
+    exp->fail_once_for_test();
+    ASSERT_TRUE(eventually([&] { return exp->snapshot().thread_restarts == 1; }));
+    submit_cc(*exp, 1, 3000, 3000);
+    ASSERT_TRUE(all_confirmed(*exp, 6000));
+    exp->stop();
+    const std::string log = ::testing::internal::GetCapturedStderr();
+    const auto s = exp->snapshot();
+    EXPECT_EQ(s.thread_restarts, 1u);
+    EXPECT_EQ(s.lost(), 0u);
+    EXPECT_EQ(s.encoded_pdus, 6000u);
+    EXPECT_GE(s.connects, 2u);  // the connection was reopened
+    const auto all = iota(6000);
+    EXPECT_EQ(seen({&rx}, cc_key(1)), std::set<uint32_t>(all.begin(), all.end()));
+    EXPECT_EQ(occurrences(log,
+                          "liprobe exporter lemf1: exporter thread failed (failure injected "
+                          "by a test); restarting it on the same ring, memory buffer and "
+                          "spool"),
+              1u)
+        << log;
+}
 
 // --- the spool on its own
 

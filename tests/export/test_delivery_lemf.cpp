@@ -26,8 +26,6 @@ using nlohmann::json;
 
 namespace {
 
-const ProbeIdentity kProbe{"OP1", "NE1", "NZ"};
-
 std::string read_file(const std::string& path) {
     std::ifstream in(path);
     std::stringstream ss;
@@ -125,36 +123,9 @@ class LemfDeliveryTest : public ::testing::Test {
     }
     void TearDown() override { liprobe::test::remove_tree(dir_); }
 
-    DestinationConfig config(uint16_t port) {
-        const auto& p = liprobe::test::pki();
-        DestinationConfig c;
-        c.id = "lemf1";
-        c.address = "127.0.0.1:" + std::to_string(port);
-        c.cert = p.client_cert;
-        c.key = p.client_key;
-        c.ca = p.ca;
-        c.server_name = "lemf.test";
-        c.backoff_min_s = 0.02;
-        c.backoff_max_s = 0.2;
-        c.keepalive_s = 5;
-        c.drain_timeout_s = 0;
-        c.ring_size = 8192;
-        c.small_records = 4096;
-        c.small_capacity = 512;
-        c.large_records = 0;
-        return c;
-    }
-
+    DestinationConfig config(uint16_t port) { return liprobe::test::test_destination(port); }
     std::unique_ptr<Exporter> make(const DestinationConfig& c) {
-        std::string error;
-        auto exp = Exporter::create(c, kProbe, error);
-        EXPECT_TRUE(exp) << error;
-        if (exp) {
-            WarrantInfo w;
-            w.liid = "LIID1";
-            exp->set_warrants({w});
-        }
-        return exp;
+        return liprobe::test::make_exporter(c);
     }
 
     static void submit_cc(Exporter& exp, uint32_t first, uint32_t count) {

@@ -2,6 +2,7 @@
 #include "test_delivery_support.hpp"
 
 #include <arpa/inet.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -42,6 +43,7 @@ struct PkiHolder {
         pki.dir = make_temp_dir("pki");
         const std::string& d = pki.dir;
         // EC P-256 keys; certificates valid two days; server SAN: DNS lemf.test, IP 127.0.0.1.
+        // The expired ones (same keys) ended a day ago (-days -1: notAfter before notBefore).
         const std::string script = R"(set -e
 K="-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes"
 openssl req -x509 $K -keyout ca.key -out ca.pem -days 2 -subj /CN=liprobe-test-ca
@@ -57,6 +59,10 @@ openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out c
 openssl req $K -keyout other-client.key -out other-client.csr -subj /CN=intruder
 openssl x509 -req -in other-client.csr -CA other-ca.pem -CAkey other-ca.key -CAcreateserial \
   -out other-client.pem -days 2 -extfile client.ext
+openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial \
+  -out expired-server.pem -days -1 -extfile server.ext
+openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial \
+  -out expired-client.pem -days -1 -extfile client.ext
 )";
         {
             FILE* f = std::fopen((d + "/make-pki.sh").c_str(), "w");
@@ -77,6 +83,8 @@ openssl x509 -req -in other-client.csr -CA other-ca.pem -CAkey other-ca.key -CAc
         pki.other_ca = d + "/other-ca.pem";
         pki.other_client_cert = d + "/other-client.pem";
         pki.other_client_key = d + "/other-client.key";
+        pki.expired_server_cert = d + "/expired-server.pem";
+        pki.expired_client_cert = d + "/expired-client.pem";
     }
     ~PkiHolder() { remove_tree(pki.dir); }
 };
@@ -86,6 +94,46 @@ openssl x509 -req -in other-client.csr -CA other-ca.pem -CAkey other-ca.key -CAc
 const Pki& pki() {
     static PkiHolder holder;
     return holder.pki;
+}
+
+exporter::DestinationConfig test_destination(uint16_t port) {
+    const auto& p = pki();
+    exporter::DestinationConfig c;
+    c.id = "lemf1";
+    c.address = "127.0.0.1:" + std::to_string(port);
+    c.cert = p.client_cert;
+    c.key = p.client_key;
+    c.ca = p.ca;
+    c.server_name = "lemf.test";
+    c.backoff_min_s = 0.02;
+    c.backoff_max_s = 0.2;
+    c.keepalive_s = 5;
+    c.drain_timeout_s = 0;  // tests that drain set it
+    c.connect_timeout_s = 5;
+    c.ring_size = 8192;
+    c.small_records = 4096;
+    c.small_capacity = 512;
+    c.large_records = 0;
+    return c;
+}
+
+const exporter::ProbeIdentity& test_probe() {
+    static const exporter::ProbeIdentity probe{"OP1", "NE1", "NZ"};
+    return probe;
+}
+
+std::unique_ptr<exporter::Exporter> make_exporter(const exporter::DestinationConfig& c) {
+    std::string error;
+    auto exp = exporter::Exporter::create(c, test_probe(), error);
+    EXPECT_TRUE(exp) << error;
+    if (exp) {
+        exporter::WarrantInfo w;
+        w.liid = "LIID1";
+        for (int i = 0; i < 16; ++i) w.xid[i] = static_cast<uint8_t>(i + 1);
+        w.matched_target = "sip:alice@example.org";
+        exp->set_warrants({w});
+    }
+    return exp;
 }
 
 uint16_t free_port() {
@@ -117,7 +165,8 @@ MiniReceiver::MiniReceiver(const Options& options) : options_(options) {
     if (options.tls) {
         SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
         const Pki& p = pki();
-        SSL_CTX_use_certificate_chain_file(ctx, p.server_cert.c_str());
+        const std::string& cert = options.server_cert.empty() ? p.server_cert : options.server_cert;
+        SSL_CTX_use_certificate_chain_file(ctx, cert.c_str());
         SSL_CTX_use_PrivateKey_file(ctx, p.server_key.c_str(), SSL_FILETYPE_PEM);
         SSL_CTX_load_verify_locations(ctx, p.ca.c_str(), nullptr);
         SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
@@ -206,9 +255,14 @@ void MiniReceiver::serve(int fd) {
     uint8_t answer[512];
     while (!stop_.load()) {
         long n;
+        if (options_.read_pause_us > 0)
+            std::this_thread::sleep_for(std::chrono::microseconds(options_.read_pause_us));
+        const size_t room = options_.read_bytes == 0
+                                ? buf.size() - used
+                                : std::min(buf.size() - used, options_.read_bytes);
         if (ssl != nullptr) {
             size_t got = 0;
-            int rc = SSL_read_ex(ssl, buf.data() + used, buf.size() - used, &got);
+            int rc = SSL_read_ex(ssl, buf.data() + used, room, &got);
             if (rc != 1) {
                 int err = SSL_get_error(ssl, rc);
                 ERR_clear_error();
@@ -219,7 +273,7 @@ void MiniReceiver::serve(int fd) {
             }
             n = static_cast<long>(got);
         } else {
-            n = recv(fd, buf.data() + used, buf.size() - used, 0);
+            n = recv(fd, buf.data() + used, room, 0);
             if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;
             if (n <= 0) break;
         }

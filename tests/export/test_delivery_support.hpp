@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <set>
 #include <string>
@@ -25,6 +26,8 @@ struct Pki {
     std::string client_cert, client_key;              // CN probe, from ca
     std::string other_ca;                             // an unrelated CA
     std::string other_client_cert, other_client_key;  // from other_ca
+    std::string expired_server_cert;                  // from ca, server_key, expired
+    std::string expired_client_cert;                  // from ca, client_key, expired
 };
 // Generated once per test program; the directory is removed at exit.
 const Pki& pki();
@@ -44,7 +47,11 @@ class MiniReceiver {
         int max_version = 0;        // e.g. TLS1_1_VERSION; 0 = OpenSSL default
         std::string tls12_ciphers;  // TLS <= 1.2 cipher list offered ("" = default)
         bool answer_keepalives = true;
-        uint16_t port = 0;  // 0 = ephemeral
+        uint16_t port = 0;        // 0 = ephemeral
+        std::string server_cert;  // "" = pki().server_cert (its key either way)
+        // A slow LEMF: at most read_bytes per read (0 = as much as fits), then a pause.
+        size_t read_bytes = 0;
+        int read_pause_us = 0;
     };
     explicit MiniReceiver(const Options& options);
     ~MiniReceiver();  // kill()
@@ -78,6 +85,16 @@ class MiniReceiver {
     std::atomic<uint64_t> pdus_{0}, keepalives_{0}, connections_{0}, handshake_failures_{0},
         decode_errors_{0};
 };
+
+// The destination both delivery suites use: mutual TLS with pki()'s client certificate to
+// lemf.test at 127.0.0.1:port, fast reconnects (20..200 ms), keep-alive 5 s, no drain, rings
+// and record pools sized for the tests.
+exporter::DestinationConfig test_destination(uint16_t port);
+// The probe identity of the delivery tests.
+const exporter::ProbeIdentity& test_probe();
+// Exporter::create(c) with one warrant (LIID1, an XID, a matched target); null when refused
+// (recorded as a test failure with the reason).
+std::unique_ptr<exporter::Exporter> make_exporter(const exporter::DestinationConfig& c);
 
 // Builds a 200-octet RTP-like CC record (or a SIP IRI record) for warrant 0.
 exporter::Record* make_record(exporter::Exporter& exp, uint32_t cin, bool iri, uint32_t index);

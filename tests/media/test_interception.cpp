@@ -179,6 +179,17 @@ class Interception : public ::testing::Test {
         icpt_->set_policy(&policy_);
     }
 
+    // A SIP feeder for a test's timeline: each call feeds message m from Alice (or Bob) 10 ms
+    // after the last frame, expects it intercepted and appends the IRI it must give to want.
+    auto sip_feeder(int64_t& t, std::vector<Want>& want) {
+        return [this, &t, &want](bool from_alice, const std::string& m, IriType type) {
+            feed(sip_frame(t += 10000, from_alice ? kAliceIp : kBobIp,
+                           from_alice ? kBobIp : kAliceIp, m));
+            EXPECT_TRUE(last_intercepted_);
+            want.push_back(iri(type, from_alice ? kFrom : kTo, m));
+        };
+    }
+
     // Feeds a frame the way a worker does (SIP on port 5060, else media).
     void feed(liprobe::test::Frame f) {
         frames_.push_back(std::move(f.bytes));
@@ -318,12 +329,7 @@ TEST_F(Interception, ReInviteAndUpdateMoveMedia) {
     using liprobe::test::protect;
     int64_t t = 1700000000000000;
     std::vector<Want> want;
-    auto sip = [&](bool from_alice, const std::string& m, IriType type) {
-        feed(sip_frame(t += 10000, from_alice ? kAliceIp : kBobIp, from_alice ? kBobIp : kAliceIp,
-                       m));
-        EXPECT_TRUE(last_intercepted_);
-        want.push_back(iri(type, from_alice ? kFrom : kTo, m));
-    };
+    auto sip = sip_feeder(t, want);
     // rtp (plain) sent encrypted from src to dst; expect_cc: intercepted with that direction.
     auto media = [&](uint8_t src, uint16_t sport, uint8_t dst, uint16_t dport,
                      const std::vector<uint8_t>& rtp, bool expect_cc, Direction d) {
@@ -331,16 +337,22 @@ TEST_F(Interception, ReInviteAndUpdateMoveMedia) {
         EXPECT_EQ(last_intercepted_, expect_cc);
         if (expect_cc) want.push_back(cc(d, rtp));
     };
-    sip(true,
-        sip_msg("INVITE " + kBob + " SIP/2.0", kAlice, "t1", kBob, "", 1, "INVITE", "i1",
-                sdp_for(kAliceIp, 40000)),
-        IriType::begin);
-    sip(false,
-        sip_msg("SIP/2.0 200 OK", kAlice, "t1", kBob, "t2", 1, "INVITE", "i1",
-                sdp_for(kBobIp, 50000)),
-        IriType::cont);
-    sip(true, sip_msg("ACK " + kBob + " SIP/2.0", kAlice, "t1", kBob, "t2", 1, "ACK", "a1"),
-        IriType::cont);
+    // One INVITE transaction of Alice's: INVITE with her SDP, 200 OK with Bob's, ACK.
+    auto invite = [&](int cseq, const std::string& to_tag, uint16_t alice_port, uint16_t bob_port) {
+        const std::string n = std::to_string(cseq);
+        sip(true,
+            sip_msg("INVITE " + kBob + " SIP/2.0", kAlice, "t1", kBob, to_tag, cseq, "INVITE",
+                    "i" + n, sdp_for(kAliceIp, alice_port)),
+            cseq == 1 ? IriType::begin : IriType::cont);
+        sip(false,
+            sip_msg("SIP/2.0 200 OK", kAlice, "t1", kBob, "t2", cseq, "INVITE", "i" + n,
+                    sdp_for(kBobIp, bob_port)),
+            IriType::cont);
+        sip(true,
+            sip_msg("ACK " + kBob + " SIP/2.0", kAlice, "t1", kBob, "t2", cseq, "ACK", "a" + n),
+            IriType::cont);
+    };
+    invite(1, "", 40000, 50000);
     const auto a1 = make_rtp(100, 0, 0x11111111, 40, 0x01);
     const auto b1 = make_rtp(200, 0, 0x22222222, 30, 0x81);
     const auto x1 = make_rtp(300, 0, 0x33333333, 20, 0x41);
@@ -350,16 +362,7 @@ TEST_F(Interception, ReInviteAndUpdateMoveMedia) {
     media(kStrangerIp, 6000, kAliceIp, 40000, x1, true, kTo);
 
     // Alice's re-INVITE moves her media to 40010; Bob answers with the same SDP.
-    sip(true,
-        sip_msg("INVITE " + kBob + " SIP/2.0", kAlice, "t1", kBob, "t2", 2, "INVITE", "i2",
-                sdp_for(kAliceIp, 40010)),
-        IriType::cont);
-    sip(false,
-        sip_msg("SIP/2.0 200 OK", kAlice, "t1", kBob, "t2", 2, "INVITE", "i2",
-                sdp_for(kBobIp, 50000)),
-        IriType::cont);
-    sip(true, sip_msg("ACK " + kBob + " SIP/2.0", kAlice, "t1", kBob, "t2", 2, "ACK", "a2"),
-        IriType::cont);
+    invite(2, "t2", 40010, 50000);
     // Bob's UPDATE (his own request: From and To swapped) moves his media to 50010.
     sip(false,
         sip_msg("UPDATE " + kAlice + " SIP/2.0", kBob, "t2", kAlice, "t1", 1, "UPDATE", "u1",
@@ -463,12 +466,7 @@ TEST_F(Interception, CancelBeforeAnswerEndsAt487WithoutMedia) {
     make(liprobe::media::DeliverMode::decrypted);
     int64_t t = 1700000000000000;
     std::vector<Want> want;
-    auto sip = [&](bool from_alice, const std::string& m, IriType type) {
-        feed(sip_frame(t += 10000, from_alice ? kAliceIp : kBobIp, from_alice ? kBobIp : kAliceIp,
-                       m));
-        EXPECT_TRUE(last_intercepted_);
-        want.push_back(iri(type, from_alice ? kFrom : kTo, m));
-    };
+    auto sip = sip_feeder(t, want);
     sip(true,
         sip_msg("INVITE " + kBob + " SIP/2.0", kAlice, "t1", kBob, "", 1, "INVITE", "i1",
                 sdp_for(kAliceIp, 40000)),
@@ -506,12 +504,7 @@ TEST_F(Interception, RetransmissionsAreCountedAndDeliveredAsIri) {
     make(liprobe::media::DeliverMode::decrypted);
     int64_t t = 1700000000000000;
     std::vector<Want> want;
-    auto sip = [&](bool from_alice, const std::string& m, IriType type) {
-        feed(sip_frame(t += 10000, from_alice ? kAliceIp : kBobIp, from_alice ? kBobIp : kAliceIp,
-                       m));
-        EXPECT_TRUE(last_intercepted_);
-        want.push_back(iri(type, from_alice ? kFrom : kTo, m));
-    };
+    auto sip = sip_feeder(t, want);
     const auto invite = sip_msg("INVITE " + kBob + " SIP/2.0", kAlice, "t1", kBob, "", 1, "INVITE",
                                 "i1", sdp_for(kAliceIp, 40000));
     const auto ok = sip_msg("SIP/2.0 200 OK", kAlice, "t1", kBob, "t2", 1, "INVITE", "i1",
@@ -578,9 +571,8 @@ void confirmed_call(std::vector<liprobe::test::Frame>& frames, int64_t t, int k)
 // floods, the oldest unconfirmed is evicted each time, the confirmed ones never, and the real
 // call is intercepted completely.
 TEST_F(Interception, UnansweredInviteFloodEvictsOldestUnconfirmedAndKeepsTheRealCall) {
-    make_with(liprobe::media::DeliverMode::decrypted,
-              {{"LIID-A", {"sip:alice@example.org"}, {"d"}},
-               {"LIID-B", {"sip:bob@example.org"}, {"d"}}});
+    make_with(liprobe::media::DeliverMode::decrypted, {{"LIID-A", {"sip:alice@example.org"}, {"d"}},
+                                                       {"LIID-B", {"sip:bob@example.org"}, {"d"}}});
     liprobe::test::CallSpec spec;
     spec.caller = "sip:dave@example.org";
     spec.call_id = "real-call@example.org";
@@ -589,9 +581,9 @@ TEST_F(Interception, UnansweredInviteFloodEvictsOldestUnconfirmedAndKeepsTheReal
     std::vector<liprobe::test::Frame> frames;
     for (int k = 0; k < 4; ++k) confirmed_call(frames, start - 1000000 + k * 10000, k);
     for (int n = 0; n < 100; ++n) {
-        const int64_t t = n < 50    ? start - 100000 + n * 1000   // before the call
-                          : n < 60  ? start + 1 + (n - 50) * 500  // INVITE .. 200 OK
-                                    : start + 400000 + n * 1000;  // after it
+        const int64_t t = n < 50   ? start - 100000 + n * 1000   // before the call
+                          : n < 60 ? start + 1 + (n - 50) * 500  // INVITE .. 200 OK
+                                   : start + 400000 + n * 1000;  // after it
         frames.push_back(sip_frame(t, kStrangerIp, kAliceIp, flood_invite(n)));
     }
     frames.insert(frames.end(), call.frames.begin(), call.frames.end());
@@ -623,10 +615,9 @@ TEST_F(Interception, UnansweredInviteFloodEvictsOldestUnconfirmedAndKeepsTheReal
             ++sipn;
         } else {
             const bool from_caller = rtp % 2 == 0;
-            want.push_back(cc(from_caller ? kTo : kFrom,
-                              from_caller ? call.rtp_from_caller[rtp / 2]
-                                          : call.rtp_from_callee[rtp / 2],
-                              cin));
+            want.push_back(cc(
+                from_caller ? kTo : kFrom,
+                from_caller ? call.rtp_from_caller[rtp / 2] : call.rtp_from_callee[rtp / 2], cin));
             ++rtp;
         }
     }
@@ -673,17 +664,15 @@ TEST_F(Interception, UnconfirmedDialogsTimeOutOnTheirOwnBound) {
     for (const auto& f : frames) feed(f);
     feed(sip_frame(t + 10000, kStrangerIp, kAliceIp, flood_invite(1)));
     feed(sip_frame(t + 20000, kStrangerIp, kAliceIp, flood_invite(2)));
-    feed(sip_frame(
-        t + 30000, kAliceIp, kStrangerIp,
-        with_call_id(sip_msg("SIP/2.0 100 Trying", "sip:spam@example.net", "f2", kAlice, "", 1,
-                             "INVITE", "f"),
-                     "flood-2")));
+    feed(sip_frame(t + 30000, kAliceIp, kStrangerIp,
+                   with_call_id(sip_msg("SIP/2.0 100 Trying", "sip:spam@example.net", "f2", kAlice,
+                                        "", 1, "INVITE", "f"),
+                                "flood-2")));
     feed(sip_frame(t + 40000, kStrangerIp, kAliceIp, flood_invite(3)));
-    feed(sip_frame(
-        t + 50000, kAliceIp, kStrangerIp,
-        with_call_id(sip_msg("SIP/2.0 180 Ringing", "sip:spam@example.net", "f3", kAlice, "a", 1,
-                             "INVITE", "f"),
-                     "flood-3")));
+    feed(sip_frame(t + 50000, kAliceIp, kStrangerIp,
+                   with_call_id(sip_msg("SIP/2.0 180 Ringing", "sip:spam@example.net", "f3", kAlice,
+                                        "a", 1, "INVITE", "f"),
+                                "flood-3")));
     EXPECT_EQ(icpt_->active_dialogs(), 4u);
     const auto& c = icpt_->counters();
     icpt_->tick(t + 32'010'000, 1);  // exactly 32 s after flood-1: not yet

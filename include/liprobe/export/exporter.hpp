@@ -34,6 +34,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -151,7 +152,8 @@ struct ExporterCounters {
     std::atomic<uint64_t> keepalives_sent{0};  // silence keep-alives and checkpoints
     std::atomic<uint64_t> keepalive_responses{0};
     std::atomic<uint64_t> keepalive_timeouts{0};
-    LatencyHistogram latency;  // written by the exporter thread only
+    std::atomic<uint64_t> thread_restarts{0};  // the exporter loop failed and was restarted
+    LatencyHistogram latency;                  // written by the exporter thread only
 };
 
 struct ExporterSnapshot {
@@ -160,7 +162,7 @@ struct ExporterSnapshot {
              resent_pdus = 0, buffered_bytes = 0, spooled_bytes = 0, spooled_pdus = 0,
              lost_ring_full = 0, lost_spool_full = 0, lost_encode = 0, lost_no_record = 0,
              connects = 0, reconnects = 0, tls_failures = 0, keepalives_sent = 0,
-             keepalive_responses = 0, keepalive_timeouts = 0;
+             keepalive_responses = 0, keepalive_timeouts = 0, thread_restarts = 0;
     bool connected = false;
     // Every record this destination lost, whatever the cause (each counted exactly once).
     uint64_t lost() const {
@@ -205,12 +207,19 @@ class Exporter {
     double thread_cpu_seconds() const;
     // The most recent problem the exporter logged ("" when none): for status pages and tests.
     std::string last_error() const;
+    // Fault injection for tests: the exporter loop throws once, at its next iteration, as an
+    // unexpected failure inside it would (the thread is then restarted, see run()).
+    void fail_once_for_test() { fail_for_test_.store(true); }
 
     struct Impl;  // the exporter thread's state (exporter.cpp)
 
   private:
     explicit Exporter(const DestinationConfig& config);
     void run();
+    // The loop of run(); returns when the drain is over, throws on an unexpected failure.
+    // loss_watch: the thread's LossWatch (exporter.cpp), kept across restarts.
+    void serve(void* loss_watch, bool& draining,
+               std::chrono::steady_clock::time_point& drain_deadline);
 
     DestinationConfig config_;
     ExporterCounters counters_;
@@ -221,6 +230,7 @@ class Exporter {
     std::thread thread_;
     std::atomic<bool> stopping_{false};
     std::atomic<bool> connected_{false};
+    std::atomic<bool> fail_for_test_{false};
     std::mutex warrants_mutex_;
     std::shared_ptr<const std::vector<WarrantInfo>> warrants_;
     std::atomic<uint64_t> warrants_generation_{0};
