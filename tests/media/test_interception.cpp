@@ -2,12 +2,16 @@
 // through an Interceptor whose records are captured, and every record is checked exactly (kind,
 // IRI type, direction, CIN, bytes). Also: deliver = both, the flow table emptied when the dialog
 // ends, and the dialog cases of issue 4 on hand-built messages: re-INVITE/UPDATE moving media,
-// two targets in one call, CANCEL before answer, retransmissions.
+// two targets in one call, CANCEL before answer, retransmissions. Issue 9: floods (unknown-MKI
+// SRTP on a target flow, a late key, random Call-IDs) stay within their bounds and are counted.
 #include <gtest/gtest.h>
 #include <rte_malloc.h>
 #include <rte_rcu_qsbr.h>
 
+#include <algorithm>
+#include <cstdio>
 #include <deque>
+#include <random>
 
 #include "eal.hpp"
 #include "liprobe/keys/key_model.hpp"
@@ -119,6 +123,29 @@ void expect_records(const std::vector<Captured>& got, const std::vector<Want>& w
 }
 
 constexpr Direction kFrom = Direction::from_target, kTo = Direction::to_target;
+
+// Every record a scenario call gives the warrant on its caller (caller_is_target) or its callee,
+// in order: INVITE, 200, ACK, the RTP both ways, the callee's BYE and its 200.
+std::vector<Want> call_records(const liprobe::test::Call& call, uint32_t cin,
+                               bool caller_is_target = true) {
+    const Direction a = caller_is_target ? kFrom : kTo;  // sent by the caller
+    const Direction b = caller_is_target ? kTo : kFrom;  // sent by the callee
+    std::vector<Want> w{iri(IriType::begin, a, call.sip[0], cin),
+                        iri(IriType::cont, b, call.sip[1], cin),
+                        iri(IriType::cont, a, call.sip[2], cin)};
+    for (size_t i = 0; i < call.rtp_from_caller.size(); ++i) {
+        w.push_back(cc(a, call.rtp_from_caller[i], cin));
+        w.push_back(cc(b, call.rtp_from_callee[i], cin));
+    }
+    w.push_back(iri(IriType::cont, b, call.sip[3], cin));
+    w.push_back(iri(IriType::end, a, call.sip[4], cin));
+    return w;
+}
+
+// The IP packet of a frame (without its 14-octet Ethernet header): what cc_ip records carry.
+std::vector<uint8_t> ip_of(const liprobe::test::Frame& f) {
+    return std::vector<uint8_t>(f.bytes.begin() + 14, f.bytes.end());
+}
 
 class Interception : public ::testing::Test {
   protected:
@@ -423,17 +450,6 @@ TEST_F(Interception, TwoTargetsInOneCallEachGetTheirOwnCinIriAndCc) {
     for (const auto& f : call.frames) feed(f);
     ASSERT_EQ(sink_.out.size(), 18u);  // (5 IRI + 4 CC) per warrant
 
-    // The messages in call order: INVITE, 200, ACK from/to Alice, then RTP, then Bob's BYE, 200.
-    auto expected = [&](bool alice_is_target, uint32_t cin) {
-        const Direction a = alice_is_target ? kFrom : kTo;  // sent by Alice
-        const Direction b = alice_is_target ? kTo : kFrom;  // sent by Bob
-        return std::vector<Want>{
-            iri(IriType::begin, a, call.sip[0], cin), iri(IriType::cont, b, call.sip[1], cin),
-            iri(IriType::cont, a, call.sip[2], cin),  cc(a, call.rtp_from_caller[0], cin),
-            cc(b, call.rtp_from_callee[0], cin),      cc(a, call.rtp_from_caller[1], cin),
-            cc(b, call.rtp_from_callee[1], cin),      iri(IriType::cont, b, call.sip[3], cin),
-            iri(IriType::end, a, call.sip[4], cin)};
-    };
     std::vector<Captured> to_a, to_b;
     for (const auto& c : sink_.out) (c.rec.warrant == 0 ? to_a : to_b).push_back(c);
     ASSERT_FALSE(to_a.empty());
@@ -447,11 +463,11 @@ TEST_F(Interception, TwoTargetsInOneCallEachGetTheirOwnCinIriAndCc) {
     EXPECT_EQ(cins_.load(), 9u);
     {
         SCOPED_TRACE("warrant A");
-        expect_records(to_a, expected(true, cin_a), 3, 0);
+        expect_records(to_a, call_records(call, cin_a, true), 3, 0);
     }
     {
         SCOPED_TRACE("warrant B");
-        expect_records(to_b, expected(false, cin_b), 4, 1);
+        expect_records(to_b, call_records(call, cin_b, false), 4, 1);
     }
     EXPECT_EQ(icpt_->counters().dialogs_created.get(), 1u);
     EXPECT_EQ(icpt_->counters().srtp_decrypted.get(), 4u);  // decrypted once, delivered twice
@@ -603,25 +619,7 @@ TEST_F(Interception, UnansweredInviteFloodEvictsOldestUnconfirmedAndKeepsTheReal
     for (const auto& r : sink_.out)
         if (r.rec.warrant == 1) bob.push_back(r);
     ASSERT_EQ(bob.size(), 15u);
-    std::vector<Want> want;
-    size_t rtp = 0;
-    const uint32_t cin = bob[0].rec.cin;
-    const IriType types[] = {IriType::begin, IriType::cont, IriType::cont, IriType::cont,
-                             IriType::end};
-    const Direction dirs[] = {kTo, kFrom, kTo, kFrom, kTo};
-    for (size_t i = 0, sipn = 0; i < call.frames.size(); ++i) {
-        if (i < 3 || i >= call.frames.size() - 2) {
-            want.push_back(iri(types[sipn], dirs[sipn], call.sip[sipn], cin));
-            ++sipn;
-        } else {
-            const bool from_caller = rtp % 2 == 0;
-            want.push_back(cc(
-                from_caller ? kTo : kFrom,
-                from_caller ? call.rtp_from_caller[rtp / 2] : call.rtp_from_callee[rtp / 2], cin));
-            ++rtp;
-        }
-    }
-    expect_records(bob, want, 4, 1);
+    expect_records(bob, call_records(call, bob[0].rec.cin, false), 4, 1);
     // Alice's warrant: one IRI Begin per dialog (the INVITE) and Continue for the confirmed 200
     // OKs; nothing at eviction.
     size_t begins = 0, conts = 0;
@@ -685,6 +683,158 @@ TEST_F(Interception, UnconfirmedDialogsTimeOutOnTheirOwnBound) {
     EXPECT_EQ(icpt_->active_dialogs(), 1u);  // the confirmed one
     EXPECT_EQ(c.dialogs_timed_out.get(), 0u);
     EXPECT_EQ(c.dialogs_evicted.get(), 0u);
+}
+
+// ---- issue 9: floods on a target call's media and of non-target SIP ----
+
+// The scenario's SRTP packet with its MKI (the last 4 octets) replaced.
+std::vector<uint8_t> with_mki(std::vector<uint8_t> srtp, uint32_t mki) {
+    for (size_t i = 0; i < 4; ++i)
+        srtp[srtp.size() - 4 + i] = static_cast<uint8_t>(mki >> (24 - 8 * i));
+    return srtp;
+}
+
+// What the pending queue did: packets with an unknown MKI (all queued, none too large), how many
+// of them overflowed, were resolved by their key or expired, and all packets decrypted.
+struct PendingCounts {
+    uint64_t unknown_mki, overflow, resolved, expired, decrypted;
+};
+void expect_pending(const liprobe::media::InterceptorCounters& c, const PendingCounts& want) {
+    EXPECT_EQ(c.srtp_unknown_mki.get(), want.unknown_mki);
+    EXPECT_EQ(c.pending_queued.get(), want.unknown_mki);
+    EXPECT_EQ(c.pending_too_large.get(), 0u);
+    EXPECT_EQ(c.pending_overflow.get(), want.overflow);
+    EXPECT_EQ(c.pending_resolved.get(), want.resolved);
+    EXPECT_EQ(c.pending_expired.get(), want.expired);
+    EXPECT_EQ(c.srtp_decrypted.get(), want.decrypted);
+}
+
+// 100 SRTP packets with random MKIs on the caller's media flow of a target call, 2 ms apart
+// while the call runs. Each is an unknown MKI and waits in the pending queue (8); each one
+// beyond the bound pushes the oldest out as encrypted CC (cc_ip), counted as overflow, so the
+// queue never holds more than 8. The call's own packets (known key) are decrypted at once and
+// delivered in order with every IRI; the 8 flood packets left go out encrypted at expiry.
+TEST_F(Interception, UnknownMkiFloodOnATargetFlowIsBoundedAndTheCallIsStillDecrypted) {
+    make(liprobe::media::DeliverMode::decrypted);
+    liprobe::test::CallSpec spec;
+    spec.packets_each_way = 10;
+    const auto call = liprobe::test::build_call(spec);
+    std::vector<liprobe::test::Frame> frames = call.frames, flood;
+    std::mt19937 rng(9);
+    for (int n = 0; n < 100; ++n) {
+        uint32_t mki = static_cast<uint32_t>(rng());
+        if (mki == 0x01020304) ++mki;
+        const auto rtp = liprobe::test::make_rtp(static_cast<uint16_t>(1000 + n), 0, 0x33333333, 40,
+                                                 static_cast<uint8_t>(n));
+        flood.push_back(udp_frame(spec.start_us + 30001 + n * 2000, spec.caller_ip, spec.caller_rtp,
+                                  spec.callee_ip, spec.callee_rtp,
+                                  with_mki(liprobe::test::protect(rtp), mki)));
+    }
+    frames.insert(frames.end(), flood.begin(), flood.end());
+    std::stable_sort(frames.begin(), frames.end(),
+                     [](const auto& a, const auto& b) { return a.time_us < b.time_us; });
+    for (const auto& f : frames) {
+        feed(f);
+        ASSERT_LE(icpt_->pending(), 8u);
+    }
+    const auto& c = icpt_->counters();
+    EXPECT_EQ(c.media_packets.get(), 120u);
+    expect_pending(
+        c, {.unknown_mki = 100, .overflow = 92, .resolved = 0, .expired = 0, .decrypted = 20});
+    EXPECT_EQ(icpt_->pending(), 8u);
+    // At expiry (2 s, packet time) the last 8 go out encrypted too.
+    icpt_->tick(spec.start_us + 3000000, 1);
+    expect_pending(
+        c, {.unknown_mki = 100, .overflow = 92, .resolved = 0, .expired = 8, .decrypted = 20});
+    EXPECT_EQ(icpt_->pending(), 0u);
+    std::vector<Captured> call_out, flood_out;
+    for (const auto& r : sink_.out)
+        (r.rec.kind == RecordKind::cc_ip ? flood_out : call_out).push_back(r);
+    expect_records(call_out, call_records(call, 7));
+    std::vector<Want> want_flood;
+    for (const auto& f : flood)
+        want_flood.push_back({RecordKind::cc_ip, IriType::cont, kFrom, 7, ip_of(f)});
+    expect_records(flood_out, want_flood);
+    EXPECT_EQ(c.records_lost.get(), 0u);
+}
+
+// The key of a target call arrives late: its 20 SRTP packets wait in the pending queue (8).
+// What the code does with the overflow (interception.cpp queue_pending): the oldest waiting
+// packet goes out at once as encrypted CC (cc_ip) and is counted as pending_overflow, so no
+// packet is lost silently and the queue never holds more than its bound. When the key arrives
+// (a new key generation at tick) the 8 kept, the newest, are decrypted and delivered in order.
+TEST_F(Interception, PendingQueueFloodDeliversTheOverflowEncryptedAndTheRestDecryptedInOrder) {
+    make(liprobe::media::DeliverMode::decrypted);
+    ASSERT_TRUE(keys_->revoke(keys_->list().at(0).key_name));
+    liprobe::test::CallSpec spec;
+    spec.packets_each_way = 10;
+    const auto call = liprobe::test::build_call(spec);
+    const size_t rtp_frames = 20, bye = 3 + rtp_frames;
+    for (size_t i = 0; i < bye; ++i) {
+        feed(call.frames[i]);
+        ASSERT_LE(icpt_->pending(), 8u);
+    }
+    const auto& c = icpt_->counters();
+    expect_pending(
+        c, {.unknown_mki = 20, .overflow = 12, .resolved = 0, .expired = 0, .decrypted = 0});
+    EXPECT_EQ(icpt_->pending(), 8u);
+    for (const auto& e : liprobe::keys::derive_keys_text(liprobe::test::keys_json()))
+        ASSERT_EQ(keys_->install(e), "");
+    icpt_->tick(call.frames[bye - 1].time_us, 2);
+    expect_pending(
+        c, {.unknown_mki = 20, .overflow = 12, .resolved = 8, .expired = 0, .decrypted = 8});
+    EXPECT_EQ(icpt_->pending(), 0u);
+    for (size_t i = bye; i < call.frames.size(); ++i) feed(call.frames[i]);
+    // The call's records with its first 12 packets as they were on the wire.
+    auto want = call_records(call, 7);
+    for (size_t i = 0; i < 12; ++i) {
+        want[3 + i].kind = RecordKind::cc_ip;
+        want[3 + i].bytes = ip_of(call.frames[3 + i]);
+    }
+    expect_records(sink_.out, want);
+    EXPECT_EQ(c.records_lost.get(), 0u);
+}
+
+// 300 INVITEs between non-targets, each with a random Call-ID and an SDP offer, around and
+// during a target call: none creates a dialog or a flow (the table never holds more than the
+// target's dialog), and the target call is intercepted completely.
+TEST_F(Interception, RandomCallIdFloodOfNonTargetsCreatesNoStateAndKeepsTheTargetCall) {
+    make(liprobe::media::DeliverMode::decrypted);
+    liprobe::test::CallSpec spec;
+    const auto call = liprobe::test::build_call(spec);
+    std::vector<liprobe::test::Frame> frames = call.frames;
+    std::mt19937 rng(4);
+    for (int n = 0; n < 300; ++n) {
+        char id[40];
+        std::snprintf(id, sizeof id, "%08x%08x@flood.example.net", static_cast<unsigned>(rng()),
+                      static_cast<unsigned>(rng()));
+        const std::string dave = "sip:dave@example.net";
+        frames.push_back(sip_frame(
+            spec.start_us - 100000 + n * 1000 + 1, kStrangerIp, 40,
+            with_call_id(sip_msg("INVITE " + dave + " SIP/2.0", "sip:carol@example.net",
+                                 "f" + std::to_string(n), dave, "", 1, "INVITE", "f",
+                                 sdp_for(kStrangerIp, static_cast<uint16_t>(20000 + 2 * n))),
+                         id)));
+    }
+    std::stable_sort(frames.begin(), frames.end(),
+                     [](const auto& a, const auto& b) { return a.time_us < b.time_us; });
+    for (const auto& f : frames) {
+        feed(f);
+        ASSERT_LE(icpt_->active_dialogs(), 1u);
+        ASSERT_LE(flows_->size(), 4u);
+    }
+    expect_records(sink_.out, call_records(call, 7));
+    const auto& c = icpt_->counters();
+    EXPECT_EQ(c.sip_messages.get(), 305u);
+    EXPECT_EQ(c.sip_intercepted.get(), 5u);
+    EXPECT_EQ(c.dialogs_created.get(), 1u);
+    EXPECT_EQ(c.dialogs_ended.get(), 1u);
+    EXPECT_EQ(c.dialogs_evicted.get(), 0u);
+    EXPECT_EQ(c.dialogs_refused_full.get(), 0u);
+    EXPECT_EQ(c.flows_refused.get(), 0u);
+    EXPECT_EQ(c.srtp_decrypted.get(), 10u);
+    icpt_->tick(spec.start_us + 10000000, 1);
+    EXPECT_EQ(flows_->size(), 0u);
 }
 
 }  // namespace

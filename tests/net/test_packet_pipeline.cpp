@@ -358,7 +358,8 @@ TEST(Ipv4Fragments, FloodFromManySourcesDoesNotStarveACloseDatagram) {
     };
     const auto target = ipv4_fragments(datagram, {304}, 0x7777);
     int64_t now = 1'000'000;
-    for (uint32_t n = 0; n < 500; ++n) ASSERT_EQ(feed(flood(n), now++).outcome, PacketOutcome::held);
+    for (uint32_t n = 0; n < 500; ++n)
+        ASSERT_EQ(feed(flood(n), now++).outcome, PacketOutcome::held);
     EXPECT_EQ(feed(target[0], now++).outcome, PacketOutcome::held);
     for (uint32_t n = 500; n < 503; ++n) feed(flood(n), now++);
     const PacketResult& r = feed(target[1], now++);
@@ -611,6 +612,56 @@ TEST(Tcp, IdleTimeoutAndEviction) {
     pipe.expire(11'000'004);
     EXPECT_EQ(pipe.tcp_directions(), 0u);
     EXPECT_EQ(pipe.tcp_stats().directions_timed_out, 2u);
+}
+
+// A half-open SIP flood: SYN-only and one-segment connections to port 5060 from many sources
+// (so neither a source bound nor an idle timeout helps). The stream table never holds more than
+// max_connections directions, every direction pushed out is a counted eviction (each flood
+// connection opens one; none times out or closes), the buffers held stay within the table's
+// share of the arena, and a target's INVITE whose two segments arrive a few packets apart in the
+// middle of the flood is still reassembled.
+TEST(Tcp, HalfOpenFloodFromManySourcesStaysBoundedAndKeepsAnInvite) {
+    PipelineConfig c = sip_config();
+    c.tcp.max_connections = 16;
+    PacketPipeline pipe(c);
+    Feed feed{pipe};
+    // Even n: a bare SYN; odd n: one segment of an INVITE that never continues.
+    const auto flood = [&](uint32_t n) {
+        const Bytes src = {172, 16, static_cast<uint8_t>(n % 200), static_cast<uint8_t>(n / 200)};
+        const auto sport = static_cast<uint16_t>(1024 + n);
+        const Bytes seg =
+            n % 2 == 0 ? tcp({}, n, kTcpSyn, sport) : tcp(text("INVITE sip:"), n, kTcpAck, sport);
+        return cat({kEthIpv4, ipv4(seg, 6, 0x4242, 0, src)});
+    };
+    int64_t now = 1'000'000;
+    for (uint32_t n = 0; n < 500; ++n) {
+        ASSERT_EQ(feed(flood(n), now++).outcome,
+                  n % 2 == 0 ? PacketOutcome::dropped : PacketOutcome::held);
+        ASSERT_LE(pipe.tcp_directions(), 16u);
+    }
+    TcpStream s{feed, 1000};
+    const std::string msg = invite();
+    EXPECT_EQ(s.send(msg.substr(0, 200), now++).outcome, PacketOutcome::held);
+    for (uint32_t n = 500; n < 503; ++n) feed(flood(n), now++);
+    const PacketResult& r = s.send(msg.substr(200), now++);
+    ASSERT_EQ(r.outcome, PacketOutcome::sip_messages);
+    EXPECT_EQ(messages_of(pipe), std::vector<std::string>{msg});
+    for (uint32_t n = 503; n < 1000; ++n) {
+        feed(flood(n), now++);
+        ASSERT_LE(pipe.tcp_directions(), 16u);
+    }
+    // 1001 directions opened (the flood's 1000 and the target's), 16 still held.
+    const TcpReassemblyStats& st = pipe.tcp_stats();
+    EXPECT_EQ(st.directions_opened, 1001u);
+    EXPECT_EQ(pipe.tcp_directions(), 16u);
+    EXPECT_EQ(st.directions_evicted, 1001u - 16u);
+    EXPECT_EQ(st.directions_timed_out, 0u);
+    EXPECT_EQ(st.directions_closed, 0u);
+    EXPECT_EQ(st.buffer_exhausted, 0u);
+    EXPECT_EQ(drops(pipe, DropReason::tcp_no_payload), 500u);
+    EXPECT_EQ(drops(pipe, DropReason::tcp_buffer_exhausted), 0u);
+    EXPECT_LE(pipe.tcp_buffer_bytes_carved(), size_t{16} * kTcpBufferBlock);
+    expect_accounting(pipe);
 }
 
 // Stream buffers grow on demand: a 2 KiB buffer for a small message, a larger one (copied) for a
