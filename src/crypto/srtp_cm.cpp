@@ -33,11 +33,9 @@ constexpr SrtpProfileInfo kProfiles[kSrtpProfileCount] = {
 
 constexpr size_t kCmIvLen = 16;
 
-// HMAC-SHA1 over msg[0 .. len) with the precomputed pad states; the full 20-octet MAC to mac.
-// Returns false when IPsec-MB refused the job (mac then holds no MAC).
-bool hmac_sha1(IMB_MGR* mgr, const CmHmacKey& k, const uint8_t* msg, size_t len,
-               uint8_t mac[IMB_SHA1_DIGEST_SIZE_IN_BYTES]) {
-    IMB_JOB job;
+static_assert(kHmacSha1Len == IMB_SHA1_DIGEST_SIZE_IN_BYTES);
+
+void hmac_job(IMB_JOB& job, const CmHmacKey& k, const uint8_t* msg, size_t len, uint8_t* mac) {
     std::memset(&job, 0, sizeof(job));
     job.src = msg;
     job.hash_start_src_offset_in_bytes = 0;
@@ -49,6 +47,14 @@ bool hmac_sha1(IMB_MGR* mgr, const CmHmacKey& k, const uint8_t* msg, size_t len,
     job.hash_alg = IMB_AUTH_HMAC_SHA_1;
     job.cipher_mode = IMB_CIPHER_NULL;
     job.chain_order = IMB_ORDER_HASH_CIPHER;
+}
+
+// HMAC-SHA1 over msg[0 .. len) with the precomputed pad states; the full 20-octet MAC to mac.
+// Returns false when IPsec-MB refused the job (mac then holds no MAC).
+bool hmac_sha1(IMB_MGR* mgr, const CmHmacKey& k, const uint8_t* msg, size_t len,
+               uint8_t mac[IMB_SHA1_DIGEST_SIZE_IN_BYTES]) {
+    IMB_JOB job;
+    hmac_job(job, k, msg, len, mac);
     const uint32_t done = IMB_SUBMIT_HASH_BURST(mgr, &job, 1, IMB_AUTH_HMAC_SHA_1);
     return done == 1 && job.status == IMB_STATUS_COMPLETED;
 }
@@ -81,7 +87,7 @@ bool aes_cm(IMB_MGR* mgr, const CmHmacKey& k, const uint8_t iv[kCmIvLen], uint8_
 
 // Computes the MAC of msg[0 .. len) || roc (SRTP, with_roc) or of msg[0 .. len) (SRTCP).
 // For the ROC the four octets behind the message are borrowed and restored: they are the
-// packet's own MKI or tag, so the caller must have copied the received tag out first.
+// packet's own MKI or tag.
 bool packet_mac(IMB_MGR* mgr, const CmHmacKey& k, uint8_t* msg, size_t len, bool with_roc,
                 uint32_t roc, uint8_t mac[IMB_SHA1_DIGEST_SIZE_IN_BYTES]) {
     if (!with_roc) return hmac_sha1(mgr, k, msg, len, mac);
@@ -176,30 +182,80 @@ void cm_srtcp_iv(const uint8_t salt[kCmSaltLen], uint32_t ssrc, uint32_t srtcp_i
                static_cast<uint16_t>(srtcp_index), iv);
 }
 
+namespace {
+
+// The bounds every SRTP AES-CM decryption checks; false when the packet cannot be one.
+bool srtp_cm_bounds(const SrtpSessionKeys& keys, const uint8_t* pkt, size_t srtp_len,
+                    size_t header_len, size_t mki_len) {
+    const size_t tag_len = keys.cm.tag_len;
+    return pkt != nullptr && !profile_info(keys.profile).aead && tag_len >= kMinTagLen &&
+           tag_len <= kMaxCmTagLen && header_len >= kRtpFixedHeaderLen && header_len <= srtp_len &&
+           srtp_len - header_len >= mki_len + tag_len;
+}
+
+// Tag check against mac (constant time), then the payload decrypted in place.
+bool srtp_cm_finish(IMB_MGR* mgr, const CmHmacKey& k, uint8_t* pkt, size_t srtp_len,
+                    size_t header_len, size_t mki_len, uint32_t roc, const uint8_t* mac,
+                    bool mac_ok, size_t* payload_len) {
+    const size_t auth_len = srtp_len - mki_len - k.tag_len;  // header | ciphertext
+    if (!tag_matches(pkt + srtp_len - k.tag_len, mac, k.tag_len, mac_ok)) return false;
+    uint8_t iv[kCmIvLen];
+    cm_srtp_iv(k.salt, load_be32(pkt + 8), roc, load_be16(pkt + 2), iv);
+    if (!aes_cm(mgr, k, iv, pkt + header_len, auth_len - header_len)) return false;
+    if (payload_len != nullptr) *payload_len = auth_len - header_len;
+    return true;
+}
+
+}  // namespace
+
 bool srtp_cm_decrypt(const GcmEngine& engine, const SrtpSessionKeys& keys, uint8_t* pkt,
                      size_t srtp_len, size_t header_len, size_t mki_len, uint32_t roc,
                      size_t* payload_len) {
+    if (!srtp_cm_bounds(keys, pkt, srtp_len, header_len, mki_len)) return false;
     const CmHmacKey& k = keys.cm;
-    const size_t tag_len = k.tag_len;
-    if (pkt == nullptr || keys.profile == SrtpProfile::aead_aes_128_gcm ||
-        keys.profile == SrtpProfile::aead_aes_256_gcm || tag_len < kMinTagLen ||
-        tag_len > kMaxCmTagLen || header_len < kRtpFixedHeaderLen || header_len > srtp_len ||
-        srtp_len - header_len < mki_len + tag_len) {
-        return false;
-    }
-    const size_t auth_len = srtp_len - mki_len - tag_len;  // header | ciphertext
-    uint8_t tag[kMaxCmTagLen];
-    std::memcpy(tag, pkt + srtp_len - tag_len, tag_len);
+    const size_t auth_len = srtp_len - mki_len - k.tag_len;
     uint8_t mac[IMB_SHA1_DIGEST_SIZE_IN_BYTES];
+    // packet_mac restores the octets it borrows (the tag's, without MKI) before the comparison.
     const bool mac_ok = packet_mac(engine.manager(), k, pkt, auth_len, true, roc, mac);
-    const bool ok = tag_matches(tag, mac, tag_len, mac_ok);
+    const bool ok = srtp_cm_finish(engine.manager(), k, pkt, srtp_len, header_len, mki_len, roc,
+                                   mac, mac_ok, payload_len);
     OPENSSL_cleanse(mac, sizeof(mac));
-    if (!ok) return false;
-    uint8_t iv[kCmIvLen];
-    cm_srtp_iv(k.salt, load_be32(pkt + 8), roc, load_be16(pkt + 2), iv);
-    if (!aes_cm(engine.manager(), k, iv, pkt + header_len, auth_len - header_len)) return false;
-    if (payload_len != nullptr) *payload_len = auth_len - header_len;
-    return true;
+    return ok;
+}
+
+bool srtp_cm_decrypt_with_mac(const GcmEngine& engine, const SrtpSessionKeys& keys, uint8_t* pkt,
+                              size_t srtp_len, size_t header_len, size_t mki_len, uint32_t roc,
+                              const uint8_t mac[kHmacSha1Len], size_t* payload_len) {
+    if (!srtp_cm_bounds(keys, pkt, srtp_len, header_len, mki_len)) return false;
+    return srtp_cm_finish(engine.manager(), keys.cm, pkt, srtp_len, header_len, mki_len, roc, mac,
+                          true, payload_len);
+}
+
+void srtp_cm_macs(const GcmEngine& engine, CmMacJob* jobs, size_t n) {
+    if (n > kMaxCmMacBatch) n = kMaxCmMacBatch;
+    IMB_JOB imb[kMaxCmMacBatch];
+    uint8_t saved[kMaxCmMacBatch][4];
+    size_t m = 0;  // jobs handed to IPsec-MB, in order; the others are not ok
+    size_t which[kMaxCmMacBatch];
+    for (size_t i = 0; i < n; ++i) {
+        CmMacJob& j = jobs[i];
+        j.ok = false;
+        if (j.pkt == nullptr || j.keys == nullptr || profile_info(j.keys->profile).aead) continue;
+        // header | ciphertext | ROC: the ROC borrows the four octets behind the ciphertext (MKI
+        // or tag, at least four octets are there: the caller's bounds), restored below.
+        std::memcpy(saved[m], j.pkt + j.auth_len, 4);
+        store_be32(j.pkt + j.auth_len, j.roc);
+        hmac_job(imb[m], j.keys->cm, j.pkt, j.auth_len + 4, j.mac);
+        which[m++] = i;
+    }
+    if (m == 0) return;
+    const uint32_t done =
+        IMB_SUBMIT_HASH_BURST(engine.manager(), imb, static_cast<uint32_t>(m), IMB_AUTH_HMAC_SHA_1);
+    for (size_t k = 0; k < m; ++k) {
+        CmMacJob& j = jobs[which[k]];
+        std::memcpy(j.pkt + j.auth_len, saved[k], 4);
+        j.ok = done == m && imb[k].status == IMB_STATUS_COMPLETED;
+    }
 }
 
 bool srtcp_cm_decrypt(const GcmEngine& engine, const SrtpSessionKeys& keys, uint8_t* pkt,

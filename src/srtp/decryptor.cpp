@@ -317,6 +317,44 @@ void SrtpDecryptor::decrypt_burst(Packet* packets, uint16_t n) {
     const uint16_t ahead = std::min<uint16_t>(n, kKeyPrefetchAhead);
     for (uint16_t pi = 0; pi < ahead; ++pi) prefetch_keys(pi);
 
+    // Stage 3b: the HMAC-SHA1 tags of the AES-CM SRTP packets whose hinted layout leads to an
+    // AES-CM context, all in one IPsec-MB hash burst (its multi-buffer SHA-1 runs them side by
+    // side; one at a time it would compute a whole lane set per packet). Computed with the ROC
+    // the stream state estimates now; stage 4 uses a MAC only when its packet is attempted with
+    // that same context, layout and ROC, and otherwise computes its own.
+    crypto::CmMacJob macs[kMaxBurst];
+    uint8_t mac_of[kMaxBurst];
+    size_t mac_count = 0;
+    if ((profiles & (kCm80Profiles | kCm32Profiles)) != 0) {
+        for (uint16_t pi = 0; pi < n; ++pi) {
+            mac_of[pi] = UINT8_MAX;
+            const keys::MkiCandidates* cands = pre_cands[pi];
+            const Packet& p = packets[pi];
+            if (cands == nullptr || cands->count == 0 || p.is_rtcp) continue;
+            const StreamEntry* e =
+                st.find(StreamKey(pre_ssrc[pi], false, pre_len[pi], pre_mki[pi]));
+            uint32_t index = 0;
+            if (e != nullptr && e->candidate_index < cands->count) index = e->candidate_index;
+            const keys::SrtpContext* c = cands->contexts[index];
+            const size_t trailer = st.hint_trailer[0];
+            if (crypto::profile_info(c->profile).aead || c->rtp.cm.tag_len != trailer) continue;
+            const size_t header_len = crypto::rtp_header_length(p.data, p.len);
+            const size_t tail = pre_len[pi] + trailer;
+            if (header_len == 0 || p.len < header_len + tail) continue;
+            crypto::CmMacJob& j = macs[mac_count];
+            j.pkt = p.data;
+            j.auth_len = p.len - tail;
+            j.roc = e != nullptr && e->initialised
+                        ? crypto::estimate_roc(e->s_l, e->roc, load_be16(p.data + 2))
+                        : 0;
+            j.keys = &c->rtp;
+            mac_of[pi] = static_cast<uint8_t>(mac_count++);
+        }
+        crypto::srtp_cm_macs(gcm_, macs, mac_count);
+    } else {
+        std::fill(mac_of, mac_of + n, UINT8_MAX);
+    }
+
     // Stage 4: decrypt, packet by packet.
     for (uint16_t pi = 0; pi < n; ++pi) {
         if (pi + ahead < n) prefetch_keys(static_cast<uint16_t>(pi + ahead));
@@ -409,10 +447,19 @@ void SrtpDecryptor::decrypt_burst(Packet* packets, uint16_t n) {
                                                          &plain_len, &index_or_roc);
                 } else {
                     size_t payload_len = 0;
-                    ok = aead ? crypto::srtp_decrypt(gcm_, c->rtp, p.data, len - tail, header_len,
-                                                     roc, &payload_len)
-                              : crypto::srtp_cm_decrypt(gcm_, c->rtp, p.data, len, header_len,
-                                                        mki_len, roc, &payload_len);
+                    const crypto::CmMacJob* mac =
+                        mac_of[pi] != UINT8_MAX ? &macs[mac_of[pi]] : nullptr;
+                    if (aead) {
+                        ok = crypto::srtp_decrypt(gcm_, c->rtp, p.data, len - tail, header_len, roc,
+                                                  &payload_len);
+                    } else if (mac != nullptr && mac->ok && mac->keys == &c->rtp &&
+                               mac->roc == roc && mac->auth_len == len - tail) {
+                        ok = crypto::srtp_cm_decrypt_with_mac(gcm_, c->rtp, p.data, len, header_len,
+                                                              mki_len, roc, mac->mac, &payload_len);
+                    } else {
+                        ok = crypto::srtp_cm_decrypt(gcm_, c->rtp, p.data, len, header_len, mki_len,
+                                                     roc, &payload_len);
+                    }
                     plain_len = header_len + payload_len;
                 }
                 if (!ok) return false;

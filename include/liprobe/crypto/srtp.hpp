@@ -137,6 +137,29 @@ bool srtp_cm_decrypt(const GcmEngine& engine, const SrtpSessionKeys& keys, uint8
                      size_t srtp_len, size_t header_len, size_t mki_len, uint32_t roc,
                      size_t* payload_len);
 
+// The HMACs of up to kMaxCmMacBatch SRTP packets in one IPsec-MB hash burst (its multi-buffer
+// SHA-1 fills its lanes with the whole batch instead of running one lane per packet). Each job
+// names the packet, its authenticated length (header | ciphertext), its ROC and keys; on return
+// mac holds the full 20-octet HMAC and ok says whether IPsec-MB completed the job. The packets
+// are left as they were. For srtp_cm_decrypt_with_mac.
+inline constexpr size_t kMaxCmMacBatch = 32;
+inline constexpr size_t kHmacSha1Len = 20;
+struct CmMacJob {
+    uint8_t* pkt = nullptr;
+    size_t auth_len = 0;
+    uint32_t roc = 0;
+    const SrtpSessionKeys* keys = nullptr;
+    uint8_t mac[kHmacSha1Len] = {};
+    bool ok = false;
+};
+void srtp_cm_macs(const GcmEngine& engine, CmMacJob* jobs, size_t n);
+
+// srtp_cm_decrypt with the packet's HMAC computed beforehand (srtp_cm_macs, with this ROC and
+// these keys): the same checks and result.
+bool srtp_cm_decrypt_with_mac(const GcmEngine& engine, const SrtpSessionKeys& keys, uint8_t* pkt,
+                              size_t srtp_len, size_t header_len, size_t mki_len, uint32_t roc,
+                              const uint8_t mac[kHmacSha1Len], size_t* payload_len);
+
 // SRTCP: compound | E||index | MKI | tag. The tag covers compound | E||index; with E set the
 // compound after its first 8 octets is decrypted in place. On failure the packet is unchanged.
 bool srtcp_cm_decrypt(const GcmEngine& engine, const SrtpSessionKeys& keys, uint8_t* pkt,
