@@ -20,8 +20,8 @@
 //   anchor_libsrtp/ssrcs:1                the same with one SSRC: libsrtp2's best case
 //
 // AES_CM_128_HMAC_SHA1_80 (RFC 3711, the SDES default; no RCC, 10-octet tag after the MKI):
-// 10,000 more SSRCs with their own contexts in the same table, packets protected by libsrtp2
-// with an 8-octet MKI, the same packets for both:
+// 10,000 more SSRCs with their own contexts in the same table, packets protected with an
+// 8-octet MKI by our encryptor (octet-identical to libsrtp2's), the same packets for both:
 //   full_path_cm80/burst:N                SrtpDecryptor on the AES-CM/HMAC-SHA1 path (IPsec-MB
 //                                          AES-CTR and HMAC-SHA1 jobs)
 //   anchor_libsrtp_cm80/ssrcs:10000       libsrtp2 srtp_unprotect_mki, one srtp_t per stream
@@ -298,7 +298,6 @@ World* build_world() {
     }
 
     srtp_init();
-    build_libsrtp_packets(w->cm_streams, kStreams, w->cm_salts.data(), w->cm_pristine, w->cm_len);
     return w;
 }
 
@@ -348,7 +347,45 @@ void full_path(benchmark::State& state) {
     run_full_path(state, g_world->pristine, nullptr);
 }
 
+// The AES-CM packets, built on first use (outside the timing) with our encryptor, like the GCM
+// packets: libsrtp2 (on NSS) takes minutes to create and free 10,000 sessions. The octets are
+// libsrtp2's own (tests/crypto/test_srtp_cm cross-checks both directions), and
+// anchor_libsrtp_cm80 unprotects these same packets.
+void ensure_cm_packets(World& w) {
+    if (!w.cm_len.empty()) return;
+    using liprobe::crypto::srtp_kdf;
+    using liprobe::crypto::SrtpKdfLabel;
+    std::mt19937_64 rng(9);
+    w.cm_pristine.assign(kPackets * kSlot, 0);
+    w.cm_len.assign(kPackets, 0);
+    std::vector<SrtpSessionKeys> keys(kStreams);
+    for (size_t s = 0; s < kStreams; ++s) {
+        const liprobe::crypto::ByteView mk(w.cm_streams[s].rtp_key, 16),
+            ms(&w.cm_salts[s * kCmSaltLen], kCmSaltLen);
+        if (!liprobe::crypto::expand_cm_keys(
+                *w.gcm, liprobe::crypto::SrtpProfile::aes_cm_128_hmac_sha1_80,
+                srtp_kdf(mk, ms, SrtpKdfLabel::rtp_encryption, 16),
+                srtp_kdf(mk, ms, SrtpKdfLabel::rtp_salt, kCmSaltLen),
+                srtp_kdf(mk, ms, SrtpKdfLabel::rtp_auth, 20), keys[s])) {
+            std::abort();
+        }
+    }
+    uint8_t plain[kSlot];
+    for (size_t i = 0; i < kPackets; ++i) {
+        const size_t s = i % kStreams;
+        const uint16_t seq = static_cast<uint16_t>(i / kStreams + 1);
+        build_rtp(plain, w.cm_streams[s].ssrc, seq, rng);
+        const size_t n = liprobe::crypto::srtp_cm_encrypt(
+            *w.gcm, keys[s], plain, kHeader + kPayload, 0, w.cm_streams[s].mki, kMkiLen,
+            &w.cm_pristine[i * kSlot]);
+        if (n == 0) std::abort();
+        w.cm_len[i] = static_cast<uint16_t>(n);
+    }
+    for (auto& k : keys) liprobe::crypto::wipe(k);
+}
+
 void full_path_cm80(benchmark::State& state) {
+    ensure_cm_packets(*g_world);
     run_full_path(state, g_world->cm_pristine, g_world->cm_len.data());
 }
 
@@ -494,6 +531,7 @@ void anchor_libsrtp(benchmark::State& state) {
 void anchor_libsrtp_cm80(benchmark::State& state) {
     World& w = *g_world;
     const size_t streams = static_cast<size_t>(state.range(0));
+    ensure_cm_packets(w);
     if (streams == 1 && w.cm_len_1.empty()) {
         build_libsrtp_packets(w.cm_streams, 1, w.cm_salts.data(), w.cm_pristine_1, w.cm_len_1);
     }
