@@ -455,6 +455,31 @@ TEST_P(DecryptorCmTest, LibsrtpBurstsWithMkiRolloverSrtcpAndTampering) {
     EXPECT_EQ(table_->profile_mask(), 0u);
 }
 
+// The tags of a burst are computed together before decryption (stage 3b) once the layout is
+// known: a warm-up burst learns it, then a full burst crosses the SEQ wrap (ROC 0 -> 1).
+TEST_P(DecryptorCmTest, BatchedTagsAcrossRocRolloverInOneBurst) {
+    const Bytes mk = master_key(), ms = hex("2ec675ad498afeebb6960b3aabe7");
+    const Bytes mki = hex("4d4b4933");
+    install(mki, mk, ms);
+    LibsrtpSender sender(mk, ms, mki, false, GetParam().profile);
+    std::vector<Bytes> plain, bufs;
+    for (int i = 0; i < 4 + 32; ++i) {
+        const uint16_t seq = static_cast<uint16_t>(i < 4 ? 65500 + i : 65520 + (i - 4));
+        plain.push_back(rtp_packet(0x5eed0005, seq, size_t(10 + i)));
+        bufs.push_back(sender.protect_rtp(plain.back()));
+    }
+    std::vector<Bytes> warm(bufs.begin(), bufs.begin() + 4), full(bufs.begin() + 4, bufs.end());
+    const auto w = run(warm);
+    const auto f = run(full);
+    for (int i = 0; i < 4; ++i) ASSERT_EQ(w[i].outcome, Outcome::decrypted) << i;
+    for (int i = 0; i < 32; ++i) {
+        ASSERT_EQ(f[i].outcome, Outcome::decrypted) << i;
+        EXPECT_EQ(Bytes(full[i].begin(), full[i].begin() + f[i].plain_len), plain[4 + i]) << i;
+        EXPECT_EQ(f[i].roc, i < 16 ? 0u : 1u) << i;
+    }
+    EXPECT_EQ(outcome(Outcome::decrypted), 36u);
+}
+
 INSTANTIATE_TEST_SUITE_P(
     Suites, DecryptorCmTest,
     ::testing::Values(CmCase{"cm128_80", crypto::SrtpProfile::aes_cm_128_hmac_sha1_80},
