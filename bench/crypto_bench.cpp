@@ -18,6 +18,15 @@
 //                                          per stream found by SSRC in a hash table, MKI 8
 //                                          (no RCC: libsrtp2 has no RCCm3)
 //   anchor_libsrtp/ssrcs:1                the same with one SSRC: libsrtp2's best case
+//
+// AES_CM_128_HMAC_SHA1_80 (RFC 3711, the SDES default; no RCC, 10-octet tag after the MKI):
+// 10,000 more SSRCs with their own contexts in the same table, packets protected with an
+// 8-octet MKI by our encryptor (octet-identical to libsrtp2's), the same packets for both:
+//   full_path_cm80/burst:N                SrtpDecryptor on the AES-CM/HMAC-SHA1 path (IPsec-MB
+//                                          AES-CTR and HMAC-SHA1 jobs)
+//   anchor_libsrtp_cm80/ssrcs:10000       libsrtp2 srtp_unprotect_mki, one srtp_t per stream
+//                                          found by SSRC, as anchor_libsrtp
+//   anchor_libsrtp_cm80/ssrcs:1           the same with one SSRC: libsrtp2's best case
 #include <benchmark/benchmark.h>
 #include <openssl/evp.h>
 #include <rte_eal.h>
@@ -35,6 +44,7 @@
 #include <vector>
 
 #include "liprobe/crypto/gcm.hpp"
+#include "liprobe/crypto/kdf.hpp"
 #include "liprobe/crypto/srtp.hpp"
 #include "liprobe/keys/key_table.hpp"
 #include "liprobe/srtp/decryptor.hpp"
@@ -76,7 +86,15 @@ struct World {
     // libsrtp anchor: packets protected by libsrtp2 (MKI 8, no ROC field)
     std::vector<uint8_t> srtp_pristine_10k, srtp_pristine_1;
     std::vector<uint16_t> srtp_len_10k, srtp_len_1;
+    // AES_CM_128_HMAC_SHA1_80: streams (master key in rtp_key, 14-octet master salt) and their
+    // libsrtp2-protected packets, decrypted by both full_path_cm80 and anchor_libsrtp_cm80.
+    std::vector<Stream> cm_streams;
+    std::vector<uint8_t> cm_salts;  // kStreams x 14
+    std::vector<uint8_t> cm_pristine, cm_pristine_1;
+    std::vector<uint16_t> cm_len, cm_len_1;
 };
+
+constexpr size_t kCmSaltLen = 14;
 
 World* g_world = nullptr;
 
@@ -116,17 +134,25 @@ void build_rtp(uint8_t* out, uint32_t ssrc, uint16_t seq, std::mt19937_64& rng) 
     fill(rng, out + kHeader, kPayload);
 }
 
-// One libsrtp2 session for a stream (the anchor's senders and receivers alike): AES-128-GCM,
-// the stream's master key and salt under its MKI, replay window 1024. srtp_create copies the key.
-srtp_t libsrtp_session(Stream& st) {
-    uint8_t master[28];
+// One libsrtp2 session for stream st (one SSRC, MKI 8): AES-128-GCM with the 12-octet salt of
+// rtp_salt, or AES_CM_128_HMAC_SHA1_80 with the 14-octet salt cm_salt. master holds 30 octets.
+srtp_t make_libsrtp_session(const Stream& st, const uint8_t* cm_salt, uint8_t* master) {
     std::memcpy(master, st.rtp_key, 16);
-    std::memcpy(master + 16, st.rtp_salt, 12);
-    srtp_master_key_t mk{master, st.mki, kMkiLen};
+    if (cm_salt != nullptr) {
+        std::memcpy(master + 16, cm_salt, kCmSaltLen);
+    } else {
+        std::memcpy(master + 16, st.rtp_salt, 12);
+    }
+    srtp_master_key_t mk{master, const_cast<uint8_t*>(st.mki), kMkiLen};
     srtp_master_key_t* keys[1] = {&mk};
     srtp_policy_t policy{};
-    srtp_crypto_policy_set_aes_gcm_128_16_auth(&policy.rtp);
-    srtp_crypto_policy_set_aes_gcm_128_16_auth(&policy.rtcp);
+    if (cm_salt != nullptr) {
+        srtp_crypto_policy_set_aes_cm_128_hmac_sha1_80(&policy.rtp);
+        srtp_crypto_policy_set_aes_cm_128_hmac_sha1_80(&policy.rtcp);
+    } else {
+        srtp_crypto_policy_set_aes_gcm_128_16_auth(&policy.rtp);
+        srtp_crypto_policy_set_aes_gcm_128_16_auth(&policy.rtcp);
+    }
     policy.ssrc.type = ssrc_specific;
     policy.ssrc.value = st.ssrc;
     policy.keys = keys;
@@ -137,24 +163,58 @@ srtp_t libsrtp_session(Stream& st) {
     return session;
 }
 
-// libsrtp2 packets for the anchor: one session per SSRC set, MKI 8, AES-128-GCM.
-void build_libsrtp_packets(World& w, size_t streams, std::vector<uint8_t>& out,
-                           std::vector<uint16_t>& lens) {
+// libsrtp2 packets for the anchors: one session per SSRC of the set, MKI 8; AES-128-GCM, or
+// AES_CM_128_HMAC_SHA1_80 when cm_salts (14 octets a stream) is given.
+void build_libsrtp_packets(const std::vector<Stream>& set, size_t streams, const uint8_t* cm_salts,
+                           std::vector<uint8_t>& out, std::vector<uint16_t>& lens) {
     std::mt19937_64 rng(7);
     out.assign(kPackets * kSlot, 0);
     lens.assign(kPackets, 0);
     std::vector<srtp_t> sessions(streams);
-    for (size_t s = 0; s < streams; ++s) sessions[s] = libsrtp_session(w.streams[s]);
+    uint8_t master[30];
+    for (size_t s = 0; s < streams; ++s) {
+        sessions[s] = make_libsrtp_session(
+            set[s], cm_salts != nullptr ? cm_salts + s * kCmSaltLen : nullptr, master);
+    }
     for (size_t i = 0; i < kPackets; ++i) {
         size_t s = i % streams;
         uint16_t seq = static_cast<uint16_t>(i / streams + 1);
         uint8_t* p = &out[i * kSlot];
-        build_rtp(p, w.streams[s].ssrc, seq, rng);
+        build_rtp(p, set[s].ssrc, seq, rng);
         int len = kHeader + kPayload;
         if (srtp_protect_mki(sessions[s], p, &len, 1, 0) != srtp_err_status_ok) std::abort();
         lens[i] = static_cast<uint16_t>(len);
     }
     for (auto s : sessions) srtp_dealloc(s);
+}
+
+// A key-table entry of profile AES_CM_128_HMAC_SHA1_80 from a master key and 14-octet salt:
+// the session keys through the RFC 3711 KDF, as the key model derives them.
+liprobe::keys::EntryResult make_cm_entry(const std::string& name, const uint8_t* mki,
+                                         const uint8_t* key, const uint8_t* salt) {
+    using liprobe::crypto::srtp_kdf;
+    using liprobe::crypto::SrtpKdfLabel;
+    using liprobe::keys::SecretBytes;
+    liprobe::keys::EntryResult e;
+    e.ok = true;
+    e.type = "srtp";
+    e.key_name = name;
+    liprobe::keys::ContextSpec c;
+    c.type = liprobe::keys::KeyType::srtp;
+    c.key_name = name;
+    c.profile = liprobe::crypto::SrtpProfile::aes_cm_128_hmac_sha1_80;
+    c.mki.assign(mki, mki + kMkiLen);
+    c.master_key = SecretBytes({key, key + 16});
+    c.master_salt = SecretBytes({salt, salt + kCmSaltLen});
+    const liprobe::crypto::ByteView mk(key, 16), ms(salt, kCmSaltLen);
+    c.rtp_key = SecretBytes(srtp_kdf(mk, ms, SrtpKdfLabel::rtp_encryption, 16));
+    c.rtp_auth = SecretBytes(srtp_kdf(mk, ms, SrtpKdfLabel::rtp_auth, 20));
+    c.rtp_salt = SecretBytes(srtp_kdf(mk, ms, SrtpKdfLabel::rtp_salt, kCmSaltLen));
+    c.rtcp_key = SecretBytes(srtp_kdf(mk, ms, SrtpKdfLabel::rtcp_encryption, 16));
+    c.rtcp_auth = SecretBytes(srtp_kdf(mk, ms, SrtpKdfLabel::rtcp_auth, 20));
+    c.rtcp_salt = SecretBytes(srtp_kdf(mk, ms, SrtpKdfLabel::rtcp_salt, kCmSaltLen));
+    e.contexts.push_back(std::move(c));
+    return e;
 }
 
 World* build_world() {
@@ -167,7 +227,8 @@ World* build_world() {
 
     liprobe::keys::KeyTableConfig cfg;
     cfg.name = "bench_mki";
-    cfg.capacity = static_cast<uint32_t>(w->table_mkis + w->table_mkis / 4);
+    const size_t all_mkis = w->table_mkis + kStreams;  // + the AES-CM streams
+    cfg.capacity = static_cast<uint32_t>(all_mkis + all_mkis / 4);
     w->table = std::make_unique<liprobe::keys::KeyTable>(cfg);
 
     // The table: table_mkis distinct 8-octet MKIs; the first kStreams carry the traffic.
@@ -190,6 +251,25 @@ World* build_world() {
             EVP_DecryptInit_ex(s.evp, EVP_aes_128_gcm(), nullptr, key, nullptr);
         }
         std::string err = w->table->install(make_entry("k" + std::to_string(i), mki, key, salt));
+        if (!err.empty()) {
+            std::fprintf(stderr, "install failed: %s\n", err.c_str());
+            std::abort();
+        }
+    }
+
+    // The AES-CM streams: MKIs outside the range above, libsrtp2 protects their packets.
+    w->cm_streams.resize(kStreams);
+    w->cm_salts.resize(kStreams * kCmSaltLen);
+    for (size_t i = 0; i < kStreams; ++i) {
+        Stream& s = w->cm_streams[i];
+        const uint64_t v = 0x00cc000000000000ull + i * 0x9E3779B1ull;
+        for (size_t b = 0; b < kMkiLen; ++b) s.mki[b] = static_cast<uint8_t>(v >> (56 - 8 * b));
+        s.ssrc = static_cast<uint32_t>(rng());
+        fill(rng, s.rtp_key, 16);
+        uint8_t* salt_i = &w->cm_salts[i * kCmSaltLen];
+        fill(rng, salt_i, kCmSaltLen);
+        std::string err =
+            w->table->install(make_cm_entry("cm" + std::to_string(i), s.mki, s.rtp_key, salt_i));
         if (!err.empty()) {
             std::fprintf(stderr, "install failed: %s\n", err.c_str());
             std::abort();
@@ -234,7 +314,9 @@ inline uint8_t* restore(World& w, size_t i) {
     return p;
 }
 
-void full_path(benchmark::State& state) {
+// The decryptor over a packet set (restored into the work ring like restore()).
+void run_full_path(benchmark::State& state, const std::vector<uint8_t>& pristine,
+                   const uint16_t* lens) {
     World& w = *g_world;
     const auto burst = static_cast<uint16_t>(state.range(0));
     liprobe::srtp::DecryptorConfig cfg;
@@ -246,8 +328,10 @@ void full_path(benchmark::State& state) {
     for (auto _ : state) {
         for (uint16_t b = 0; b < burst; ++b) {
             pkts[b] = {};
-            pkts[b].data = restore(w, i);
-            pkts[b].len = kPacketLen;
+            uint8_t* p = &w.work[(i % kWorkSlots) * kSlot];
+            std::memcpy(p, &pristine[i * kSlot], kPacketLen);
+            pkts[b].data = p;
+            pkts[b].len = lens != nullptr ? lens[i] : kPacketLen;
             if (++i == kPackets) i = 0;
         }
         dec.decrypt_burst(pkts, burst);
@@ -257,6 +341,52 @@ void full_path(benchmark::State& state) {
     const uint64_t total = state.iterations() * burst;
     if (ok != total) state.SkipWithError("not every packet decrypted");
     state.SetItemsProcessed(static_cast<int64_t>(total));
+}
+
+void full_path(benchmark::State& state) {
+    run_full_path(state, g_world->pristine, nullptr);
+}
+
+// The AES-CM packets, built on first use (outside the timing) with our encryptor, like the GCM
+// packets: libsrtp2 (on NSS) takes minutes to create and free 10,000 sessions. The octets are
+// libsrtp2's own (tests/crypto/test_srtp_cm cross-checks both directions), and
+// anchor_libsrtp_cm80 unprotects these same packets.
+void ensure_cm_packets(World& w) {
+    if (!w.cm_len.empty()) return;
+    using liprobe::crypto::srtp_kdf;
+    using liprobe::crypto::SrtpKdfLabel;
+    std::mt19937_64 rng(9);
+    w.cm_pristine.assign(kPackets * kSlot, 0);
+    w.cm_len.assign(kPackets, 0);
+    std::vector<SrtpSessionKeys> keys(kStreams);
+    for (size_t s = 0; s < kStreams; ++s) {
+        const liprobe::crypto::ByteView mk(w.cm_streams[s].rtp_key, 16),
+            ms(&w.cm_salts[s * kCmSaltLen], kCmSaltLen);
+        if (!liprobe::crypto::expand_cm_keys(
+                *w.gcm, liprobe::crypto::SrtpProfile::aes_cm_128_hmac_sha1_80,
+                srtp_kdf(mk, ms, SrtpKdfLabel::rtp_encryption, 16),
+                srtp_kdf(mk, ms, SrtpKdfLabel::rtp_salt, kCmSaltLen),
+                srtp_kdf(mk, ms, SrtpKdfLabel::rtp_auth, 20), keys[s])) {
+            std::abort();
+        }
+    }
+    uint8_t plain[kSlot];
+    for (size_t i = 0; i < kPackets; ++i) {
+        const size_t s = i % kStreams;
+        const uint16_t seq = static_cast<uint16_t>(i / kStreams + 1);
+        build_rtp(plain, w.cm_streams[s].ssrc, seq, rng);
+        const size_t n = liprobe::crypto::srtp_cm_encrypt(
+            *w.gcm, keys[s], plain, kHeader + kPayload, 0, w.cm_streams[s].mki, kMkiLen,
+            &w.cm_pristine[i * kSlot]);
+        if (n == 0) std::abort();
+        w.cm_len[i] = static_cast<uint16_t>(n);
+    }
+    for (auto& k : keys) liprobe::crypto::wipe(k);
+}
+
+void full_path_cm80(benchmark::State& state) {
+    ensure_cm_packets(*g_world);
+    run_full_path(state, g_world->cm_pristine, g_world->cm_len.data());
 }
 
 // The harness alone: the restore and Packet set-up of full_path, without decrypting. Not an
@@ -339,23 +469,21 @@ void anchor_openssl_evp_gcm(benchmark::State& state) {
 // by SSRC (putting 10,000 streams in one session would make srtp_unprotect walk its linked list
 // of streams per packet and flatter us by ~2,000 x). libsrtp2 keeps replay state, so every pass
 // over the packet set runs on fresh sessions (creation is excluded from the timing).
-void anchor_libsrtp(benchmark::State& state) {
-    World& w = *g_world;
-    const size_t streams = static_cast<size_t>(state.range(0));
-    // Built on first use (outside the timing), so runs filtered to other variants start sooner.
-    if (w.srtp_len_10k.empty()) {
-        build_libsrtp_packets(w, kStreams, w.srtp_pristine_10k, w.srtp_len_10k);
-        build_libsrtp_packets(w, 1, w.srtp_pristine_1, w.srtp_len_1);
-    }
-    auto& pristine = streams == 1 ? w.srtp_pristine_1 : w.srtp_pristine_10k;
-    auto& lens = streams == 1 ? w.srtp_len_1 : w.srtp_len_10k;
+void run_libsrtp(benchmark::State& state, const std::vector<Stream>& set, size_t streams,
+                 const uint8_t* cm_salts, const std::vector<uint8_t>& pristine,
+                 const std::vector<uint16_t>& lens) {
     std::vector<uint8_t> work(kWorkSlots * kSlot);  // the same ring as restore()
+    uint8_t master[30];
     std::unordered_map<uint32_t, srtp_t> sessions;
     auto make_sessions = [&] {
         for (auto& [ssrc, session] : sessions) srtp_dealloc(session);
         sessions.clear();
-        for (size_t s = 0; s < streams; ++s)
-            sessions.emplace(w.streams[s].ssrc, libsrtp_session(w.streams[s]));
+        for (size_t s = 0; s < streams; ++s) {
+            sessions.emplace(
+                set[s].ssrc,
+                make_libsrtp_session(
+                    set[s], cm_salts != nullptr ? cm_salts + s * kCmSaltLen : nullptr, master));
+        }
     };
     make_sessions();
     size_t i = 0;
@@ -381,11 +509,38 @@ void anchor_libsrtp(benchmark::State& state) {
     state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
 }
 
+void anchor_libsrtp(benchmark::State& state) {
+    World& w = *g_world;
+    const size_t streams = static_cast<size_t>(state.range(0));
+    // Built on first use (outside the timing), so runs filtered to other variants start sooner.
+    if (w.srtp_len_10k.empty()) {
+        build_libsrtp_packets(w.streams, kStreams, nullptr, w.srtp_pristine_10k, w.srtp_len_10k);
+        build_libsrtp_packets(w.streams, 1, nullptr, w.srtp_pristine_1, w.srtp_len_1);
+    }
+    run_libsrtp(state, w.streams, streams, nullptr,
+                streams == 1 ? w.srtp_pristine_1 : w.srtp_pristine_10k,
+                streams == 1 ? w.srtp_len_1 : w.srtp_len_10k);
+}
+
+void anchor_libsrtp_cm80(benchmark::State& state) {
+    World& w = *g_world;
+    const size_t streams = static_cast<size_t>(state.range(0));
+    ensure_cm_packets(w);
+    if (streams == 1 && w.cm_len_1.empty()) {
+        build_libsrtp_packets(w.cm_streams, 1, w.cm_salts.data(), w.cm_pristine_1, w.cm_len_1);
+    }
+    run_libsrtp(state, w.cm_streams, streams, w.cm_salts.data(),
+                streams == 1 ? w.cm_pristine_1 : w.cm_pristine,
+                streams == 1 ? w.cm_len_1 : w.cm_len);
+}
+
 BENCHMARK(full_path)->Arg(1)->Arg(32)->ArgName("burst");
 BENCHMARK(anchor_ipsecmb_gcm);
 BENCHMARK(harness_restore)->Arg(1)->Arg(32)->ArgName("burst");
 BENCHMARK(anchor_openssl_evp_gcm);
 BENCHMARK(anchor_libsrtp)->Arg(kStreams)->Arg(1)->ArgName("ssrcs");
+BENCHMARK(full_path_cm80)->Arg(1)->Arg(32)->ArgName("burst");
+BENCHMARK(anchor_libsrtp_cm80)->Arg(kStreams)->Arg(1)->ArgName("ssrcs");
 
 // Collects the per-packet time of every run (the median aggregate when --benchmark_repetitions
 // is used) and prints ns/packet, Mpps and the ratios against the anchors after the run.
@@ -423,6 +578,19 @@ class RatioReporter : public benchmark::ConsoleReporter {
                             srtp10k / burst);
             if (srtp1 > 0)
                 std::printf("libsrtp2 (1 SSRC)    / full path (burst)  = %.1f x\n", srtp1 / burst);
+        }
+        double cm = get("full_path_cm80/burst:32"),
+               cm_srtp = get("anchor_libsrtp_cm80/ssrcs:10000");
+        if (cm > 0 && cm_srtp > 0) {
+            std::printf(
+                "AES_CM_128_HMAC_SHA1_80: libsrtp2 (10k SSRCs) / full path (burst) = %.1f x"
+                "  (target >= 10)\n",
+                cm_srtp / cm);
+        }
+        const double cm_srtp1 = get("anchor_libsrtp_cm80/ssrcs:1");
+        if (cm > 0 && cm_srtp1 > 0) {
+            std::printf("AES_CM_128_HMAC_SHA1_80: libsrtp2 (1 SSRC) / full path (burst) = %.1f x\n",
+                        cm_srtp1 / cm);
         }
     }
 

@@ -6,33 +6,25 @@
 
 #include <cstring>
 
+#include "byte_order.hpp"
+
 namespace liprobe::crypto {
 
 namespace {
 
-inline uint16_t load_be16(const uint8_t* p) {
-    return static_cast<uint16_t>((p[0] << 8) | p[1]);
-}
+using detail::kSrtcpEBit;
+using detail::kSrtcpIndexMask;
+using detail::load_be16;
+using detail::load_be32;
+using detail::store_be32;
 
-inline uint32_t load_be32(const uint8_t* p) {
-    return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | p[3];
-}
-
-inline void store_be32(uint8_t* p, uint32_t v) {
-    p[0] = static_cast<uint8_t>(v >> 24);
-    p[1] = static_cast<uint8_t>(v >> 16);
-    p[2] = static_cast<uint8_t>(v >> 8);
-    p[3] = static_cast<uint8_t>(v);
-}
-
-constexpr uint32_t kSrtcpEBit = 0x80000000u;  // RFC 3711 §3.4: E flag, top bit of the trailer
-constexpr uint32_t kSrtcpIndexMask = 0x7fffffffu;
 constexpr size_t kSrtcpMinLen = kRtcpHeaderLen + kGcmTagLen + kSrtcpIndexLen;
 
 }  // namespace
 
 void wipe(SrtpSessionKeys& keys) {
     wipe(keys.key);
+    OPENSSL_cleanse(&keys.cm, sizeof(keys.cm));  // shares the storage; cleansed on its own too
     OPENSSL_cleanse(keys.salt, sizeof(keys.salt));
 }
 

@@ -373,16 +373,23 @@ std::string optional_user_id(const json& entry, const char* name) {
 }
 
 // Session keys of one context from its master key and salt (RFC 3711 KDF, KDR 0).
+// The profile gives the lengths: AEAD salts are 12 octets (RFC 7714) and there is no auth key;
+// AES-CM takes a 14-octet salt and a 20-octet HMAC-SHA1 key (RFC 3711 4.3.3, n_a = 160).
 void derive_session_keys(ContextSpec& spec) {
     const ByteView mk(spec.master_key.bytes());
     const ByteView ms(spec.master_salt.bytes());
     const size_t key_len = mk.size();
+    const crypto::SrtpProfileInfo& info = crypto::profile_info(spec.profile);
     spec.rtp_key = SecretBytes(crypto::srtp_kdf(mk, ms, SrtpKdfLabel::rtp_encryption, key_len));
-    spec.rtp_salt =
-        SecretBytes(crypto::srtp_kdf(mk, ms, SrtpKdfLabel::rtp_salt, crypto::kAeadSaltLen));
+    spec.rtp_salt = SecretBytes(crypto::srtp_kdf(mk, ms, SrtpKdfLabel::rtp_salt, info.salt_len));
     spec.rtcp_key = SecretBytes(crypto::srtp_kdf(mk, ms, SrtpKdfLabel::rtcp_encryption, key_len));
-    spec.rtcp_salt =
-        SecretBytes(crypto::srtp_kdf(mk, ms, SrtpKdfLabel::rtcp_salt, crypto::kAeadSaltLen));
+    spec.rtcp_salt = SecretBytes(crypto::srtp_kdf(mk, ms, SrtpKdfLabel::rtcp_salt, info.salt_len));
+    if (info.auth_key_len != 0) {
+        spec.rtp_auth =
+            SecretBytes(crypto::srtp_kdf(mk, ms, SrtpKdfLabel::rtp_auth, info.auth_key_len));
+        spec.rtcp_auth =
+            SecretBytes(crypto::srtp_kdf(mk, ms, SrtpKdfLabel::rtcp_auth, info.auth_key_len));
+    }
 }
 
 // Master key (16) and salt (12) from a TGK (GMK/PCK) by the MIKEY PRF (TS 33.180 7.4).
@@ -439,7 +446,7 @@ void derive_gmk(const json& entry, EntryResult& result) {
             put_be32(gmk_id, spec.mki.data());
             put_be32(guk, spec.mki.data() + kKeyIdLen);
             spec.short_mki = short_mki;
-            spec.profile = crypto::AeadProfile::aes_128_gcm;
+            spec.profile = crypto::SrtpProfile::aead_aes_128_gcm;
             spec.roc_rate = common.roc_rate;
             spec.not_before_us = common.not_before_us;
             spec.not_after_us = common.not_after_us;
@@ -483,7 +490,7 @@ void derive_pck(const json& entry, EntryResult& result) {
         spec.direction = from_initiator ? PckDirection::initiator : PckDirection::receiver;
         spec.member = from_initiator ? initiator : receiver;  // the stream's sender, if known
         spec.mki = mki;
-        spec.profile = crypto::AeadProfile::aes_128_gcm;
+        spec.profile = crypto::SrtpProfile::aead_aes_128_gcm;
         spec.roc_rate = common.roc_rate;
         spec.not_before_us = common.not_before_us;
         spec.not_after_us = common.not_after_us;
@@ -496,31 +503,36 @@ void derive_srtp(const json& entry, EntryResult& result) {
     check_known_fields(entry, KeyType::srtp);
     std::vector<uint8_t> mki = require_hex(entry, "mki", 1, kMaxMkiLen);
     result.key_name = to_hex(mki.data(), mki.size());
+    // The profile first: it gives the lengths of the master key and salt.
+    crypto::SrtpProfile profile = crypto::SrtpProfile::aead_aes_128_gcm;
+    if (const json* v = find_field(entry, "profile"); v != nullptr) {
+        if (!v->is_string()) fail("profile: expected a string");
+        const std::string& p = v->get_ref<const std::string&>();
+        if (!crypto::profile_from_name(p.data(), p.size(), profile)) {
+            fail(
+                "profile: unknown profile (expected aead_aes_128_gcm, aead_aes_256_gcm, "
+                "aes_cm_128_hmac_sha1_80, aes_cm_128_hmac_sha1_32, aes_256_cm_hmac_sha1_80 or "
+                "aes_256_cm_hmac_sha1_32)");
+        }
+    }
+    const crypto::SrtpProfileInfo& info = crypto::profile_info(profile);
     SecretBytes master_key = require_secret_hex(entry, "master_key", 0, SIZE_MAX);
     if (master_key.size() != 16 && master_key.size() != 32) {
         fail("master_key: expected 16 or 32 octets, got " + std::to_string(master_key.size()));
     }
     SecretBytes master_salt =
-        require_secret_hex(entry, "master_salt", crypto::kAeadSaltLen, crypto::kAeadSaltLen);
-    crypto::AeadProfile profile = crypto::AeadProfile::aes_128_gcm;
-    if (const json* v = find_field(entry, "profile"); v != nullptr) {
-        if (!v->is_string()) fail("profile: expected a string");
-        const std::string& p = v->get_ref<const std::string&>();
-        if (p == "aead_aes_128_gcm") {
-            profile = crypto::AeadProfile::aes_128_gcm;
-        } else if (p == "aead_aes_256_gcm") {
-            profile = crypto::AeadProfile::aes_256_gcm;
-        } else {
-            fail("profile: unknown profile (expected aead_aes_128_gcm or aead_aes_256_gcm)");
-        }
-    }
-    if (static_cast<size_t>(profile) != master_key.size()) {
+        require_secret_hex(entry, "master_salt", info.salt_len, info.salt_len);
+    if (info.key_len != master_key.size()) {
         fail(std::string("master_key: ") + std::to_string(master_key.size()) +
-             " octets does not match profile " +
-             (profile == crypto::AeadProfile::aes_128_gcm ? "aead_aes_128_gcm (16)"
-                                                          : "aead_aes_256_gcm (32)"));
+             " octets does not match profile " + info.name + " (" + std::to_string(info.key_len) +
+             ")");
     }
     const CommonFields common = parse_common(entry, 0);
+    if (common.roc_rate != 0 && !info.aead) {
+        // RFC 4771 RCC modes carry the ROC in the tag field; only the TS 33.180 AEAD layout
+        // (RCCm3) is implemented.
+        fail(std::string("roc_rate: ROC carrying is not supported with profile ") + info.name);
+    }
 
     ContextSpec& spec = result.contexts.emplace_back();
     spec.type = KeyType::srtp;
@@ -616,13 +628,18 @@ std::string install_problem(const EntryResult& entry) {
     const std::string& name = entry.contexts.front().key_name;
     for (const ContextSpec& s : entry.contexts) {
         if (s.key_name != name) return "contexts of one entry must share its key name";
-        const size_t key_len = static_cast<size_t>(s.profile);
+        if (static_cast<size_t>(s.profile) >= crypto::kSrtpProfileCount) return "unknown profile";
+        const crypto::SrtpProfileInfo& info = crypto::profile_info(s.profile);
         if (s.mki.empty() || s.mki.size() > kMaxMkiLen) return "MKI length must be 1..16 octets";
         if (s.short_mki.size() > kMaxMkiLen) return "short MKI longer than 16 octets";
-        if (s.rtp_key.size() != key_len || s.rtcp_key.size() != key_len)
+        if (s.rtp_key.size() != info.key_len || s.rtcp_key.size() != info.key_len)
             return "session key length does not match the profile";
-        if (s.rtp_salt.size() != crypto::kAeadSaltLen || s.rtcp_salt.size() != crypto::kAeadSaltLen)
-            return "session salt must be 12 octets";
+        if (s.rtp_salt.size() != info.salt_len || s.rtcp_salt.size() != info.salt_len)
+            return "session salt length does not match the profile";
+        if (s.rtp_auth.size() != info.auth_key_len || s.rtcp_auth.size() != info.auth_key_len)
+            return "session auth key length does not match the profile";
+        if (s.roc_rate > 0xFFFF) return "roc_rate above 65535";
+        if (s.roc_rate != 0 && !info.aead) return "ROC carrying needs an AEAD profile";
     }
     return "";
 }

@@ -144,6 +144,27 @@ void free_block(MkiCandidates* block) {
     ::operator delete(block);
 }
 
+// One direction's session keys in the form the fast path uses: GCM key schedule and salt for
+// the AEAD profiles, AES round keys, HMAC pad states and salt for AES-CM (whose SRTCP may have
+// its own profile: the _32 suites keep an 80-bit SRTCP tag).
+bool expand_direction(const crypto::GcmEngine& gcm, crypto::SrtpProfile profile,
+                      const SecretBytes& key, const SecretBytes& salt, const SecretBytes& auth,
+                      crypto::SrtpSessionKeys& out) {
+    if (!crypto::profile_info(profile).aead) {
+        return crypto::expand_cm_keys(gcm, profile, key.bytes(), salt.bytes(), auth.bytes(), out);
+    }
+    if (salt.size() != crypto::kAeadSaltLen || !gcm.expand_key(key.bytes(), out.key)) return false;
+    std::memcpy(out.salt, salt.data(), crypto::kAeadSaltLen);
+    out.profile = profile;
+    return true;
+}
+
+bool expand_session_keys(const crypto::GcmEngine& gcm, const ContextSpec& s, SrtpContext& c) {
+    return expand_direction(gcm, s.profile, s.rtp_key, s.rtp_salt, s.rtp_auth, c.rtp) &&
+           expand_direction(gcm, crypto::srtcp_profile(s.profile), s.rtcp_key, s.rtcp_salt,
+                            s.rtcp_auth, c.rtcp);
+}
+
 }  // namespace
 
 size_t key_memory_lock_failures() {
@@ -199,6 +220,8 @@ struct KeyTable::Impl {
     std::deque<Retired> retired;
     std::atomic<uint32_t> length_mask{0};
     uint32_t length_refs[kMaxMkiLen + 1] = {};
+    std::atomic<uint32_t> profile_mask{0};
+    size_t profile_refs[crypto::kSrtpProfileCount] = {};
     uint64_t next_id = 1;
     size_t live_contexts = 0;
     uint32_t capacity = 0;
@@ -216,6 +239,18 @@ struct KeyTable::Impl {
         for (size_t n = 1; n <= kMaxMkiLen; ++n)
             if (length_refs[n] != 0) mask |= 1u << n;
         length_mask.store(mask, std::memory_order_release);
+    }
+
+    // delta +1 for contexts about to be published, -1 for withdrawn ones.
+    void count_profiles(const std::vector<SrtpContext*>& contexts, int delta) {
+        for (const SrtpContext* c : contexts) {
+            size_t& refs = profile_refs[static_cast<size_t>(c->profile)];
+            refs = delta > 0 ? refs + 1 : refs - 1;
+        }
+        uint32_t mask = 0;
+        for (size_t p = 0; p < crypto::kSrtpProfileCount; ++p)
+            if (profile_refs[p] != 0) mask |= 1u << p;
+        profile_mask.store(mask, std::memory_order_release);
     }
 };
 
@@ -290,6 +325,10 @@ void KeyTable::lookup_bulk(const uint8_t* const* mkis, const uint8_t* mki_lens, 
         if (hits >> k & 1) out[slot_of[k]] = static_cast<const MkiCandidates*>(data[k]);
 }
 
+uint32_t KeyTable::profile_mask() const {
+    return impl_->profile_mask.load(std::memory_order_acquire);
+}
+
 uint32_t KeyTable::mki_length_mask() const {
     return impl_->length_mask.load(std::memory_order_acquire);
 }
@@ -336,18 +375,16 @@ std::string KeyTable::install(const EntryResult& entry) {
         c->self_candidates.owned_by_context = true;
         c->self_candidates.contexts = &c->self;
         fresh.contexts.push_back(c);
-        if (!im.gcm.expand_key({s.rtp_key.data(), s.rtp_key.size()}, c->rtp.key) ||
-            !im.gcm.expand_key({s.rtcp_key.data(), s.rtcp_key.size()}, c->rtcp.key)) {
+        if (!expand_session_keys(im.gcm, s, *c)) {
             drop_fresh();
             return "session key expansion failed";
         }
-        std::memcpy(c->rtp.salt, s.rtp_salt.data(), crypto::kAeadSaltLen);
-        std::memcpy(c->rtcp.salt, s.rtcp_salt.data(), crypto::kAeadSaltLen);
         c->not_before_us = s.not_before_us;
         c->not_after_us = s.not_after_us;
         c->key_id = s.key_id;
         c->csb_id = s.csb_id;
-        c->roc_rate = s.roc_rate;
+        c->roc_rate = static_cast<uint16_t>(s.roc_rate);  // <= 65535 (key model, install_problem)
+        c->profile = s.profile;
         std::memcpy(c->mki, s.mki.data(), s.mki.size());
         c->mki_len = static_cast<uint8_t>(s.mki.size());
         c->cs_id = s.cs_id;
@@ -412,6 +449,7 @@ std::string KeyTable::install(const EntryResult& entry) {
     }
 
     Impl::Retired retire;
+    im.count_profiles(fresh.contexts, +1);  // before readers can reach them
     // 1. Brand-new MKIs (the only step that can fail: undo it completely then).
     std::vector<std::string> added;
     for (auto& [kb, contributors] : next) {
@@ -433,6 +471,7 @@ std::string KeyTable::install(const EntryResult& entry) {
             }
             // Readers may have seen the fresh contexts: they go through the grace period too.
             im.update_mask();
+            im.count_profiles(fresh.contexts, -1);
             retire.contexts = fresh.contexts;
             retire.token = rte_rcu_qsbr_start(rcu_);
             im.retired.push_back(std::move(retire));
@@ -476,6 +515,7 @@ std::string KeyTable::install(const EntryResult& entry) {
     if (old_it != im.entries.end()) {
         retire.contexts = old_it->second.contexts;
         im.live_contexts -= old_it->second.contexts.size();
+        im.count_profiles(old_it->second.contexts, -1);
         old_it->second = std::move(fresh);
     } else {
         im.entries.emplace(name, std::move(fresh));
@@ -511,6 +551,7 @@ bool KeyTable::revoke(const std::string& key_name) {
         }
     }
     im.update_mask();
+    im.count_profiles(it->second.contexts, -1);
     retire.contexts = std::move(it->second.contexts);
     im.live_contexts -= retire.contexts.size();
     im.entries.erase(it);

@@ -80,6 +80,13 @@ inline void prefetch_key_lines(const crypto::SrtpSessionKeys& k, size_t len, boo
     rte_prefetch0(k.salt);
 }
 
+// The AES-CM/HMAC-SHA1 key material of one direction: round keys, HMAC pad states, salt and
+// lengths (crypto::CmHmacKey, 320 octets from a 64-octet aligned start).
+inline void prefetch_cm_key_lines(const crypto::SrtpSessionKeys& k) {
+    const auto* base = reinterpret_cast<const uint8_t*>(&k.cm);
+    for (size_t off = 0; off < sizeof(crypto::CmHmacKey); off += 64) rte_prefetch0(base + off);
+}
+
 // Stage 3 runs this many packets ahead of the decryption: the key lines of a whole burst at once
 // (~9 lines a packet) overran the core's outstanding-miss slots and stalled on the prefetches
 // themselves; a few packets ahead keeps them in flight behind the GCM of the current one.
@@ -142,10 +149,10 @@ struct SrtpDecryptor::StreamTable {
     std::unique_ptr<StreamEntry[]> slots;
     uint32_t mask = 0;
     uint64_t clock = 0;
-    // The tail layout (MKI length, RCC ROC) that matched last, tried first: usually all packets
-    // of a deployment share one layout, so a miss costs a single hash lookup.
+    // The tail layout (MKI length, trailer behind it) that matched last, tried first: usually
+    // all packets of a deployment share one layout, so a miss costs a single hash lookup.
     uint8_t hint_len[2] = {0, 0};
-    bool hint_rcc[2] = {false, false};
+    uint8_t hint_trailer[2] = {0, 0};
 };
 
 const char* outcome_name(Outcome o) {
@@ -185,6 +192,43 @@ inline bool carries_roc(uint16_t seq, uint32_t rate) {
     return seq % rate == 0;
 }
 
+// What follows the MKI in a packet: nothing (AEAD; AEAD SRTCP), an RCC ROC (AEAD SRTP) or the
+// 4-octet tag of a _32 suite (both 4 octets), or the 10-octet tag of an _80 suite (and of every
+// AES-CM SRTCP). Up to three layouts per MKI length, in the order tried, from the profiles
+// installed (KeyTable::profile_mask).
+struct Trailers {
+    uint8_t n = 0;
+    uint8_t len[3] = {};
+};
+
+constexpr uint32_t bit(crypto::SrtpProfile p) {
+    return 1u << static_cast<unsigned>(p);
+}
+constexpr uint32_t kAeadProfiles =
+    bit(crypto::SrtpProfile::aead_aes_128_gcm) | bit(crypto::SrtpProfile::aead_aes_256_gcm);
+constexpr uint32_t kCm80Profiles = bit(crypto::SrtpProfile::aes_cm_128_hmac_sha1_80) |
+                                   bit(crypto::SrtpProfile::aes_256_cm_hmac_sha1_80);
+constexpr uint32_t kCm32Profiles = bit(crypto::SrtpProfile::aes_cm_128_hmac_sha1_32) |
+                                   bit(crypto::SrtpProfile::aes_256_cm_hmac_sha1_32);
+constexpr uint8_t kRccOrTag32 = 4;
+constexpr uint8_t kTag80 = 10;
+
+Trailers trailers_for(uint32_t profiles, bool rtcp) {
+    Trailers t;
+    // An empty table still names its outcomes as the AEAD-only probe did.
+    const bool aead = (profiles & kAeadProfiles) != 0 || profiles == 0;
+    if (rtcp) {
+        if (aead) t.len[t.n++] = 0;
+        if ((profiles & (kCm80Profiles | kCm32Profiles)) != 0) t.len[t.n++] = kTag80;
+        return t;
+    }
+    // RCC first (the group default), as before the AES-CM profiles.
+    if (aead || (profiles & kCm32Profiles) != 0) t.len[t.n++] = kRccOrTag32;
+    if (aead) t.len[t.n++] = 0;
+    if ((profiles & kCm80Profiles) != 0) t.len[t.n++] = kTag80;
+    return t;
+}
+
 // What one packet's search saw, to name the outcome when nothing decrypted it.
 struct Search {
     bool room = false;      // some layout left room for header + tag + tail
@@ -203,6 +247,11 @@ void SrtpDecryptor::decrypt_burst(Packet* packets, uint16_t n) {
     }
     StreamTable& st = *streams_;
     const uint32_t lengths = table_.mki_length_mask();
+    const uint32_t profiles = table_.profile_mask();
+    const Trailers trailers[2] = {trailers_for(profiles, false), trailers_for(profiles, true)};
+    // Shortest protected body behind the header when no AEAD context is installed: AES-CM
+    // packets carry their tag behind the MKI, AEAD ones a 16-octet tag in front of it.
+    const bool any_aead = (profiles & kAeadProfiles) != 0 || profiles == 0;
 
     // Stages 1-3 turn the chain of dependent cache misses of each packet (hash bucket and key
     // store -> candidate block = the context's hot line -> key schedule, stream slot) into
@@ -225,9 +274,8 @@ void SrtpDecryptor::decrypt_burst(Packet* packets, uint16_t n) {
         const int kind = p.is_rtcp ? 1 : 0;
         const size_t hint_len = st.hint_len[kind];
         if (hint_len == 0 || (lengths >> hint_len & 1u) == 0 || p.data == nullptr) continue;
-        const size_t tail = hint_len + (st.hint_rcc[kind] ? crypto::kRccRocLen : 0);
-        if (p.len < crypto::kRtpFixedHeaderLen + crypto::kGcmTagLen + tail || p.len > kMaxPacket)
-            continue;
+        const size_t tail = hint_len + st.hint_trailer[kind];
+        if (p.len < crypto::kRtpFixedHeaderLen + tail || p.len > kMaxPacket) continue;
         pre_mki[pi] = p.data + p.len - tail;
         pre_len[pi] = static_cast<uint8_t>(hint_len);
         pre_ssrc[pi] = load_be32(p.data + (p.is_rtcp ? 4 : 8));
@@ -259,10 +307,53 @@ void SrtpDecryptor::decrypt_burst(Packet* packets, uint16_t n) {
         }
         const keys::SrtpContext* c = cands->contexts[index];
         rte_prefetch0(c);
-        prefetch_key_lines(p.is_rtcp ? c->rtcp : c->rtp, p.len, vaes_hash_keys_);
+        const crypto::SrtpSessionKeys& k = p.is_rtcp ? c->rtcp : c->rtp;
+        if (crypto::profile_info(c->profile).aead) {
+            prefetch_key_lines(k, p.len, vaes_hash_keys_);
+        } else {
+            prefetch_cm_key_lines(k);
+        }
     };
     const uint16_t ahead = std::min<uint16_t>(n, kKeyPrefetchAhead);
     for (uint16_t pi = 0; pi < ahead; ++pi) prefetch_keys(pi);
+
+    // Stage 3b: the HMAC-SHA1 tags of the AES-CM SRTP packets whose hinted layout leads to an
+    // AES-CM context, all in one IPsec-MB hash burst (its multi-buffer SHA-1 runs them side by
+    // side; one at a time it would compute a whole lane set per packet). Computed with the ROC
+    // the stream state estimates now; stage 4 uses a MAC only when its packet is attempted with
+    // that same context, layout and ROC, and otherwise computes its own.
+    crypto::CmMacJob macs[kMaxBurst];
+    uint8_t mac_of[kMaxBurst];
+    size_t mac_count = 0;
+    if ((profiles & (kCm80Profiles | kCm32Profiles)) != 0) {
+        for (uint16_t pi = 0; pi < n; ++pi) {
+            mac_of[pi] = UINT8_MAX;
+            const keys::MkiCandidates* cands = pre_cands[pi];
+            const Packet& p = packets[pi];
+            if (cands == nullptr || cands->count == 0 || p.is_rtcp) continue;
+            const StreamEntry* e =
+                st.find(StreamKey(pre_ssrc[pi], false, pre_len[pi], pre_mki[pi]));
+            uint32_t index = 0;
+            if (e != nullptr && e->candidate_index < cands->count) index = e->candidate_index;
+            const keys::SrtpContext* c = cands->contexts[index];
+            const size_t trailer = st.hint_trailer[0];
+            if (crypto::profile_info(c->profile).aead || c->rtp.cm.tag_len != trailer) continue;
+            const size_t header_len = crypto::rtp_header_length(p.data, p.len);
+            const size_t tail = pre_len[pi] + trailer;
+            if (header_len == 0 || p.len < header_len + tail) continue;
+            crypto::CmMacJob& j = macs[mac_count];
+            j.pkt = p.data;
+            j.auth_len = p.len - tail;
+            j.roc = e != nullptr && e->initialised
+                        ? crypto::estimate_roc(e->s_l, e->roc, load_be16(p.data + 2))
+                        : 0;
+            j.keys = &c->rtp;
+            mac_of[pi] = static_cast<uint8_t>(mac_count++);
+        }
+        crypto::srtp_cm_macs(gcm_, macs, mac_count);
+    } else {
+        std::fill(mac_of, mac_of + n, UINT8_MAX);
+    }
 
     // Stage 4: decrypt, packet by packet.
     for (uint16_t pi = 0; pi < n; ++pi) {
@@ -297,14 +388,21 @@ void SrtpDecryptor::decrypt_burst(Packet* packets, uint16_t n) {
             seq = load_be16(data + 2);
             ssrc = pre_mki[pi] != nullptr ? pre_ssrc[pi] : load_be32(data + 8);
         }
-        // SRTP: header | ct | tag | MKI | [ROC]. SRTCP: header(8) | ct | tag | E|index | MKI.
-        const size_t fixed = header_len + crypto::kGcmTagLen + (rtcp ? crypto::kSrtcpIndexLen : 0);
+        // AEAD SRTP: header | ct | tag | MKI | [ROC]. AEAD SRTCP: header(8) | ct | tag |
+        // E|index | MKI. AES-CM SRTP: header | ct | MKI | tag; SRTCP: header(8) | ct | E|index |
+        // MKI | tag (RFC 3711 3.1, 3.4).
+        const size_t base = header_len + (rtcp ? crypto::kSrtcpIndexLen : 0);
+        const size_t aead_fixed = base + crypto::kGcmTagLen;
 
-        // Tries one tail layout: MKI of mki_len octets, followed by an RCC ROC when rcc.
-        auto try_layout = [&](size_t mki_len, bool rcc,
+        // Tries one tail layout: MKI of mki_len octets, followed by trailer octets (an RCC ROC
+        // or an AES-CM tag).
+        auto try_layout = [&](size_t mki_len, size_t trailer,
                               const keys::MkiCandidates* looked_up) -> bool {
-            const size_t tail = mki_len + (rcc ? crypto::kRccRocLen : 0);
-            if (len < fixed + tail) return false;
+            const size_t tail = mki_len + trailer;
+            // A layout only AEAD contexts can have needs room for the GCM tag too.
+            const bool cm_possible =
+                trailer != 0 && (trailer == kTag80 || rtcp || (profiles & kCm32Profiles) != 0);
+            if (len < (cm_possible ? base : aead_fixed) + tail) return false;
             s.room = true;
             const uint8_t* mki = data + len - tail;
             const keys::MkiCandidates* cands =
@@ -314,40 +412,57 @@ void SrtpDecryptor::decrypt_burst(Packet* packets, uint16_t n) {
 
             const StreamKey key(ssrc, rtcp, mki_len, mki);
             StreamEntry* stream = st.find(key);
-            uint32_t roc = 0;
-            if (rcc) {
-                roc = load_be32(data + len - crypto::kRccRocLen);
-            } else if (stream != nullptr && stream->initialised) {
-                roc = crypto::estimate_roc(stream->s_l, stream->roc, seq);
-            }
-            const size_t protected_len = len - tail;
+            const uint32_t estimated_roc = stream != nullptr && stream->initialised
+                                               ? crypto::estimate_roc(stream->s_l, stream->roc, seq)
+                                               : 0;
 
-            // One candidate: skipped when not valid now or its ROC layout differs from the
-            // assumed one; else one GCM attempt in place (restored on failure).
-            // the caller's packet.
+            // One candidate: skipped when not valid now, or when the layout is not its own (the
+            // trailer must be its tag, or for AEAD SRTP its RCC ROC exactly on the packets that
+            // carry one); else one attempt in place (the packet is restored on failure).
             auto attempt = [&](uint32_t index) -> bool {
                 const keys::SrtpContext* c = cands->contexts[index];
                 if (p.time_us != 0 && !keys::valid_at(*c, p.time_us)) return false;
                 s.valid = true;
-                if (!rtcp) {
-                    if (carries_roc(seq, c->roc_rate) != rcc) return false;
+                const bool aead = crypto::profile_info(c->profile).aead;
+                bool rcc = false;
+                if (aead) {
+                    if (rtcp ? trailer != 0 : trailer == kTag80) return false;
+                    rcc = !rtcp && trailer == kRccOrTag32;
+                    if (!rtcp && carries_roc(seq, c->roc_rate) != rcc) return false;
+                    if (len < aead_fixed + tail) return false;
+                } else {
+                    const crypto::SrtpSessionKeys& k = rtcp ? c->rtcp : c->rtp;
+                    if (trailer != k.cm.tag_len) return false;
                 }
+                const uint32_t roc =
+                    rcc ? load_be32(data + len - crypto::kRccRocLen) : estimated_roc;
                 if (++s.attempts > 1) ++counters_.trial_decryptions;
-                // In place: a failed attempt restores the packet (crypto/srtp.hpp), so the
-                // next candidate sees the original and auth failures deliver it unchanged.
                 size_t plain_len = 0;
                 uint32_t index_or_roc = roc;
+                bool ok;
                 if (rtcp) {
-                    if (!crypto::srtcp_decrypt(gcm_, c->rtcp, p.data, protected_len, &plain_len,
-                                               &index_or_roc))
-                        return false;
+                    ok = aead ? crypto::srtcp_decrypt(gcm_, c->rtcp, p.data, len - tail, &plain_len,
+                                                      &index_or_roc)
+                              : crypto::srtcp_cm_decrypt(gcm_, c->rtcp, p.data, len, mki_len,
+                                                         &plain_len, &index_or_roc);
                 } else {
                     size_t payload_len = 0;
-                    if (!crypto::srtp_decrypt(gcm_, c->rtp, p.data, protected_len, header_len, roc,
-                                              &payload_len))
-                        return false;
+                    const crypto::CmMacJob* mac =
+                        mac_of[pi] != UINT8_MAX ? &macs[mac_of[pi]] : nullptr;
+                    if (aead) {
+                        ok = crypto::srtp_decrypt(gcm_, c->rtp, p.data, len - tail, header_len, roc,
+                                                  &payload_len);
+                    } else if (mac != nullptr && mac->ok && mac->keys == &c->rtp &&
+                               mac->roc == roc && mac->auth_len == len - tail) {
+                        ok = crypto::srtp_cm_decrypt_with_mac(gcm_, c->rtp, p.data, len, header_len,
+                                                              mki_len, roc, mac->mac, &payload_len);
+                    } else {
+                        ok = crypto::srtp_cm_decrypt(gcm_, c->rtp, p.data, len, header_len, mki_len,
+                                                     roc, &payload_len);
+                    }
                     plain_len = header_len + payload_len;
                 }
+                if (!ok) return false;
                 // Authenticated: now the stream state may learn from this packet.
                 StreamEntry* e =
                     stream != nullptr ? stream : st.insert(key, counters_.stream_evictions);
@@ -396,19 +511,19 @@ void SrtpDecryptor::decrypt_burst(Packet* packets, uint16_t n) {
 
         const int kind = rtcp ? 1 : 0;
         const size_t hint_len = st.hint_len[kind];
-        const bool hint_rcc = st.hint_rcc[kind];
+        const uint8_t hint_trailer = st.hint_trailer[kind];
         if (hint_len != 0 && (lengths >> hint_len & 1u))
-            done = try_layout(hint_len, hint_rcc, pre_cands[pi]);
-        // Longest MKI first; for SRTP the layout with an RCC ROC first (the group default).
+            done = try_layout(hint_len, hint_trailer, pre_cands[pi]);
+        // Longest MKI first; per length the trailers in trailers_for() order.
+        const Trailers& tr = trailers[kind];
         for (size_t l = keys::kMaxMkiLen; !done && l >= 1; --l) {
             if ((lengths >> l & 1u) == 0) continue;
-            for (int r = rtcp ? 1 : 0; !done && r < 2; ++r) {
-                const bool rcc = r == 0;
-                if (l == hint_len && rcc == hint_rcc) continue;
-                if (try_layout(l, rcc, nullptr)) {
+            for (uint8_t t = 0; !done && t < tr.n; ++t) {
+                if (l == hint_len && tr.len[t] == hint_trailer) continue;
+                if (try_layout(l, tr.len[t], nullptr)) {
                     done = true;
                     st.hint_len[kind] = static_cast<uint8_t>(l);
-                    st.hint_rcc[kind] = rcc;
+                    st.hint_trailer[kind] = tr.len[t];
                 }
             }
         }
@@ -421,7 +536,7 @@ void SrtpDecryptor::decrypt_burst(Packet* packets, uint16_t n) {
             } else if (s.known) {
                 p.outcome = Outcome::unknown_mki;  // known MKI, but no context valid now
                 ++counters_.expired_key;
-            } else if (s.room || (lengths == 0 && len >= fixed)) {
+            } else if (s.room || (lengths == 0 && len >= (any_aead ? aead_fixed : base))) {
                 p.outcome = Outcome::unknown_mki;
             } else {
                 p.outcome = Outcome::malformed;

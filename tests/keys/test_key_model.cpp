@@ -73,7 +73,7 @@ TEST(KeyModel, EtherstackGmkEntry) {
         EXPECT_EQ(c.direction, PckDirection::none);
         EXPECT_EQ(hex_of(c.mki), std::string(kGmkId) + kRows[i].guk_id);  // GMK-ID || GUK-ID
         EXPECT_EQ(hex_of(c.short_mki), kGmkId);
-        EXPECT_EQ(c.profile, crypto::AeadProfile::aes_128_gcm);
+        EXPECT_EQ(c.profile, crypto::SrtpProfile::aead_aes_128_gcm);
         EXPECT_EQ(c.roc_rate, 1u);  // TS 33.180 group default: ROC in every packet
         EXPECT_EQ(c.not_before_us, 0);
         EXPECT_EQ(c.not_after_us, 0);
@@ -156,7 +156,7 @@ TEST(KeyModel, PckEntryYieldsBothDirections) {
         EXPECT_EQ(hex_of(c.mki), "1c5f7886");  // MKI = PCK-ID
         EXPECT_TRUE(c.short_mki.empty());
         EXPECT_EQ(c.roc_rate, 0u);
-        EXPECT_EQ(c.profile, crypto::AeadProfile::aes_128_gcm);
+        EXPECT_EQ(c.profile, crypto::SrtpProfile::aead_aes_128_gcm);
     }
     EXPECT_EQ(hex_of(cs[0].master_key), "c7f2448b8825d41f3ef89e4c2a6690fe");
     EXPECT_EQ(hex_of(cs[0].master_salt), "acdaabbc7c465a755784773e");
@@ -189,7 +189,7 @@ TEST(KeyModel, SrtpEntryLibsrtpVector) {
     EXPECT_EQ(c.key_name, "0a0b0c0d");
     EXPECT_EQ(hex_of(c.mki), "0a0b0c0d");
     EXPECT_TRUE(c.short_mki.empty());
-    EXPECT_EQ(c.profile, crypto::AeadProfile::aes_128_gcm);
+    EXPECT_EQ(c.profile, crypto::SrtpProfile::aead_aes_128_gcm);
     EXPECT_EQ(c.roc_rate, 0u);
     EXPECT_EQ(c.key_id, 0u);
     EXPECT_EQ(hex_of(c.master_key), "000102030405060708090a0b0c0d0e0f");
@@ -213,7 +213,7 @@ TEST(KeyModel, SrtpEntryAes256) {
     const auto results = derive_keys(json{{"keys", {e}}});
     ASSERT_TRUE(results.at(0).ok) << results[0].reason;
     const ContextSpec& c = results[0].contexts.at(0);
-    EXPECT_EQ(c.profile, crypto::AeadProfile::aes_256_gcm);
+    EXPECT_EQ(c.profile, crypto::SrtpProfile::aead_aes_256_gcm);
     EXPECT_EQ(c.roc_rate, 16u);
     EXPECT_EQ(hex_of(c.rtp_key),
               "b7a435ce454463b760dc82c838468a115c699625af4b93a0f8220a2a6119c5d0");
@@ -221,6 +221,48 @@ TEST(KeyModel, SrtpEntryAes256) {
     EXPECT_EQ(hex_of(c.rtcp_key),
               "3c90f52a0a13ff8a853397cadc245b9eac76b36edb4a6062bf624aa1174eebf2");
     EXPECT_EQ(hex_of(c.rtcp_salt), "258c540cf38ddd40848ceaed");
+}
+
+// AES-CM profiles (RFC 3711, RFC 4568 suites): 14-octet master salt, 14-octet session salts and
+// 20-octet HMAC-SHA1 keys. Values: RFC 3711 Appendix B.3 (k_e, k_s and the first 20 octets of
+// k_a for the RTP labels), copied from the RFC text as in tests/crypto/test_kdf.cpp.
+TEST(KeyModel, SrtpEntryAesCmProfiles) {
+    for (const char* profile : {"aes_cm_128_hmac_sha1_80", "aes_cm_128_hmac_sha1_32"}) {
+        SCOPED_TRACE(profile);
+        const json e = {{"type", "srtp"},
+                        {"mki", "02"},
+                        {"master_key", "E1F97A0D3E018BE0D64FA32C06DE4139"},
+                        {"master_salt", "0EC675AD498AFEEBB6960B3AABE6"},
+                        {"profile", profile}};
+        const auto results = derive_keys(json{{"keys", {e}}});
+        ASSERT_TRUE(results.at(0).ok) << results[0].reason;
+        const ContextSpec& c = results[0].contexts.at(0);
+        EXPECT_EQ(crypto::profile_info(c.profile).name, std::string(profile));
+        EXPECT_EQ(hex_of(c.rtp_key), "c61e7a93744f39ee10734afe3ff7a087");
+        EXPECT_EQ(hex_of(c.rtp_salt), "30cbbc08863d8c85d49db34a9ae1");
+        EXPECT_EQ(hex_of(c.rtp_auth), "cebe321f6ff7716b6fd4ab49af256a156d38baa4");
+        EXPECT_EQ(c.rtcp_key.size(), 16u);
+        EXPECT_EQ(c.rtcp_salt.size(), 14u);
+        EXPECT_EQ(c.rtcp_auth.size(), 20u);
+        EXPECT_NE(hex_of(c.rtcp_auth), hex_of(c.rtp_auth));
+        EXPECT_EQ(install_problem(results[0]), "");
+    }
+    const json e256 = {{"type", "srtp"},
+                       {"mki", "03"},
+                       {"master_key", std::string(64, 'a')},
+                       {"master_salt", std::string(28, 'b')},
+                       {"profile", "aes_256_cm_hmac_sha1_80"}};
+    const auto r = derive_keys(json::array({e256}));
+    ASSERT_TRUE(r.at(0).ok) << r[0].reason;
+    EXPECT_EQ(r[0].contexts.at(0).rtp_key.size(), 32u);
+    EXPECT_EQ(r[0].contexts.at(0).rtp_auth.size(), 20u);
+    // AEAD entries derive no auth keys.
+    const auto gcm = derive_keys(json::array({{{"type", "srtp"},
+                                               {"mki", "04"},
+                                               {"master_key", std::string(32, 'c')},
+                                               {"master_salt", std::string(24, 'd')}}}));
+    ASSERT_TRUE(gcm.at(0).ok) << gcm[0].reason;
+    EXPECT_TRUE(gcm[0].contexts.at(0).rtp_auth.bytes().empty());
 }
 
 // ---- Bad entries ----
@@ -310,8 +352,19 @@ std::vector<BadCase> bad_cases() {
          "master_salt: expected 12 octets, got 14"},
         {with(s, "profile", "aead_aes_256_gcm"),
          "master_key: 16 octets does not match profile aead_aes_256_gcm (32)"},
-        {with(s, "profile", "aes_cm_128_hmac_sha1_80"),
-         "profile: unknown profile (expected aead_aes_128_gcm or aead_aes_256_gcm)"},
+        {with(s, "profile", "aes_cm_128_hmac_sha1_64"),
+         "profile: unknown profile (expected aead_aes_128_gcm, aead_aes_256_gcm, "
+         "aes_cm_128_hmac_sha1_80, aes_cm_128_hmac_sha1_32, aes_256_cm_hmac_sha1_80 or "
+         "aes_256_cm_hmac_sha1_32)"},
+        {with(s, "profile", 80), "profile: expected a string"},
+        {with(s, "profile", "aes_cm_128_hmac_sha1_80"), "master_salt: expected 14 octets, got 12"},
+        {with(with(s, "profile", "aes_256_cm_hmac_sha1_32"), "master_salt",
+              "a0a1a2a3a4a5a6a7a8a9aaabacad"),
+         "master_key: 16 octets does not match profile aes_256_cm_hmac_sha1_32 (32)"},
+        {with(with(with(s, "profile", "aes_cm_128_hmac_sha1_32"), "master_salt",
+                   "a0a1a2a3a4a5a6a7a8a9aaabacad"),
+              "roc_rate", 1),
+         "roc_rate: ROC carrying is not supported with profile aes_cm_128_hmac_sha1_32"},
     };
 }
 

@@ -250,7 +250,7 @@ TEST_F(KeyTableTest, BadEntriesChangeNothing) {
     short_key.rtp_key = SecretBytes(std::vector<uint8_t>(15, 1));
     EXPECT_NE(t.install(make_entry({short_key})), "");
     ContextSpec big_profile = make_spec("profile", {9}, 1);  // 16-octet keys, 256-bit profile
-    big_profile.profile = crypto::AeadProfile::aes_256_gcm;
+    big_profile.profile = crypto::SrtpProfile::aead_aes_256_gcm;
     EXPECT_NE(t.install(make_entry({big_profile})), "");
     ContextSpec bad_salt = make_spec("salt", {10}, 1);
     bad_salt.rtcp_salt = SecretBytes(std::vector<uint8_t>(14, 1));
@@ -265,7 +265,7 @@ TEST_F(KeyTableTest, BadEntriesChangeNothing) {
 TEST_F(KeyTableTest, Aes256Profile) {
     KeyTable t(config("kt_256"));
     ContextSpec s = make_spec("k256", {1, 2, 3}, 4);
-    s.profile = crypto::AeadProfile::aes_256_gcm;
+    s.profile = crypto::SrtpProfile::aead_aes_256_gcm;
     s.rtp_key = SecretBytes(std::vector<uint8_t>(32, 0x11));
     s.rtcp_key = SecretBytes(std::vector<uint8_t>(32, 0x22));
     ASSERT_EQ(t.install(make_entry({s})), "");

@@ -7,11 +7,14 @@
 
 #include <cstring>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "eal.hpp"
 #include "liprobe/crypto/kdf.hpp"
+#include "liprobe/keys/key_model.hpp"
 #include "liprobe/keys/key_table.hpp"
 #include "liprobe/srtp/decryptor.hpp"
 
@@ -136,7 +139,11 @@ Bytes protect(const crypto::SrtpSessionKeys& k, const Bytes& rtp, uint32_t roc, 
 
 class DecryptorTest : public ::testing::Test {
   protected:
-    static void SetUpTestSuite() { ASSERT_EQ(srtp_init(), srtp_err_status_ok); }
+    // Once per process: derived fixtures run this again, and libsrtp2 refuses a second init.
+    static void SetUpTestSuite() {
+        static const srtp_err_status_t status = srtp_init();
+        ASSERT_EQ(status, srtp_err_status_ok);
+    }
 
     void SetUp() override {
         ASSERT_TRUE(liprobe::test::init_eal());
@@ -237,13 +244,34 @@ TEST_F(DecryptorTest, LibsrtpPublishedVectorAsSrtpEntry) {
 class LibsrtpSender {
   public:
     LibsrtpSender(const Bytes& master_key, const Bytes& master_salt, const Bytes& mki,
-                  bool rtcp_auth_only = false) {
+                  bool rtcp_auth_only = false,
+                  crypto::SrtpProfile profile = crypto::SrtpProfile::aead_aes_128_gcm) {
         key_salt_ = cat(master_key, master_salt);
         mki_ = mki;
         srtp_policy_t policy;
         std::memset(&policy, 0, sizeof(policy));
-        srtp_crypto_policy_set_aes_gcm_128_16_auth(&policy.rtp);
-        srtp_crypto_policy_set_aes_gcm_128_16_auth(&policy.rtcp);
+        using P = crypto::SrtpProfile;
+        switch (profile) {
+            case P::aes_cm_128_hmac_sha1_80:
+            case P::aes_cm_128_hmac_sha1_32:
+                srtp_crypto_policy_set_aes_cm_128_hmac_sha1_80(&policy.rtp);
+                srtp_crypto_policy_set_aes_cm_128_hmac_sha1_80(&policy.rtcp);
+                break;
+            case P::aes_256_cm_hmac_sha1_80:
+            case P::aes_256_cm_hmac_sha1_32:
+                srtp_crypto_policy_set_aes_cm_256_hmac_sha1_80(&policy.rtp);
+                srtp_crypto_policy_set_aes_cm_256_hmac_sha1_80(&policy.rtcp);
+                break;
+            default:
+                srtp_crypto_policy_set_aes_gcm_128_16_auth(&policy.rtp);
+                srtp_crypto_policy_set_aes_gcm_128_16_auth(&policy.rtcp);
+        }
+        // The _32 suites shorten only the SRTP tag (SRTCP keeps 80 bits, RFC 4568 6.2.2).
+        if (profile == P::aes_cm_128_hmac_sha1_32) {
+            srtp_crypto_policy_set_aes_cm_128_hmac_sha1_32(&policy.rtp);
+        } else if (profile == P::aes_256_cm_hmac_sha1_32) {
+            srtp_crypto_policy_set_aes_cm_256_hmac_sha1_32(&policy.rtp);
+        }
         if (rtcp_auth_only) policy.rtcp.sec_serv = sec_serv_auth;
         policy.ssrc.type = ssrc_any_outbound;
         master_.key = key_salt_.data();
@@ -331,6 +359,185 @@ TEST_F(DecryptorTest, LibsrtpBurstWithMki) {
     Packet p = run_one(protected_sr, true);
     ASSERT_EQ(p.outcome, Outcome::decrypted);
     EXPECT_EQ(Bytes(protected_sr.begin(), protected_sr.begin() + p.plain_len), sr);
+}
+
+// ---- AES-CM / HMAC-SHA1 suites (RFC 3711, RFC 6188), keyed through the key model ----
+
+struct CmCase {
+    const char* name;
+    crypto::SrtpProfile profile;
+};
+
+class DecryptorCmTest : public DecryptorTest, public ::testing::WithParamInterface<CmCase> {
+  protected:
+    const crypto::SrtpProfileInfo& info() const { return crypto::profile_info(GetParam().profile); }
+    Bytes master_key() const {
+        Bytes k;
+        for (size_t i = 0; i < info().key_len; ++i) k.push_back(uint8_t(0x91 + 13 * i));
+        return k;
+    }
+    // The entry as an operator writes it: type srtp with the profile name and a 14-octet salt.
+    void install(const Bytes& mki, const Bytes& mk, const Bytes& ms) {
+        const nlohmann::json body = {{"keys",
+                                      {{{"type", "srtp"},
+                                        {"mki", keys::to_hex(mki.data(), mki.size())},
+                                        {"master_key", keys::to_hex(mk.data(), mk.size())},
+                                        {"master_salt", keys::to_hex(ms.data(), ms.size())},
+                                        {"profile", info().name}}}}};
+        const auto results = keys::derive_keys(body);
+        ASSERT_EQ(results.size(), 1u);
+        ASSERT_TRUE(results[0].ok) << results[0].reason;
+        ASSERT_EQ(table_->install(results[0]), "");
+    }
+};
+
+TEST_P(DecryptorCmTest, LibsrtpBurstsWithMkiRolloverSrtcpAndTampering) {
+    const Bytes mk = master_key(), ms = hex("0ec675ad498afeebb6960b3aabe6");
+    const Bytes mki = hex("4d4b4932");
+    install(mki, mk, ms);
+    EXPECT_EQ(table_->profile_mask(), 1u << static_cast<unsigned>(GetParam().profile));
+    LibsrtpSender sender(mk, ms, mki, false, GetParam().profile);
+
+    std::vector<Bytes> plain, bufs;
+    for (int i = 0; i < 64; ++i) {
+        const uint16_t seq = static_cast<uint16_t>(65520 + i);  // wraps after 16 packets
+        plain.push_back(
+            rtp_packet(0x5eed0003, seq, size_t(i * 7 % 61), 0x40, i % 3, i % 4 == 0 ? i % 3 : -1));
+        bufs.push_back(sender.protect_rtp(plain.back()));
+        ASSERT_EQ(bufs.back().size(), plain.back().size() + mki.size() + info().tag_len);
+    }
+    const auto out = run(bufs);
+    for (int i = 0; i < 64; ++i) {
+        ASSERT_EQ(out[i].outcome, Outcome::decrypted) << i;
+        ASSERT_EQ(out[i].plain_len, plain[i].size()) << i;
+        EXPECT_EQ(Bytes(bufs[i].begin(), bufs[i].begin() + out[i].plain_len), plain[i]) << i;
+        EXPECT_EQ(out[i].roc, i < 16 ? 0u : 1u) << i;
+    }
+    EXPECT_EQ(outcome(Outcome::decrypted), 64u);
+    EXPECT_EQ(counters().trial_decryptions, 0u);
+
+    // A flipped tag bit: auth failure counted, packet delivered unchanged.
+    Bytes bad = sender.protect_rtp(rtp_packet(0x5eed0003, 64, 40));
+    bad[bad.size() - 1] ^= 0x20;
+    const Bytes bad_copy = bad;
+    EXPECT_EQ(run_one(bad).outcome, Outcome::auth_failed);
+    EXPECT_EQ(bad, bad_copy);
+    EXPECT_EQ(outcome(Outcome::auth_failed), 1u);
+
+    std::vector<Bytes> rplain, rbufs;
+    for (int i = 0; i < 8; ++i) {
+        rplain.push_back(rtcp_sr(0x5eed0003, uint8_t(i)));
+        rbufs.push_back(sender.protect_rtcp(rplain.back()));
+        ASSERT_EQ(rbufs.back().size(), rplain.back().size() + 4 + mki.size() + 10);
+    }
+    const auto rout = run(rbufs, true);
+    for (int i = 0; i < 8; ++i) {
+        ASSERT_EQ(rout[i].outcome, Outcome::decrypted) << i;
+        ASSERT_EQ(rout[i].plain_len, rplain[i].size());
+        EXPECT_EQ(Bytes(rbufs[i].begin(), rbufs[i].begin() + rout[i].plain_len), rplain[i]);
+        EXPECT_EQ(rout[i].roc, uint32_t(i + 1)) << "SRTCP index";
+    }
+
+    LibsrtpSender auth_only(mk, ms, mki, true, GetParam().profile);
+    Bytes sr = rtcp_sr(0x5eed0004, 9);
+    Bytes protected_sr = auth_only.protect_rtcp(sr);
+    EXPECT_EQ(protected_sr[sr.size()] & 0x80, 0);  // E=0
+    Packet p = run_one(protected_sr, true);
+    ASSERT_EQ(p.outcome, Outcome::decrypted);
+    EXPECT_EQ(Bytes(protected_sr.begin(), protected_sr.begin() + p.plain_len), sr);
+
+    Bytes bad_sr = sender.protect_rtcp(rtcp_sr(0x5eed0003, 77));
+    bad_sr[bad_sr.size() - 10] ^= 0x01;
+    EXPECT_EQ(run_one(bad_sr, true).outcome, Outcome::auth_failed);
+    EXPECT_EQ(outcome(Outcome::auth_failed), 2u);
+
+    table_->revoke("4d4b4932");
+    EXPECT_EQ(table_->profile_mask(), 0u);
+}
+
+// The tags of a burst are computed together before decryption (stage 3b) once the layout is
+// known: a warm-up burst learns it, then a full burst crosses the SEQ wrap (ROC 0 -> 1).
+TEST_P(DecryptorCmTest, BatchedTagsAcrossRocRolloverInOneBurst) {
+    const Bytes mk = master_key(), ms = hex("2ec675ad498afeebb6960b3aabe7");
+    const Bytes mki = hex("4d4b4933");
+    install(mki, mk, ms);
+    LibsrtpSender sender(mk, ms, mki, false, GetParam().profile);
+    std::vector<Bytes> plain, bufs;
+    for (int i = 0; i < 4 + 32; ++i) {
+        const uint16_t seq = static_cast<uint16_t>(i < 4 ? 65500 + i : 65520 + (i - 4));
+        plain.push_back(rtp_packet(0x5eed0005, seq, size_t(10 + i)));
+        bufs.push_back(sender.protect_rtp(plain.back()));
+    }
+    std::vector<Bytes> warm(bufs.begin(), bufs.begin() + 4), full(bufs.begin() + 4, bufs.end());
+    const auto w = run(warm);
+    const auto f = run(full);
+    for (int i = 0; i < 4; ++i) ASSERT_EQ(w[i].outcome, Outcome::decrypted) << i;
+    for (int i = 0; i < 32; ++i) {
+        ASSERT_EQ(f[i].outcome, Outcome::decrypted) << i;
+        EXPECT_EQ(Bytes(full[i].begin(), full[i].begin() + f[i].plain_len), plain[4 + i]) << i;
+        EXPECT_EQ(f[i].roc, i < 16 ? 0u : 1u) << i;
+    }
+    EXPECT_EQ(outcome(Outcome::decrypted), 36u);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Suites, DecryptorCmTest,
+    ::testing::Values(CmCase{"cm128_80", crypto::SrtpProfile::aes_cm_128_hmac_sha1_80},
+                      CmCase{"cm128_32", crypto::SrtpProfile::aes_cm_128_hmac_sha1_32},
+                      CmCase{"cm256_80", crypto::SrtpProfile::aes_256_cm_hmac_sha1_80},
+                      CmCase{"cm256_32", crypto::SrtpProfile::aes_256_cm_hmac_sha1_32}),
+    [](const auto& i) { return std::string(i.param.name); });
+
+// Every tail layout in one table and one burst: AEAD with an RCC ROC (4 octets behind the MKI),
+// AES_CM_128_HMAC_SHA1_32 (its 4-octet tag there) and _80 (10 octets), MKIs of 4 and 2 octets.
+TEST_F(DecryptorTest, AeadAndCmContextsShareOneBurst) {
+    const SessionMaterial gcm = material(7);
+    const Bytes gcm_mki = hex("aa000001");
+    ASSERT_EQ(table_->install(entry({spec_from("aa000001", gcm_mki, gcm, KeyType::srtp, 1)})), "");
+    const Bytes ms = hex("101112131415161718191a1b1c1d");
+    const Bytes mk32 = hex("202122232425262728292a2b2c2d2e2f"), mki32 = hex("aa000002");
+    const Bytes mk80 = hex("303132333435363738393a3b3c3d3e3f"), mki80 = hex("bb01");
+    for (const auto& [mki, mk, profile] : {std::tuple{mki32, mk32, "aes_cm_128_hmac_sha1_32"},
+                                           std::tuple{mki80, mk80, "aes_cm_128_hmac_sha1_80"}}) {
+        const auto r = keys::derive_keys(
+            nlohmann::json::array({{{"type", "srtp"},
+                                    {"mki", keys::to_hex(mki.data(), mki.size())},
+                                    {"master_key", keys::to_hex(mk.data(), mk.size())},
+                                    {"master_salt", keys::to_hex(ms.data(), ms.size())},
+                                    {"profile", profile}}}));
+        ASSERT_TRUE(r.at(0).ok) << r[0].reason;
+        ASSERT_EQ(table_->install(r[0]), "");
+    }
+    LibsrtpSender s32(mk32, ms, mki32, false, crypto::SrtpProfile::aes_cm_128_hmac_sha1_32);
+    LibsrtpSender s80(mk80, ms, mki80, false, crypto::SrtpProfile::aes_cm_128_hmac_sha1_80);
+    auto gcm_keys = session_keys(gcm.rtp_key, gcm.rtp_salt);
+
+    std::vector<Bytes> plain, bufs;
+    for (int i = 0; i < 30; ++i) {
+        const uint16_t seq = static_cast<uint16_t>(100 + i / 3);
+        plain.push_back(rtp_packet(0x77000000u + uint32_t(i % 3), seq, size_t(20 + i)));
+        switch (i % 3) {
+            case 0:
+                bufs.push_back(protect(*gcm_keys, plain.back(), 0, gcm_mki, true));
+                break;
+            case 1:
+                bufs.push_back(s32.protect_rtp(plain.back()));
+                break;
+            default:
+                bufs.push_back(s80.protect_rtp(plain.back()));
+        }
+    }
+    const auto out = run(bufs);
+    for (int i = 0; i < 30; ++i) {
+        ASSERT_EQ(out[i].outcome, Outcome::decrypted) << i;
+        EXPECT_EQ(Bytes(bufs[i].begin(), bufs[i].begin() + out[i].plain_len), plain[i]) << i;
+        EXPECT_EQ(out[i].context->profile, i % 3 == 0 ? crypto::SrtpProfile::aead_aes_128_gcm
+                                           : i % 3 == 1
+                                               ? crypto::SrtpProfile::aes_cm_128_hmac_sha1_32
+                                               : crypto::SrtpProfile::aes_cm_128_hmac_sha1_80)
+            << i;
+    }
+    EXPECT_EQ(counters().rcc_roc_used, 10u);
 }
 
 // refs/specs.md 4.4 row 1 session keys (synthetic, computed from the published master key/salt)

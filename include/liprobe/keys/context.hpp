@@ -51,7 +51,10 @@ struct alignas(64) SrtpContext {
     uint64_t id = 0;            // unique for the table's lifetime, never reused
     int64_t not_before_us = 0;  // 0: no bound (Unix microseconds)
     int64_t not_after_us = 0;   // 0: no bound
-    uint32_t roc_rate = 0;      // RCCm3 R: ROC after the MKI when SEQ % R == 0; 0 = never
+    uint16_t roc_rate = 0;      // RCCm3 R: ROC after the MKI when SEQ % R == 0; 0 = never
+    // RTP protection profile (SRTCP: crypto::srtcp_profile of it), read to pick the tail layout
+    // and transform before any key line is touched.
+    crypto::SrtpProfile profile = crypto::SrtpProfile::aead_aes_128_gcm;
     uint8_t cs_id = 0;
     KeyType type = KeyType::srtp;
     PckDirection direction = PckDirection::none;

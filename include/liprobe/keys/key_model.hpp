@@ -43,12 +43,14 @@ struct ContextSpec {
     PckDirection direction = PckDirection::none;
     std::vector<uint8_t> mki;        // full MKI (gmk: GMK-ID || GUK-ID; pck: PCK-ID; srtp: given)
     std::vector<uint8_t> short_mki;  // gmk only: GMK-ID, shared by all members (trial)
-    crypto::AeadProfile profile = crypto::AeadProfile::aes_128_gcm;
+    crypto::SrtpProfile profile = crypto::SrtpProfile::aead_aes_128_gcm;  // of the RTP; SRTCP:
+                                                                          // srtcp_profile()
     uint32_t roc_rate = 0;
     int64_t not_before_us = 0;
     int64_t not_after_us = 0;
-    SecretBytes master_key, master_salt;                 // 16/32 and 12 octets
-    SecretBytes rtp_key, rtp_salt, rtcp_key, rtcp_salt;  // RFC 3711 KDF output
+    SecretBytes master_key, master_salt;  // 16/32 and 12 (AEAD) or 14 (AES-CM) octets
+    // RFC 3711 KDF output: keys 16/32, salts 12 or 14, auth keys 20 (AES-CM only, else empty).
+    SecretBytes rtp_key, rtp_salt, rtp_auth, rtcp_key, rtcp_salt, rtcp_auth;
 };
 
 struct EntryResult {

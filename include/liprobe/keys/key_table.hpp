@@ -50,6 +50,10 @@ class KeyTable {
                      const MkiCandidates** out) const;
     // Bit n set when some registered MKI has length n (1..16): where to look in a packet tail.
     uint32_t mki_length_mask() const;
+    // Bit 1 << SrtpProfile set when some installed context uses that (RTP) profile: which tail
+    // layouts (tag lengths behind the MKI) a packet may have. Set before a new context is
+    // published, cleared after the last one is withdrawn.
+    uint32_t profile_mask() const;
     // RCU reader registration and quiescent-state reports (workers: once per burst).
     void register_reader(unsigned reader_id);
     void unregister_reader(unsigned reader_id);

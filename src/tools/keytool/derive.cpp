@@ -75,8 +75,7 @@ int run_derive(const std::string& keys_path, bool show_secrets) {
             if (c.type != keys::KeyType::srtp) line["cs_id"] = c.cs_id;
             line["mki"] = hex(c.mki);
             if (!c.short_mki.empty()) line["short_mki"] = hex(c.short_mki);
-            line["profile"] = c.profile == crypto::AeadProfile::aes_256_gcm ? "aead_aes_256_gcm"
-                                                                            : "aead_aes_128_gcm";
+            line["profile"] = crypto::profile_info(c.profile).name;
             line["roc_rate"] = c.roc_rate;
             if (c.not_before_us != 0) line["not_before_us"] = c.not_before_us;
             if (c.not_after_us != 0) line["not_after_us"] = c.not_after_us;
@@ -87,6 +86,10 @@ int run_derive(const std::string& keys_path, bool show_secrets) {
                 line["rtp_session_salt"] = hex(c.rtp_salt);
                 line["rtcp_session_key"] = hex(c.rtcp_key);
                 line["rtcp_session_salt"] = hex(c.rtcp_salt);
+                if (!c.rtp_auth.bytes().empty()) {
+                    line["rtp_session_auth_key"] = hex(c.rtp_auth);
+                    line["rtcp_session_auth_key"] = hex(c.rtcp_auth);
+                }
             }
             std::printf("%s\n", line.dump().c_str());
         }
