@@ -498,38 +498,34 @@ int run(const control::Config& cfg, const RunOptions& options) {
                                                              cin_counter);
             pool_workers.push_back(std::make_unique<Worker>(i, shared, std::move(icpt)));
         }
+        auto ring_feed_target = [&](std::atomic<bool>* done) {
+            RingFeedTarget t;
+            t.link = link;
+            t.rings = feed_rings;
+            t.pool = pool;
+            t.timestamp_offset = ts_offset;
+            t.timestamp_flag = ts_bit >= 0 ? (1ULL << ts_bit) : 0;
+            t.sip_ports = &sip_ports;
+            t.stop = &stop;
+            t.done = done;
+            return t;
+        };
         std::unique_ptr<OfflineFeed> feeder;
         if (feed) {
-            OfflineFeedConfig fcfg;
+            OfflineFeedConfig fcfg{ring_feed_target(&feed_done)};
             fcfg.pcap = options.pcap;
-            fcfg.link = link;
-            fcfg.rings = feed_rings;
-            fcfg.pool = pool;
-            fcfg.timestamp_offset = ts_offset;
-            fcfg.timestamp_flag = ts_bit >= 0 ? (1ULL << ts_bit) : 0;
             fcfg.capture_order = cfg.dpdk.offline_capture_order;
-            fcfg.sip_ports = &sip_ports;
             fcfg.flows = flows.get();
             fcfg.flow_rcu = flow_rcu;
             fcfg.rcu_thread = workers;  // flow_rcu has workers + 1 reader slots
             for (auto& w : pool_workers) fcfg.consumed.push_back(&w->counters().consumed);
-            fcfg.stop = &stop;
-            fcfg.done = &feed_done;
             feeder = std::make_unique<OfflineFeed>(std::move(fcfg));
         }
         std::atomic<bool> load_done{false};
         std::unique_ptr<LoadGenerator> generator;
         if (load) {
-            LoadGenConfig lc;
+            LoadGenConfig lc{ring_feed_target(&load_done)};
             lc.options = options.load;
-            lc.link = link;
-            lc.rings = feed_rings;
-            lc.pool = pool;
-            lc.timestamp_offset = ts_offset;
-            lc.timestamp_flag = ts_bit >= 0 ? (1ULL << ts_bit) : 0;
-            lc.sip_ports = &sip_ports;
-            lc.stop = &stop;
-            lc.done = &load_done;
             generator = std::make_unique<LoadGenerator>(std::move(lc));
             std::string lerr;
             if (!generator->load(lerr)) {

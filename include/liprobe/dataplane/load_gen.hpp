@@ -24,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "liprobe/dataplane/offline_feed.hpp"
 #include "liprobe/net/parse.hpp"
 
 struct rte_mempool;
@@ -38,16 +39,9 @@ struct LoadTestOptions {
     double setup_ms = 300;  // after the set-up frames, before the loop
 };
 
-struct LoadGenConfig {
+// done is set when the loop ended and the rings are empty.
+struct LoadGenConfig : RingFeedTarget {
     LoadTestOptions options;
-    net::LinkType link = net::LinkType::ethernet;
-    std::vector<rte_ring*> rings;  // one per worker, single producer
-    rte_mempool* pool = nullptr;
-    int timestamp_offset = -1;  // mbuf dynamic field (microseconds since 1970)
-    uint64_t timestamp_flag = 0;
-    const std::bitset<65536>* sip_ports = nullptr;
-    const std::atomic<bool>* stop = nullptr;
-    std::atomic<bool>* done = nullptr;  // set when the loop ended and the rings are empty
 };
 
 struct LoadGenStats {

@@ -42,23 +42,28 @@ unsigned rss_queue(const uint8_t* frame, const net::ParsedPacket& p, unsigned qu
 bool may_change_shared_state(const uint8_t* frame, const net::ParsedPacket& p,
                              const std::bitset<65536>& sip_ports);
 
-struct OfflineFeedConfig {
-    std::string pcap;
+// What a thread that feeds the workers' RX rings in place of a NIC needs (the offline feeder
+// and the load generator): the rings, the mbufs, where the packet time goes, and the run's flags.
+struct RingFeedTarget {
     net::LinkType link = net::LinkType::ethernet;
-    std::vector<rte_ring*> rings;  // one per worker, single producer (the feeder)
+    std::vector<rte_ring*> rings;  // one per worker, single producer (the feeding thread)
     rte_mempool* pool = nullptr;
     int timestamp_offset = -1;  // mbuf dynamic field for the record time (microseconds)
     uint64_t timestamp_flag = 0;
-    bool capture_order = true;
     const std::bitset<65536>* sip_ports = nullptr;
+    const std::atomic<bool>* stop = nullptr;
+    // Set (release) once every frame was enqueued: a worker whose queue is then empty is done.
+    std::atomic<bool>* done = nullptr;
+};
+
+struct OfflineFeedConfig : RingFeedTarget {
+    std::string pcap;
+    bool capture_order = true;
     const media::FlowTable* flows = nullptr;  // steering media to the worker of its dialog
     rte_rcu_qsbr* flow_rcu = nullptr;
     unsigned rcu_thread = 0;  // the feeder's reader id on flow_rcu
     // Packets each worker has fully processed (Worker counters), for the barriers.
     std::vector<const std::atomic<uint64_t>*> consumed;
-    const std::atomic<bool>* stop = nullptr;
-    // Set (release) once every frame was enqueued: a worker whose queue is then empty is done.
-    std::atomic<bool>* done = nullptr;
 };
 
 class OfflineFeed {
