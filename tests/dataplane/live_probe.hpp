@@ -6,9 +6,11 @@
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <sched.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -122,6 +124,20 @@ inline bool send_frame(const std::vector<uint8_t>& frame) {
                            sizeof dst) == static_cast<ssize_t>(p.payload_len);
     close(fd);
     return ok;
+}
+
+// Moves the test process into a network namespace of its own whose loopback carries the calls'
+// addresses (192.0.2.10 and .20, TEST-NET-1 only inside the namespace). Needs root; call it
+// through ASSERT_NO_FATAL_FAILURE.
+inline void enter_private_loopback(const std::string& dir) {
+    ASSERT_EQ(unshare(CLONE_NEWNET), 0) << std::strerror(errno);
+    for (const std::vector<std::string>& cmd :
+         {std::vector<std::string>{"ip", "link", "set", "lo", "up"},
+          {"ip", "addr", "add", "192.0.2.10/32", "dev", "lo"},
+          {"ip", "addr", "add", "192.0.2.20/32", "dev", "lo"}}) {
+        const pid_t ip = spawn(cmd, dir + "/ip.out", dir + "/ip.err");
+        ASSERT_EQ(wait_exit(ip), 0) << slurp(dir + "/ip.err");
+    }
 }
 
 }  // namespace liprobe::test

@@ -128,17 +128,9 @@ class ControlLive : public ::testing::Test {
         return out;
     }
 
-    // Moves the test process into a network namespace of its own whose loopback carries the
-    // call's addresses (192.0.2.10 and .20), and picks the ports there.
+    // A network namespace of the test's own with the calls' addresses, and ports picked there.
     void enter_private_loopback() {
-        ASSERT_EQ(unshare(CLONE_NEWNET), 0) << std::strerror(errno);
-        for (const std::vector<std::string>& cmd :
-             {std::vector<std::string>{"ip", "link", "set", "lo", "up"},
-              {"ip", "addr", "add", "192.0.2.10/32", "dev", "lo"},
-              {"ip", "addr", "add", "192.0.2.20/32", "dev", "lo"}}) {
-            const pid_t ip = spawn(cmd, dir_ + "/ip.out", dir_ + "/ip.err");
-            ASSERT_EQ(wait_exit(ip), 0) << slurp(dir_ + "/ip.err");
-        }
+        ASSERT_NO_FATAL_FAILURE(liprobe::test::enter_private_loopback(dir_));
         api_port_ = free_port();
         metrics_port_ = free_port();
     }

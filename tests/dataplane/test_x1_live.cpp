@@ -158,14 +158,7 @@ class X1Live : public ::testing::Test {
 
 TEST_F(X1Live, TasksChangeInterceptionForNewDialogsAndSurviveARestart) {
     if (geteuid() != 0) GTEST_SKIP() << "needs root for a network namespace";
-    ASSERT_EQ(unshare(CLONE_NEWNET), 0) << std::strerror(errno);
-    for (const std::vector<std::string>& cmd :
-         {std::vector<std::string>{"ip", "link", "set", "lo", "up"},
-          {"ip", "addr", "add", "192.0.2.10/32", "dev", "lo"},
-          {"ip", "addr", "add", "192.0.2.20/32", "dev", "lo"}}) {
-        const pid_t ip = spawn(cmd, dir_ + "/ip.out", dir_ + "/ip.err");
-        ASSERT_EQ(wait_exit(ip), 0) << slurp(dir_ + "/ip.err");
-    }
+    ASSERT_NO_FATAL_FAILURE(enter_private_loopback(dir_));
     api_port_ = free_port();
     metrics_port_ = free_port();
     lemf_port_ = start_lemf();
