@@ -1,7 +1,8 @@
 // The per-worker SRTP/SRTCP decryption path: locate MKI (+RCC ROC) in the packet tail, resolve it
 // in the KeyTable, pick the context (cached winner per stream), estimate the ROC per SSRC, and
-// decrypt with AES-GCM, in bursts of up to 32 packets. One SrtpDecryptor per thread; it owns its
-// GcmEngine and its bounded stream-state table. No allocation, lock or syscall after construction.
+// decrypt by the context's profile (AEAD AES-GCM, RFC 7714; AES-CM with HMAC-SHA1, RFC 3711), in
+// bursts of up to 32 packets. One SrtpDecryptor per thread; it owns its IPsec-MB engines and its
+// bounded stream-state table. No allocation, lock or syscall after construction.
 #pragma once
 
 #include <cstdint>
