@@ -10,7 +10,7 @@ target=${1:-all}
 seconds=${2:-60}
 build=${FUZZ_BUILD:-build-fuzz}
 work=${FUZZ_WORK:-$build/fuzz-work}
-targets=(parse reassembly srtp sip sdp mikey mcptt_info key_json config lemf_decode x1)
+targets=(parse reassembly srtp sip sdp mikey mcptt_info key_json config lemf_decode x1 sdes)
 
 if [ ! -f "$build/build.ninja" ]; then
     CC=clang CXX=clang++ meson setup "$build" -Dfuzz=true -Db_sanitize=address,undefined \

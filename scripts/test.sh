@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The test command: installs what is missing, builds, runs the whole suite twice (optimised build,
 # then AddressSanitizer+UBSan build), builds the release configuration (program and benchmarks),
-# runs every libFuzzer harness briefly (scripts/fuzz.sh, 10 targets x 15 s), exits non-zero on any
+# runs every libFuzzer harness briefly (scripts/fuzz.sh, 12 targets x 15 s), exits non-zero on any
 # failure. ccache (when installed) shares unchanged objects between runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
