@@ -210,7 +210,7 @@ TEST_F(X1ServiceTest, DestinationLifecycle) {
     EXPECT_EQ(text_at(d, "destinationDetailsExtensions/liprobe:format"), "x3");
 
     expect_ok("ModifyDestination", destination_details(kDid1, "::1", 5000, "etsi102232"));
-    const DestinationInfo& info = service_->state().destinations.at(kDid1);
+    const DestinationInfo info = service_->state().destinations.at(kDid1);
     EXPECT_EQ(info.address.host, "::1");
     EXPECT_EQ(info.address.port, 5000);
     EXPECT_EQ(info.format, control::ExportFormat::etsi102232);
