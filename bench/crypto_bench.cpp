@@ -43,6 +43,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "libsrtp_session.hpp"
 #include "liprobe/crypto/gcm.hpp"
 #include "liprobe/crypto/kdf.hpp"
 #include "liprobe/crypto/srtp.hpp"
@@ -137,30 +138,10 @@ void build_rtp(uint8_t* out, uint32_t ssrc, uint16_t seq, std::mt19937_64& rng) 
 // One libsrtp2 session for stream st (one SSRC, MKI 8): AES-128-GCM with the 12-octet salt of
 // rtp_salt, or AES_CM_128_HMAC_SHA1_80 with the 14-octet salt cm_salt. master holds 30 octets.
 srtp_t make_libsrtp_session(const Stream& st, const uint8_t* cm_salt, uint8_t* master) {
-    std::memcpy(master, st.rtp_key, 16);
-    if (cm_salt != nullptr) {
-        std::memcpy(master + 16, cm_salt, kCmSaltLen);
-    } else {
-        std::memcpy(master + 16, st.rtp_salt, 12);
-    }
-    srtp_master_key_t mk{master, const_cast<uint8_t*>(st.mki), kMkiLen};
-    srtp_master_key_t* keys[1] = {&mk};
-    srtp_policy_t policy{};
-    if (cm_salt != nullptr) {
-        srtp_crypto_policy_set_aes_cm_128_hmac_sha1_80(&policy.rtp);
-        srtp_crypto_policy_set_aes_cm_128_hmac_sha1_80(&policy.rtcp);
-    } else {
-        srtp_crypto_policy_set_aes_gcm_128_16_auth(&policy.rtp);
-        srtp_crypto_policy_set_aes_gcm_128_16_auth(&policy.rtcp);
-    }
-    policy.ssrc.type = ssrc_specific;
-    policy.ssrc.value = st.ssrc;
-    policy.keys = keys;
-    policy.num_master_keys = 1;
-    policy.window_size = 1024;
-    srtp_t session = nullptr;
-    if (srtp_create(&session, &policy) != srtp_err_status_ok) std::abort();
-    return session;
+    return cm_salt != nullptr ? liprobe::bench::libsrtp_session(st.ssrc, st.rtp_key, cm_salt,
+                                                                kCmSaltLen, st.mki, kMkiLen, master)
+                              : liprobe::bench::libsrtp_session(st.ssrc, st.rtp_key, st.rtp_salt,
+                                                                12, st.mki, kMkiLen, master);
 }
 
 // libsrtp2 packets for the anchors: one session per SSRC of the set, MKI 8; AES-128-GCM, or

@@ -57,6 +57,7 @@
 #include <vector>
 
 #include "../src/tools/gen/sip_builder.hpp"
+#include "libsrtp_session.hpp"
 #include "liprobe/crypto/gcm.hpp"
 #include "liprobe/crypto/srtp.hpp"
 #include "liprobe/dataplane/worker.hpp"
@@ -665,20 +666,8 @@ void libsrtp2_hash(benchmark::State& state) {
         for (size_t s = 0; s < kStreams; ++s) {
             if (s % static_cast<size_t>(state.threads()) != t.index) continue;
             const Stream& st = w.streams[s];
-            std::memcpy(&master[s * 28], st.key, 16);
-            std::memcpy(&master[s * 28 + 16], st.salt, 12);
-            srtp_master_key_t mk{&master[s * 28], const_cast<uint8_t*>(st.mki), kMkiLen};
-            srtp_master_key_t* keys[1] = {&mk};
-            srtp_policy_t pol{};
-            srtp_crypto_policy_set_aes_gcm_128_16_auth(&pol.rtp);
-            srtp_crypto_policy_set_aes_gcm_128_16_auth(&pol.rtcp);
-            pol.ssrc.type = ssrc_specific;
-            pol.ssrc.value = st.ssrc;
-            pol.keys = keys;
-            pol.num_master_keys = 1;
-            pol.window_size = 1024;
-            srtp_t session = nullptr;
-            if (srtp_create(&session, &pol) != srtp_err_status_ok) std::abort();
+            const srtp_t session = bench::libsrtp_session(st.ssrc, st.key, st.salt, 12, st.mki,
+                                                          kMkiLen, &master[s * 28]);
             sessions.emplace(st.ssrc, session);
         }
     };
