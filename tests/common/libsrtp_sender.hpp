@@ -74,8 +74,12 @@ class LibsrtpSender {
     LibsrtpSender(const LibsrtpSender&) = delete;
     LibsrtpSender& operator=(const LibsrtpSender&) = delete;
 
-    std::vector<uint8_t> protect_rtp(std::vector<uint8_t> p) { return protect(std::move(p), false); }
-    std::vector<uint8_t> protect_rtcp(std::vector<uint8_t> p) { return protect(std::move(p), true); }
+    std::vector<uint8_t> protect_rtp(std::vector<uint8_t> p) {
+        return protect(std::move(p), false);
+    }
+    std::vector<uint8_t> protect_rtcp(std::vector<uint8_t> p) {
+        return protect(std::move(p), true);
+    }
 
   private:
     std::vector<uint8_t> protect(std::vector<uint8_t> p, bool rtcp) {
