@@ -263,6 +263,13 @@ TEST_P(SdesBadLine, IsCountedAndTheMediaGoesOutEncrypted) {
     EXPECT_EQ(icpt_->counters().sdes_dialogs_refused.get(), 1u);
     EXPECT_EQ(icpt_->counters().sdes_lines_installed.get(), 0u);
     EXPECT_EQ(icpt_->counters().pending_expired.get(), 1u);
+    // Reported per dialog: one note naming the dialog by its CIN, the tag and the reason.
+    liprobe::media::DialogNote notes[4];
+    ASSERT_EQ(icpt_->take_notes(notes, 4), 1u);
+    EXPECT_EQ(notes[0].cin, 7u);
+    EXPECT_EQ(notes[0].tag, 1u);
+    EXPECT_EQ(notes[0].reason, GetParam().reason);
+    EXPECT_EQ(icpt_->take_notes(notes, 4), 0u);
 }
 
 const Bytes kGoodKey = key_salt(SrtpProfile::aes_cm_128_hmac_sha1_80, 1);
