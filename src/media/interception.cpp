@@ -83,6 +83,10 @@ struct Dialog {
     SdesSlot sdes[kMaxDialogSdes];
     Side offer_from = Side::unknown;
     bool sdes_refused = false;  // some a=crypto line of this dialog was refused
+    // The last refused lines (hashes): the same line again (a repeated answer, a re-INVITE that
+    // keeps it) is neither counted nor noted twice.
+    uint64_t refused_lines[4] = {};
+    uint8_t refused_next = 0;
     // MIKEY in the SDP, for key correlation (CSB ID, first CS's SPI = MKI).
     uint32_t csb_id = 0;
     uint8_t mki_len = 0;
@@ -486,8 +490,16 @@ struct Interceptor::Impl {
         note(DialogNote{d.warrant_count > 0 ? d.warrants[0].cin : 0, tag, e});
     }
 
-    // One a=crypto value parsed and checked; false (counted and noted) when refused.
+    static bool refused_before(const Dialog& d, uint64_t line_hash) {
+        for (uint64_t h : d.refused_lines)
+            if (h == line_hash) return true;
+        return false;
+    }
+
+    // One a=crypto value parsed and checked; false (counted and noted once) when refused.
     bool parse_sdes(Dialog& d, std::string_view line, sip::SdesCrypto& out) {
+        const uint64_t line_hash = hash_bytes(line);
+        if (refused_before(d, line_hash)) return false;
         sip::SdesError e = sip::parse_crypto_attribute(line, out);
         if (e == sip::SdesError::ok) e = sip::sdes_supported(out);
         if (e == sip::SdesError::ok) return true;
@@ -497,6 +509,7 @@ struct Interceptor::Impl {
             tag = tag * 10 + static_cast<uint32_t>(line[i] - '0');
         sip::wipe(out);
         refuse_sdes(d, e, tag);
+        d.refused_lines[d.refused_next++ % std::size(d.refused_lines)] = line_hash;
         return false;
     }
 
@@ -568,28 +581,32 @@ struct Interceptor::Impl {
         sip::SdesCrypto c;
         for (uint8_t m = 0; m < sip::kMaxMediaStreams; ++m) {
             bool chosen = false;
+            bool any_line = false;
             uint32_t tag = 0;
             uint64_t line_hash = 0;
             if (m < sdp.media_count) {
                 const sip::MediaStream& ms = sdp.media[m];
+                any_line = ms.crypto_count > 0;
                 for (uint8_t l = 0; !chosen && l < ms.crypto_count; ++l) {
                     chosen = parse_sdes(d, ms.crypto[l], c);
                     line_hash = hash_bytes(ms.crypto[l]);
                 }
                 tag = c.tag;
             }
-            bool offered_chosen = false;
-            for (const SdesSlot& x : d.sdes)
-                offered_chosen =
-                    offered_chosen || (chosen && x.context != nullptr && x.sender == offerer &&
-                                       x.media == m && x.role == SdesRole::offered && x.tag == tag);
-            if (offered_chosen) {
+            // The offered keys the answer chose; when its lines were all refused the tag is
+            // unknown, and every offered key stays a candidate (the tag of a packet decides).
+            const bool keep_all = any_line && !chosen;
+            auto picked = [&](const SdesSlot& x) {
+                return x.context != nullptr && x.sender == offerer && x.media == m &&
+                       x.role == SdesRole::offered && (keep_all || x.tag == tag);
+            };
+            bool offered_picked = false;
+            for (const SdesSlot& x : d.sdes) offered_picked = offered_picked || picked(x);
+            if (offered_picked) {
                 set_role(d, offerer, m, SdesRole::previous, SdesRole::dropped);
                 set_role(d, offerer, m, SdesRole::current, SdesRole::previous);
                 for (SdesSlot& x : d.sdes)
-                    if (x.context != nullptr && x.sender == offerer && x.media == m &&
-                        x.role == SdesRole::offered && x.tag == tag)
-                        x.role = SdesRole::current;
+                    if (picked(x)) x.role = SdesRole::current;
             }
             set_role(d, offerer, m, SdesRole::offered, SdesRole::dropped);
             if (!chosen) continue;
@@ -608,7 +625,7 @@ struct Interceptor::Impl {
             const sip::MediaStream& ms = sdp.media[m];
             for (uint8_t l = 0; l < ms.crypto_count; ++l) {
                 const uint64_t h = hash_bytes(ms.crypto[l]);
-                bool found = false;
+                bool found = refused_before(d, h);
                 for (const SdesSlot& x : d.sdes)
                     found = found || (x.context != nullptr && x.sender == sender && x.media == m &&
                                       x.role == SdesRole::current && x.line_hash == h);
