@@ -236,6 +236,7 @@ void CallsGenerator::add_sdes_call(const SdesCallPlan& plan) {
         answer.crypto = texts({reanswer_line});
         SipText reinvite = d.request("INVITE", "2 INVITE");
         reinvite.headers.push_back({"Contact", d.contact});
+        reinvite.headers.push_back({"P-Asserted-Identity", "<" + c.pai + ">"});
         reinvite.parts.push_back({"application/sdp", sdp(offer, session, 2)});
         SipText reok = d.response("200 OK", "2 INVITE", true);
         reok.headers.push_back({"Contact", server_contact});
