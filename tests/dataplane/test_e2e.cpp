@@ -5,7 +5,9 @@
 // SIP messages as IRI in order (first line, length, time, addresses, Begin/Continue/End), every
 // media packet of every stream in order, decrypted payloads equal to the generator's plaintext
 // (expected/<stream>.bin), encrypted CC (missing key, failed authentication) equal to the
-// captured IP packet; and liprobe's accounting line balanced.
+// captured IP packet; and liprobe's accounting line balanced. Decrypted SRTCP is CC in the RTP
+// packet's form (ETSI rtpFrame / rTP, X3 payload format 8), written by liprobe-lemf one
+// synthetic port above its RTP (ETSI). SDES calls (issue 10) carry their keys in the SDP only.
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -21,6 +23,7 @@
 #include <set>
 #include <sstream>
 #include <thread>
+#include <tuple>
 
 #include "liprobe/net/parse.hpp"
 #include "liprobe/net/pcap_file.hpp"
@@ -111,8 +114,24 @@ struct RunOptions {
 struct Delivered {
     std::string kind;  // cc_rtp | cc_ip
     std::string direction;
-    Bytes bytes;  // cc_rtp: the RTP packet; cc_ip: the IP packet
+    Bytes bytes;                          // cc_rtp: the RTP packet; cc_ip: the IP packet
+    json line;                            // the LEMF's jsonl line
+    uint16_t src_port = 0, dst_port = 0;  // of the LEMF's pcap record
 };
+
+// The UDP ports of a raw IP packet (0, 0 when it is not a whole UDP datagram).
+std::pair<uint16_t, uint16_t> udp_ports(const Bytes& ip) {
+    liprobe::net::ParsedPacket p;
+    if (liprobe::net::parse_frame(ip.data(), static_cast<uint32_t>(ip.size()),
+                                  liprobe::net::LinkType::raw_ip,
+                                  p) != liprobe::net::ParseStatus::ok)
+        return {0, 0};
+    return {p.src_port, p.dst_port};
+}
+
+uint16_t port_of(const std::string& host_port) {
+    return static_cast<uint16_t>(std::stoi(host_port.substr(host_port.rfind(':') + 1)));
+}
 
 class EndToEnd : public ::testing::Test {
   protected:
@@ -329,6 +348,8 @@ class EndToEnd : public ::testing::Test {
             d.direction = cc[i].value("direction", "");
             const Bytes payload = udp_payload(records[i]);
             d.bytes = d.kind == "cc_ip" ? records[i] : payload;
+            d.line = cc[i];
+            std::tie(d.src_port, d.dst_port) = udp_ports(records[i]);
             by_stream[stream_key(payload)].push_back(std::move(d));
         }
         size_t matched = 0;
@@ -353,14 +374,72 @@ class EndToEnd : public ::testing::Test {
                 if (encrypted || tampered.count(k) != 0) {
                     EXPECT_EQ(got[k].kind, "cc_ip");
                     EXPECT_EQ(got[k].bytes, ip_packet_of_frame(s["frames"][k].get<size_t>()));
+                    check_cc_form(got[k], s, false);
                 } else {
                     EXPECT_EQ(got[k].kind, "cc_rtp");
                     EXPECT_EQ(got[k].bytes, expected[k]);
+                    check_cc_form(got[k], s, true);
                 }
             }
             matched += count;
         }
         EXPECT_EQ(matched, cc.size()) << "CC of no stream of the call";
+    }
+
+    // The CC form of one delivered packet of manifest stream s. Decrypted RTP and RTCP alike:
+    // ETSI IPMMCC rtpFrame(2) with mMCCprotocol rTP(0), X3 payload format 8 (RTP packet);
+    // encrypted: ipFrame(0), X3 format 5/6 (IPv4/IPv6 packet). Where the LEMF writes decrypted
+    // CC, RTCP is one synthetic port above the RTP (ETSI), or on its real ports (X3).
+    void check_cc_form(const Delivered& d, const json& s, bool decrypted) const {
+        const bool rtcp = s["kind"] == "rtcp";
+        if (format_ == "etsi102232") {
+            EXPECT_EQ(d.line["frame_type"], decrypted ? 2 : 0);
+            if (decrypted) {
+                EXPECT_EQ(d.line["mmcc_protocol"], 0);
+            }
+        } else {
+            EXPECT_EQ(d.line["payload_format"], decrypted ? 8 : s["ip_version"] == 6 ? 6 : 5);
+        }
+        if (!decrypted) return;
+        EXPECT_EQ(d.line["rtcp"], rtcp);
+        if (format_ == "etsi102232") {
+            const bool from_target = s["direction"] == "from_target";
+            const uint16_t target = 50000, peer = 50002, up = rtcp ? 1 : 0;
+            EXPECT_EQ(d.src_port, (from_target ? target : peer) + up);
+            EXPECT_EQ(d.dst_port, (from_target ? peer : target) + up);
+        } else {
+            EXPECT_EQ(d.src_port, port_of(s["src"].get<std::string>()));
+            EXPECT_EQ(d.dst_port, port_of(s["dst"].get<std::string>()));
+        }
+    }
+
+    // The summary's records line: CC decrypted and encrypted, IRI, nothing lost.
+    void expect_records(uint64_t decrypted, uint64_t encrypted, uint64_t iri) const {
+        EXPECT_NE(summary_.find("  records              CC decrypted " + std::to_string(decrypted) +
+                                ", CC encrypted " + std::to_string(encrypted) + ", IRI " +
+                                std::to_string(iri) + ", lost before export 0\n"),
+                  std::string::npos)
+            << summary_;
+    }
+
+    // Packets of the manifest's intercepted calls: (decrypted or plain, encrypted, SIP messages).
+    std::tuple<uint64_t, uint64_t, uint64_t> manifest_records() const {
+        uint64_t decrypted = 0, encrypted = 0, iri = 0;
+        for (const auto& call : manifest_["calls"]) {
+            if (call["expect"] != "intercepted") continue;
+            iri += call["sip"].size();
+            for (const auto& s : call["streams"]) {
+                const uint64_t n = s["count"].get<uint64_t>();
+                const uint64_t bad = s.contains("tampered") ? s["tampered"].size() : 0;
+                if (s["deliver"] == "encrypted") {
+                    encrypted += n;
+                } else {
+                    decrypted += n - bad;
+                    encrypted += bad;
+                }
+            }
+        }
+        return {decrypted, encrypted, iri};
     }
 
     void run_and_check(const RunOptions& o) {
@@ -440,7 +519,8 @@ TEST_P(Scenario, DeliveredPacketByPacket) {
 INSTANTIATE_TEST_SUITE_P(Gen, Scenario,
                          ::testing::Values("rollover", "missing_key", "tampered", "ipv6", "vlan",
                                            "fragmented_invite", "tcp_split", "uri_normalisation",
-                                           "csrc_ext", "malformed"),
+                                           "csrc_ext", "malformed", "sdes", "sdes_mki",
+                                           "sdes_rekey", "sdes_bad_crypto", "sdes_disabled"),
                          [](const auto& info) { return std::string(info.param); });
 
 // The SIP of the split-INVITE call came over TCP (ip_protocol 6 where the format carries it)
@@ -534,6 +614,90 @@ TEST_F(EndToEnd, MalformedFramesAreNamedDrops) {
             << gen_name << "\n"
             << summary_;
     }
+}
+
+// ---- SDES (issue 10): keys from the dialog's a=crypto lines, none from keys.json ----
+
+// Every suite (AES_CM_128/256_HMAC_SHA1_80/32, AEAD_AES_128/256_GCM), without and with MKIs,
+// decrypted end to end from the capture with no key file: every RTP and SRTCP packet of both
+// directions is decrypted CC, the offer's decoy lines notwithstanding.
+TEST_F(EndToEnd, SdesEverySuiteDecryptedWithNoKeyFile) {
+    run_and_check({scenario_args("sdes,sdes_mki")});
+    EXPECT_EQ(json::parse(slurp(gen_ + "/keys.json"))["keys"].size(), 0u);
+    EXPECT_NE(summary_.find("  keys                 loaded 0, refused 0\n"), std::string::npos)
+        << summary_;
+    std::set<std::string> suites;
+    size_t with_mki = 0, muxed = 0;
+    for (const auto& call : manifest_["calls"]) {
+        suites.insert(call["key"]["suite"].get<std::string>());
+        with_mki += call["key"]["mki_len"].get<size_t>() != 0 ? 1 : 0;
+        muxed += call["key"]["rtcp_mux"].get<bool>() ? 1 : 0;
+    }
+    EXPECT_EQ(suites.size(), 6u);
+    EXPECT_EQ(with_mki, 6u);
+    EXPECT_EQ(muxed, 6u);
+    const auto [decrypted, encrypted, iri] = manifest_records();
+    EXPECT_EQ(decrypted, 12u * (2 * 10 + 2 * 2));  // 12 calls: 2 RTP of 10, 2 SRTCP of 2
+    EXPECT_EQ(encrypted, 0u);
+    expect_records(decrypted, 0, iri);
+    EXPECT_EQ(liprobe::test::number_after(summary_, "SRTP                 decrypted "), decrypted)
+        << summary_;
+}
+
+// The same calls delivered as X2/X3: decrypted SRTCP is an RTP-packet X3 PDU (format 8) with
+// its real ports (the RTP port itself when muxed).
+TEST_F(EndToEnd, SdesOverX3) {
+    run_and_check({scenario_args("sdes"), "x3"});
+    const auto [decrypted, encrypted, iri] = manifest_records();
+    EXPECT_EQ(decrypted, 6u * (2 * 10 + 2 * 2));
+    expect_records(decrypted, 0, iri);
+}
+
+// A re-INVITE re-keys both directions mid-call (RFC 4568 7.1.4): the packet each way that
+// crosses the transaction is under the old keys, those after its 200 OK (before the ACK too)
+// under the new ones; SRTCP likewise. Every packet decrypted, none fails authentication.
+TEST_F(EndToEnd, SdesRekeyByReInvite) {
+    run_and_check({scenario_args("sdes_rekey")});
+    const auto calls = calls_of("sdes_rekey");
+    ASSERT_EQ(calls.size(), 1u);
+    ASSERT_EQ(calls[0]["sip"].size(), 10u);
+    EXPECT_EQ(calls[0]["sip"][5]["first_line"].get<std::string>().rfind("INVITE ", 0), 0u);
+    ASSERT_EQ(calls[0]["streams"].size(), 4u);
+    for (const auto& s : calls[0]["streams"]) {
+        EXPECT_EQ(s["rekeyed_from_packet"], s["kind"] == "rtp" ? 5 : 1) << s["id"];
+    }
+    const auto [decrypted, encrypted, iri] = manifest_records();
+    EXPECT_EQ(decrypted, 2u * 10 + 2 * 2);
+    expect_records(decrypted, 0, iri);
+    EXPECT_EQ(liprobe::test::number_after(summary_, "auth failed "), 0u) << summary_;
+}
+
+// Bad a=crypto lines (bad base64, wrong key length, unknown suite, lifetime 2^0), one call each:
+// never a crash, the SIP is IRI as usual and every media packet goes out as encrypted CC (the
+// original IP packet).
+TEST_F(EndToEnd, SdesBadCryptoLinesDeliverEncrypted) {
+    run_and_check({scenario_args("sdes_bad_crypto")});
+    std::set<std::string> reasons;
+    for (const auto& call : calls_of("sdes_bad_crypto"))
+        reasons.insert(call["key"]["bad_crypto"]["reason"].get<std::string>());
+    EXPECT_EQ(reasons, (std::set<std::string>{"bad_base64", "wrong_key_length", "unknown_suite",
+                                              "bad_lifetime"}));
+    const auto [decrypted, encrypted, iri] = manifest_records();
+    EXPECT_EQ(decrypted, 0u);
+    EXPECT_EQ(encrypted, 4u * (2 * 10 + 2 * 2));
+    expect_records(0, encrypted, iri);
+    EXPECT_EQ(liprobe::test::number_after(summary_, "SRTP                 decrypted "), 0u)
+        << summary_;
+}
+
+// [[warrant]] sdes = false: the call's valid SDES keys are not used, its media is encrypted CC.
+TEST_F(EndToEnd, SdesDisabledByTheWarrant) {
+    run_and_check({scenario_args("sdes_disabled")});
+    EXPECT_NE(slurp(gen_ + "/liprobe.toml").find("\nsdes = false\n"), std::string::npos);
+    const auto [decrypted, encrypted, iri] = manifest_records();
+    EXPECT_EQ(decrypted, 0u);
+    EXPECT_EQ(encrypted, 2u * 10 + 2 * 2);
+    expect_records(0, encrypted, iri);
 }
 
 // Everything at once, with plain calls and background around them.
