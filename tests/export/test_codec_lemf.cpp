@@ -138,20 +138,46 @@ ProbeIdentity probe() {
     return ProbeIdentity{"OP1", "NE1", "NZ"};
 }
 
+// ETSI PDUs of one LIID back to back, as a probe's connection carries them.
+struct EtsiStream {
+    std::unique_ptr<PduEncoder> enc = PduEncoder::create(Format::etsi102232, probe());
+    WarrantInfo warrant;
+    std::vector<uint8_t> bytes;
+
+    explicit EtsiStream(const std::string& liid) { warrant.liid = liid; }
+    void add(const Record& r, uint32_t seq) {
+        std::vector<uint8_t> pdu(r.len + enc->max_overhead());
+        pdu.resize(enc->encode(r, warrant, seq, pdu.data(), pdu.size()));
+        bytes.insert(bytes.end(), pdu.begin(), pdu.end());
+    }
+    void add_keepalive(uint32_t seq) {
+        std::vector<uint8_t> ka(256);
+        ka.resize(enc->encode_keepalive(seq, 1700000000000000, ka.data(), ka.size()));
+        bytes.insert(bytes.end(), ka.begin(), ka.end());
+    }
+};
+
+// The first whole ETSI PDU that arrives on fd (empty when the connection ends first).
+std::vector<uint8_t> receive_pdu(int fd) {
+    std::vector<uint8_t> pdu(256);
+    size_t have = 0;
+    long length = 0;
+    while ((length = frame_length(Format::etsi102232, pdu.data(), have)) == 0) {
+        const ssize_t n = recv(fd, pdu.data() + have, pdu.size() - have, 0);
+        if (n <= 0) return {};
+        have += static_cast<size_t>(n);
+    }
+    pdu.resize(length > 0 ? static_cast<size_t>(length) : 0);
+    return pdu;
+}
+
 TEST(Lemf, PlainEtsiCountsGapsDuplicatesAndAnswersKeepalives) {
     Lemf lemf;
     lemf.dir = temp_dir("plain");
     ASSERT_TRUE(lemf.start({"--plain"})) << "LIPROBE_LEMF not set or lemf did not start";
 
-    auto enc = PduEncoder::create(Format::etsi102232, probe());
-    WarrantInfo w;
-    w.liid = "LIID1";
-    std::vector<uint8_t> stream;
-    auto add = [&](const Record& r, uint32_t seq) {
-        std::vector<uint8_t> pdu(r.len + enc->max_overhead());
-        pdu.resize(enc->encode(r, w, seq, pdu.data(), pdu.size()));
-        stream.insert(stream.end(), pdu.begin(), pdu.end());
-    };
+    EtsiStream stream("LIID1");
+    auto add = [&](const Record& r, uint32_t seq) { stream.add(r, seq); };
     test::OwnedRecord rtp(RecordKind::cc_rtp, test::rtp_packet(1, 160));
     rtp.rec.cin = 1;
     rtp.rec.direction = Direction::from_target;
@@ -165,24 +191,15 @@ TEST(Lemf, PlainEtsiCountsGapsDuplicatesAndAnswersKeepalives) {
     sip.rec.cin = 1;
     sip.rec.iri_type = IriType::begin;
     add(sip.rec, 0);
-    std::vector<uint8_t> ka(256);
-    ka.resize(enc->encode_keepalive(5, 1700000000000000, ka.data(), ka.size()));
-    stream.insert(stream.end(), ka.begin(), ka.end());
+    stream.add_keepalive(5);
 
     const int fd = connect_to(lemf.port);
     ASSERT_GE(fd, 0);
-    ASSERT_TRUE(send_all(fd, stream));
+    ASSERT_TRUE(send_all(fd, stream.bytes));
     // The keep-alive is answered with a keep-aliveResponse repeating its header.
-    std::vector<uint8_t> resp(256);
-    size_t have = 0;
-    long fl = 0;
-    while ((fl = frame_length(Format::etsi102232, resp.data(), have)) == 0) {
-        const ssize_t n = recv(fd, resp.data() + have, resp.size() - have, 0);
-        ASSERT_GT(n, 0);
-        have += static_cast<size_t>(n);
-    }
-    ASSERT_GT(fl, 0);
-    EXPECT_TRUE(is_keepalive_response(Format::etsi102232, resp.data(), static_cast<size_t>(fl)));
+    const std::vector<uint8_t> resp = receive_pdu(fd);
+    ASSERT_FALSE(resp.empty());
+    EXPECT_TRUE(is_keepalive_response(Format::etsi102232, resp.data(), resp.size()));
     close(fd);
 
     // Garbage on a second connection: that connection is closed, the receiver lives on.
@@ -384,19 +401,14 @@ TEST(Lemf, DecryptedRtcpLandsOnePortAboveItsRtp) {
     Lemf lemf;
     lemf.dir = temp_dir("rtcp");
     ASSERT_TRUE(lemf.start({"--plain"})) << "LIPROBE_LEMF not set or lemf did not start";
-    auto enc = PduEncoder::create(Format::etsi102232, probe());
-    WarrantInfo w;
-    w.liid = "LIID2";
-    std::vector<uint8_t> stream;
+    EtsiStream stream("LIID2");
     uint32_t seq = 0;
     auto add = [&](std::vector<uint8_t> packet, Direction direction) {
         test::OwnedRecord r(RecordKind::cc_rtp, std::move(packet));
         r.rec.cin = 7;
         r.rec.direction = direction;
         r.rec.time_us = 1700000000000000 + int64_t{seq} * 20000;
-        std::vector<uint8_t> pdu(r.rec.len + enc->max_overhead());
-        pdu.resize(enc->encode(r.rec, w, seq++, pdu.data(), pdu.size()));
-        stream.insert(stream.end(), pdu.begin(), pdu.end());
+        stream.add(r.rec, seq++);
     };
     // RTCP sender report (PT 200) of SSRC 0x11223344: header, NTP time, RTP time, counts.
     const std::vector<uint8_t> report = {0x80, 200,  0x00, 0x06, 0x11, 0x22, 0x33, 0x44, 0xea, 0x7c,
@@ -408,20 +420,11 @@ TEST(Lemf, DecryptedRtcpLandsOnePortAboveItsRtp) {
         add(report, d);
     }
     // A keep-alive last: once it is answered, every PDU before it has been written.
-    std::vector<uint8_t> keepalive(256);
-    keepalive.resize(
-        enc->encode_keepalive(1, 1700000000000000, keepalive.data(), keepalive.size()));
-    stream.insert(stream.end(), keepalive.begin(), keepalive.end());
+    stream.add_keepalive(1);
     const int fd = connect_to(lemf.port);
     ASSERT_GE(fd, 0);
-    ASSERT_TRUE(send_all(fd, stream));
-    std::vector<uint8_t> answer(256);
-    size_t have = 0;
-    while (frame_length(Format::etsi102232, answer.data(), have) == 0) {
-        const ssize_t n = recv(fd, answer.data() + have, answer.size() - have, 0);
-        ASSERT_GT(n, 0);
-        have += static_cast<size_t>(n);
-    }
+    ASSERT_TRUE(send_all(fd, stream.bytes));
+    ASSERT_FALSE(receive_pdu(fd).empty());
     close(fd);
     lemf.stop();
 

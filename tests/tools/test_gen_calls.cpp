@@ -237,6 +237,17 @@ class GenCalls : public ::testing::Test {
         ASSERT_EQ(status_, 0) << output_;
     }
 
+    // Runs liprobe-gen calls for these scenarios alone (no plain calls, 5 packets per stream)
+    // into out; the manifest, or null when the generator failed.
+    static json generate_scenarios(const fs::path& out, const std::string& scenarios) {
+        const int status = run(gen_ + " calls --out " + out.string() +
+                               " --private 0 --group 0 --ims 0 --background 0"
+                               " --packets-per-stream 5 --scenario " +
+                               scenarios);
+        EXPECT_EQ(status, 0) << scenarios;
+        return status == 0 ? json::parse(read_file(out / "manifest.json")) : json();
+    }
+
     static inline std::string gen_, keytool_, output_;
     static inline fs::path dir_;
     static inline int status_ = -1;
@@ -539,11 +550,8 @@ TEST_F(GenCalls, SdesKeysAreInTheSdpOnly) {
 // are valid, the manifest expects its media encrypted.
 TEST_F(GenCalls, SdesDisabledWarrant) {
     const fs::path out = dir_ / "sdes_disabled";
-    ASSERT_EQ(run(gen_ + " calls --out " + out.string() +
-                  " --private 0 --group 0 --ims 0 --background 0 --packets-per-stream 5"
-                  " --scenario sdes_disabled"),
-              0);
-    const json m = json::parse(read_file(out / "manifest.json"));
+    const json m = generate_scenarios(out, "sdes_disabled");
+    ASSERT_FALSE(m.is_null());
     ASSERT_EQ(m["calls"].size(), 1u);
     const json& call = m["calls"][0];
     EXPECT_FALSE(call["key"]["warrant_sdes"].get<bool>());
@@ -612,7 +620,7 @@ TEST_F(GenCalls, TlsDestinationFromPkiDirectory) {
 TEST_F(GenCalls, DeterministicForASeed) {
     const std::string args =
         " --private 3 --group 1 --ims 2 --background 2"
-        " --packets-per-stream 5 --scenario tampered,tcp_split";
+        " --packets-per-stream 5 --scenario tampered,tcp_split,sdes_mki,sdes_rekey";
     ASSERT_EQ(run(gen_ + " calls --out " + (dir_ / "a").string() + " --seed 42" + args), 0);
     ASSERT_EQ(run(gen_ + " calls --out " + (dir_ / "b").string() + " --seed 42" + args), 0);
     ASSERT_EQ(run(gen_ + " calls --out " + (dir_ / "c").string() + " --seed 43" + args), 0);
@@ -628,11 +636,8 @@ TEST_F(GenCalls, DeterministicForASeed) {
 TEST_F(GenCalls, FloodScenarios) {
     EXPECT_TRUE(manifest_["floods"].empty());
     const fs::path out = dir_ / "floods";
-    ASSERT_EQ(run(gen_ + " calls --out " + out.string() +
-                  " --private 0 --group 0 --ims 0 --background 0 --packets-per-stream 5"
-                  " --scenario fragment_flood,invite_flood"),
-              0);
-    const json m = json::parse(read_file(out / "manifest.json"));
+    const json m = generate_scenarios(out, "fragment_flood,invite_flood");
+    ASSERT_FALSE(m.is_null());
     const std::string toml = read_file(out / "liprobe.toml");
     EXPECT_NE(toml.find("\nmax_fragments = 256\n"), std::string::npos) << toml;
     EXPECT_NE(toml.find("\nmax_dialogs = 64\n"), std::string::npos) << toml;
