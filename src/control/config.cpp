@@ -504,11 +504,12 @@ void Parser::parse_sip(const Section& root) {
 
 void Parser::parse_keys(const Section& root) {
     const Section s = table(root, "keys");
-    check_keys(s, {"pending_ms", "pending_packets", "preload", "max_mkis"});
+    check_keys(s, {"pending_ms", "pending_packets", "preload", "max_mkis", "sdes_contexts"});
     read_uint(s, "pending_ms", cfg_.keys.pending_ms, 0, 60000);
     read_uint(s, "pending_packets", cfg_.keys.pending_packets, 0, 1u << 20);
     read_path(s, "preload", cfg_.keys.preload);
     read_uint(s, "max_mkis", cfg_.keys.max_mkis, 1024, 1u << 24);
+    read_uint(s, "sdes_contexts", cfg_.keys.sdes_contexts, 0, 1u << 22);
 }
 
 void Parser::parse_control(const Section& root) {
@@ -684,8 +685,8 @@ void Parser::parse_warrants(const Section& root) {
     std::set<std::array<uint8_t, 16>> xids;
     std::set<std::string> used_destinations;
     for (const Section& s : table_array(root, "warrant", "warrant")) {
-        check_keys(
-            s, {"liid", "targets", "destinations", "deliver", "not_before", "not_after", "xid"});
+        check_keys(s, {"liid", "targets", "destinations", "deliver", "sdes", "not_before",
+                       "not_after", "xid"});
         Warrant w;
         read_identity(s, "liid", w.liid, 25);
         if (!w.liid.empty() && !liids.insert(w.liid).second)
@@ -745,6 +746,7 @@ void Parser::parse_warrants(const Section& root) {
                 error(line_of(*find(s, "deliver")), join(s, "deliver"),
                       "must be \"decrypted\", \"encrypted\" or \"both\"");
         }
+        read_bool(s, "sdes", w.sdes);
         read_time(s, "not_before", w.not_before_us);
         read_time(s, "not_after", w.not_after_us);
         if (w.not_before_us && w.not_after_us && *w.not_after_us <= *w.not_before_us)

@@ -158,6 +158,74 @@ bool expand_cm_keys(const GcmEngine& engine, SrtpProfile profile, std::span<cons
     return true;
 }
 
+namespace {
+
+// RFC 3711 4.3.1 labels: RTP k_e, k_a, k_s, then the same for RTCP.
+enum KdfLabel : uint8_t { kRtpKe = 0, kRtpKa, kRtpKs, kRtcpKe, kRtcpKa, kRtcpKs };
+
+// One session key: the AES-CM keystream of the master key under IV = (salt XOR label << 48) || 00
+// 00 (r = 0), i.e. AES-CTR over zeros.
+bool kdf_keystream(IMB_MGR* mgr, const CmHmacKey& master, const uint8_t salt[kCmSaltLen],
+                   uint8_t label, uint8_t* out, size_t len) {
+    alignas(16) uint8_t iv[kCmIvLen] = {};
+    std::memcpy(iv, salt, kCmSaltLen);
+    iv[7] ^= label;
+    std::memset(out, 0, len);
+    const bool ok = aes_cm(mgr, master, iv, out, len);
+    OPENSSL_cleanse(iv, sizeof(iv));
+    return ok;
+}
+
+// One direction (labels base .. base + 2): expanded as the fast path wants it.
+bool derive_direction(const GcmEngine& engine, SrtpProfile profile, const CmHmacKey& master,
+                      const uint8_t salt[kCmSaltLen], uint8_t base, SrtpSessionKeys& out) {
+    const SrtpProfileInfo& info = profile_info(profile);
+    IMB_MGR* mgr = engine.manager();
+    uint8_t k_e[32], k_a[kHmacSha1KeyLen], k_s[kCmSaltLen];
+    bool ok = kdf_keystream(mgr, master, salt, base, k_e, info.key_len) &&
+              kdf_keystream(mgr, master, salt, static_cast<uint8_t>(base + 2), k_s, info.salt_len);
+    if (ok && info.aead) {
+        ok = engine.expand_key(std::span<const uint8_t>(k_e, info.key_len), out.key);
+        std::memcpy(out.salt, k_s, kAeadSaltLen);
+        out.profile = profile;
+    } else if (ok) {
+        ok = kdf_keystream(mgr, master, salt, static_cast<uint8_t>(base + 1), k_a, sizeof(k_a)) &&
+             expand_cm_keys(engine, profile, std::span<const uint8_t>(k_e, info.key_len),
+                            std::span<const uint8_t>(k_s, kCmSaltLen), k_a, out);
+    }
+    OPENSSL_cleanse(k_e, sizeof(k_e));
+    OPENSSL_cleanse(k_a, sizeof(k_a));
+    OPENSSL_cleanse(k_s, sizeof(k_s));
+    return ok;
+}
+
+}  // namespace
+
+bool derive_session_keys(const GcmEngine& engine, SrtpProfile profile,
+                         std::span<const uint8_t> master_key, std::span<const uint8_t> master_salt,
+                         SrtpSessionKeys& rtp, SrtpSessionKeys& rtcp) {
+    if (static_cast<size_t>(profile) >= kSrtpProfileCount) return false;
+    const SrtpProfileInfo& info = profile_info(profile);
+    if (master_key.size() != info.key_len || master_salt.size() != info.salt_len) return false;
+    IMB_MGR* mgr = engine.manager();
+    CmHmacKey master;
+    alignas(16) uint8_t dec_keys[16 * 15];
+    if (master_key.size() == 32) {
+        IMB_AES_KEYEXP_256(mgr, master_key.data(), master.enc_keys, dec_keys);
+    } else {
+        IMB_AES_KEYEXP_128(mgr, master_key.data(), master.enc_keys, dec_keys);
+    }
+    master.key_len = static_cast<uint8_t>(master_key.size());
+    uint8_t salt[kCmSaltLen] = {};
+    std::memcpy(salt, master_salt.data(), master_salt.size());
+    const bool ok = derive_direction(engine, profile, master, salt, kRtpKe, rtp) &&
+                    derive_direction(engine, srtcp_profile(profile), master, salt, kRtcpKe, rtcp);
+    OPENSSL_cleanse(dec_keys, sizeof(dec_keys));
+    OPENSSL_cleanse(&master, sizeof(master));
+    OPENSSL_cleanse(salt, sizeof(salt));
+    return ok;
+}
+
 void cm_srtp_iv(const uint8_t salt[kCmSaltLen], uint32_t ssrc, uint32_t roc, uint16_t seq,
                 uint8_t iv[16]) {
     std::memcpy(iv, salt, kCmSaltLen);

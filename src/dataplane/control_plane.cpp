@@ -249,6 +249,16 @@ ProbeTotals ControlPlane::totals() const {
     t.cc_encrypted = ic(&IC::cc_ip_records);
     t.iri = ic(&IC::iri_records);
     t.records_lost = ic(&IC::records_lost);
+    t.sdes_decrypted = ic(&IC::sdes_decrypted);
+    t.sdes_lines_installed = ic(&IC::sdes_lines_installed);
+    t.sdes_dialogs_refused = ic(&IC::sdes_dialogs_refused);
+    t.sdes_contexts_exhausted = ic(&IC::sdes_contexts_exhausted);
+    for (size_t r = 1; r < sip::kSdesErrorCount; ++r) {
+        const uint64_t v = sum([r](const Worker& w) {
+            return w.interceptor().counters().sdes_lines_refused[r].get();
+        });
+        if (v > 0) t.sdes_refused.emplace_back(sip::sdes_error_name(sip::SdesError(r)), v);
+    }
     return t;
 }
 
@@ -316,6 +326,21 @@ std::string ControlPlane::render_metrics() const {
     counter("liprobe_srtp_malformed_total", "SRTP/SRTCP packets too short or inconsistent.",
             t.srtp_malformed);
     gauge("liprobe_srtp_pending_packets", "Packets waiting for their key now.", t.pending);
+    counter("liprobe_sdes_decrypted_packets_total",
+            "SRTP/SRTCP packets decrypted with SDES keys from the dialog's own SDP (RFC 4568).",
+            t.sdes_decrypted);
+    counter("liprobe_sdes_lines_installed_total",
+            "a=crypto lines of intercepted SDP whose keys now key their media.",
+            t.sdes_lines_installed);
+    p.family("liprobe_sdes_lines_refused_total", "counter",
+             "a=crypto lines refused, by reason (their media goes out as encrypted CC).");
+    for (const auto& [name, v] : t.sdes_refused)
+        p.sample("liprobe_sdes_lines_refused_total", {{"reason", name}}, v);
+    counter("liprobe_sdes_dialogs_refused_total",
+            "Intercepted dialogs with at least one refused a=crypto line.", t.sdes_dialogs_refused);
+    counter("liprobe_sdes_contexts_exhausted_total",
+            "SDES keys not installed because [keys] sdes_contexts were all in use.",
+            t.sdes_contexts_exhausted);
     p.family("liprobe_srtp_pending_total", "counter", "Pending queue events by result.");
     for (const auto& [name, v] :
          std::initializer_list<std::pair<const char*, uint64_t>>{{"queued", t.pending_queued},

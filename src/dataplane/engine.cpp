@@ -494,6 +494,7 @@ int run(const control::Config& cfg, const RunOptions& options) {
             ic.unconfirmed_timeout_us = int64_t{cfg.sip.unconfirmed_timeout_s} * 1000000;
             ic.pending_packets = cfg.keys.pending_packets;
             ic.pending_us = int64_t{cfg.keys.pending_ms} * 1000;
+            ic.sdes_contexts = cfg.keys.sdes_contexts / workers;
             auto icpt = std::make_unique<media::Interceptor>(ic, *flows, *key_table, live->sink(),
                                                              cin_counter);
             pool_workers.push_back(std::make_unique<Worker>(i, shared, std::move(icpt)));
@@ -761,6 +762,18 @@ int run(const control::Config& cfg, const RunOptions& options) {
                      (unsigned long long)ic(&IC::srtp_auth_failed),
                      (unsigned long long)ic(&IC::srtp_unknown_mki),
                      (unsigned long long)ic(&IC::srtp_malformed));
+        uint64_t sdes_refused = 0;
+        for (size_t r = 1; r < sip::kSdesErrorCount; ++r)
+            sdes_refused += totals(
+                [r](Worker& w) { return w.interceptor().counters().sdes_lines_refused[r].get(); });
+        std::fprintf(out,
+                     "  SDES                 decrypted %llu, lines installed %llu, refused %llu "
+                     "(in %llu dialogs), no context left %llu\n",
+                     (unsigned long long)ic(&IC::sdes_decrypted),
+                     (unsigned long long)ic(&IC::sdes_lines_installed),
+                     (unsigned long long)sdes_refused,
+                     (unsigned long long)ic(&IC::sdes_dialogs_refused),
+                     (unsigned long long)ic(&IC::sdes_contexts_exhausted));
         std::fprintf(out,
                      "  pending              queued %llu, resolved %llu, expired %llu, at end "
                      "%llu, overflow %llu\n",

@@ -229,6 +229,7 @@ bool LivePolicy::rebuild(const control::Config& cfg, const x1::State& x1, std::s
         media::WarrantRoute& r = policy->routes[gid];
         r.active = true;
         r.deliver = deliver_of(w.deliver);
+        r.sdes = w.sdes;
         r.not_before_us = w.not_before_us.value_or(0);
         r.not_after_us = w.not_after_us.value_or(0);
         for (const auto& d : w.destinations) {

@@ -5,6 +5,9 @@
 #include <algorithm>
 #include <cstring>
 
+#include "liprobe/keys/flow_keys.hpp"
+#include "liprobe/sip/sdes.hpp"
+
 namespace liprobe::media {
 
 namespace {
@@ -18,7 +21,20 @@ struct Endpoint {
     FlowKey key;
     FlowKind kind = FlowKind::rtp;
     bool secure = false;
+    uint8_t media = 0;  // its m= line in the side's SDP (offer and answer align by index)
 };
+
+// SDES (RFC 4568): one context made from one key of an a=crypto line of the dialog's SDP.
+enum class SdesRole : uint8_t { current = 0, offered, previous, dropped };
+struct SdesSlot {
+    const keys::SrtpContext* context = nullptr;  // nullptr: free
+    uint64_t line_hash = 0;                      // of the a=crypto value: a repeated answer
+    uint32_t tag = 0;
+    Side sender = Side::unknown;  // the side whose media it keys (the side whose SDP held it)
+    uint8_t media = 0;
+    SdesRole role = SdesRole::current;
+};
+constexpr size_t kMaxDialogSdes = 16;
 
 struct DialogWarrant {
     uint32_t warrant = 0;  // global id
@@ -62,6 +78,11 @@ struct Dialog {
     Endpoint endpoints[2][kMaxEndpoints];  // the latest SDP of each side
     uint8_t installed_count = 0;
     FlowKey installed[2 * kMaxEndpoints];
+    // SDES contexts and the offer/answer state they follow (RFC 3264: an offer waits for its
+    // answer; a re-INVITE's offer re-keys).
+    SdesSlot sdes[kMaxDialogSdes];
+    Side offer_from = Side::unknown;
+    bool sdes_refused = false;  // some a=crypto line of this dialog was refused
     // MIKEY in the SDP, for key correlation (CSB ID, first CS's SPI = MKI).
     uint32_t csb_id = 0;
     uint8_t mki_len = 0;
@@ -139,6 +160,7 @@ struct Interceptor::Impl {
     RecordSink& sink;
     std::atomic<uint32_t>& cin_counter;
     srtp::SrtpDecryptor decryptor;
+    keys::FlowKeyPool sdes_pool;
     sip::McpttInfoParser xml;
     targets::MatchResult match;
     sip::DialogMessage dm;
@@ -165,7 +187,14 @@ struct Interceptor::Impl {
 
     Impl(Interceptor& o, const InterceptorConfig& c, FlowTable& f, const keys::KeyTable& k,
          RecordSink& s, std::atomic<uint32_t>& cins)
-        : owner(o), config(c), flows(f), writer(f), sink(s), cin_counter(cins), decryptor(k) {
+        : owner(o),
+          config(c),
+          flows(f),
+          writer(f),
+          sink(s),
+          cin_counter(cins),
+          decryptor(k),
+          sdes_pool(c.sdes_contexts, f.rcu(), c.worker) {
         const uint32_t n = c.max_dialogs < 16 ? 16 : c.max_dialogs;
         dialogs.resize(n);
         for (uint32_t i = 0; i < n; ++i) dialogs[i].next = i + 1 < n ? int32_t(i + 1) : -1;
@@ -306,6 +335,8 @@ struct Interceptor::Impl {
 
     void release(Dialog& d) {
         remove_flows(d);
+        for (SdesSlot& slot : d.sdes) slot.role = SdesRole::dropped;
+        retire_dropped_sdes(d);
         dequeue(d);
         const int32_t i = static_cast<int32_t>(index_of(d));
         int32_t* link = &buckets[d.hash & bucket_mask];
@@ -355,6 +386,7 @@ struct Interceptor::Impl {
                 info->kind = ep.kind;
                 info->secure = ep.secure;
                 info->owner_tag = tag;
+                fill_sdes(d, ep.media, *info);
                 info->warrant_count = d.warrant_count;
                 for (uint8_t w = 0; w < d.warrant_count; ++w)
                     info->warrants[w] = FlowWarrant{d.warrants[w].warrant, d.warrants[w].cin,
@@ -390,6 +422,7 @@ struct Interceptor::Impl {
             Endpoint rtp;
             if (!to_key(ms.rtp_addr, ms.rtp_port, rtp.key)) continue;
             rtp.secure = ms.secure;
+            rtp.media = static_cast<uint8_t>(m);
             const bool mux =
                 ms.rtcp_mux || (ms.rtcp_port == ms.rtp_port && ms.rtcp_addr == ms.rtp_addr);
             rtp.kind = mux ? FlowKind::rtp_rtcp_mux : FlowKind::rtp;
@@ -399,17 +432,214 @@ struct Interceptor::Impl {
                                rtcp.key)) {
                 rtcp.kind = FlowKind::rtcp;
                 rtcp.secure = ms.secure;
+                rtcp.media = static_cast<uint8_t>(m);
                 next[n++] = rtcp;
             }
         }
         bool same = n == d.endpoint_count[s];
         for (uint8_t i = 0; same && i < n; ++i)
             same = next[i].key == d.endpoints[s][i].key && next[i].kind == d.endpoints[s][i].kind &&
-                   next[i].secure == d.endpoints[s][i].secure;
+                   next[i].secure == d.endpoints[s][i].secure &&
+                   next[i].media == d.endpoints[s][i].media;
         if (same) return false;
         for (uint8_t i = 0; i < n; ++i) d.endpoints[s][i] = next[i];
         d.endpoint_count[s] = n;
         return true;
+    }
+
+    // ---- SDES (RFC 4568): keys from the dialog's own SDP ----
+
+    // Any of the dialog's warrants still wants SDES decryption.
+    bool sdes_wanted(const Dialog& d) const {
+        const Policy* p = policy();
+        if (p == nullptr || sdes_pool.capacity() == 0) return false;
+        for (uint8_t w = 0; w < d.warrant_count; ++w) {
+            const uint32_t id = d.warrants[w].warrant;
+            if (id < p->routes.size() && p->routes[id].active && p->routes[id].sdes) return true;
+        }
+        return false;
+    }
+
+    void refuse_sdes(Dialog& d, sip::SdesError e) {
+        ctr().sdes_lines_refused[static_cast<size_t>(e)].add();
+        if (!d.sdes_refused) {
+            d.sdes_refused = true;
+            ctr().sdes_dialogs_refused.add();
+        }
+    }
+
+    // One a=crypto value parsed and checked; false (counted) when refused.
+    bool parse_sdes(Dialog& d, std::string_view line, sip::SdesCrypto& out) {
+        sip::SdesError e = sip::parse_crypto_attribute(line, out);
+        if (e == sip::SdesError::ok) e = sip::sdes_supported(out);
+        if (e == sip::SdesError::ok) return true;
+        sip::wipe(out);
+        refuse_sdes(d, e);
+        return false;
+    }
+
+    // Contexts for every key of one parsed line, as slots of role. False when the dialog's slots
+    // or the pool ran out (counted; the keys made so far stay).
+    bool add_line(Dialog& d, Side sender, uint8_t media, uint64_t line_hash,
+                  const sip::SdesCrypto& c, SdesRole role) {
+        const crypto::SrtpProfileInfo& info = crypto::profile_info(c.suite);
+        for (size_t k = 0; k < c.key_count; ++k) {
+            const sip::SdesKey& key = c.keys[k];
+            SdesSlot* slot = nullptr;
+            for (SdesSlot& x : d.sdes)
+                if (x.context == nullptr) {
+                    slot = &x;
+                    break;
+                }
+            uint8_t mki[keys::kMaxMkiLen] = {};
+            for (uint8_t i = 0; i < key.mki_len; ++i) {
+                const unsigned shift = 8u * (key.mki_len - 1u - i);
+                mki[i] = shift < 64 ? static_cast<uint8_t>(key.mki >> shift) : 0;
+            }
+            const keys::SrtpContext* ctx =
+                slot == nullptr
+                    ? nullptr
+                    : sdes_pool.create(
+                          decryptor.gcm(), c.suite,
+                          std::span<const uint8_t>(key.key_salt, info.key_len),
+                          std::span<const uint8_t>(key.key_salt + info.key_len, info.salt_len), mki,
+                          key.mki_len);
+            if (ctx == nullptr) {
+                ctr().sdes_contexts_exhausted.add();
+                return false;
+            }
+            *slot = SdesSlot{ctx, line_hash, c.tag, sender, media, role};
+        }
+        return true;
+    }
+
+    void set_role(Dialog& d, Side sender, uint8_t media, SdesRole from, SdesRole to) {
+        for (SdesSlot& x : d.sdes)
+            if (x.context != nullptr && x.sender == sender && x.media == media && x.role == from)
+                x.role = to;
+    }
+
+    // Every line of an offer becomes an offered key of its sender: until the answer names the
+    // tag, the offerer may send with any of them (it keeps its current keys meanwhile).
+    void take_offer(Dialog& d, Side sender, const sip::SdpSession& sdp) {
+        for (uint8_t m = 0; m < sip::kMaxMediaStreams; ++m)
+            set_role(d, sender, m, SdesRole::offered, SdesRole::dropped);
+        sip::SdesCrypto c;
+        for (size_t m = 0; m < sdp.media_count; ++m) {
+            const sip::MediaStream& ms = sdp.media[m];
+            for (uint8_t l = 0; l < ms.crypto_count; ++l) {
+                if (!parse_sdes(d, ms.crypto[l], c)) continue;
+                if (add_line(d, sender, static_cast<uint8_t>(m), hash_bytes(ms.crypto[l]), c,
+                             SdesRole::offered))
+                    ctr().sdes_lines_installed.add();
+                sip::wipe(c);
+            }
+        }
+        d.offer_from = sender;
+    }
+
+    // The answer's line per media names the offer's tag: those offered keys become the offerer's
+    // current ones, the answer's own keys the answerer's; the keys they replace stay one round as
+    // previous (packets in flight), older ones and the unchosen offers go.
+    void take_answer(Dialog& d, Side answerer, const sip::SdpSession& sdp) {
+        const Side offerer = other_side(answerer);
+        sip::SdesCrypto c;
+        for (uint8_t m = 0; m < sip::kMaxMediaStreams; ++m) {
+            bool chosen = false;
+            uint32_t tag = 0;
+            uint64_t line_hash = 0;
+            if (m < sdp.media_count) {
+                const sip::MediaStream& ms = sdp.media[m];
+                for (uint8_t l = 0; !chosen && l < ms.crypto_count; ++l) {
+                    chosen = parse_sdes(d, ms.crypto[l], c);
+                    line_hash = hash_bytes(ms.crypto[l]);
+                }
+                tag = c.tag;
+            }
+            bool offered_chosen = false;
+            for (const SdesSlot& x : d.sdes)
+                offered_chosen =
+                    offered_chosen || (chosen && x.context != nullptr && x.sender == offerer &&
+                                       x.media == m && x.role == SdesRole::offered && x.tag == tag);
+            if (offered_chosen) {
+                set_role(d, offerer, m, SdesRole::previous, SdesRole::dropped);
+                set_role(d, offerer, m, SdesRole::current, SdesRole::previous);
+                for (SdesSlot& x : d.sdes)
+                    if (x.context != nullptr && x.sender == offerer && x.media == m &&
+                        x.role == SdesRole::offered && x.tag == tag)
+                        x.role = SdesRole::current;
+            }
+            set_role(d, offerer, m, SdesRole::offered, SdesRole::dropped);
+            if (!chosen) continue;
+            set_role(d, answerer, m, SdesRole::previous, SdesRole::dropped);
+            set_role(d, answerer, m, SdesRole::current, SdesRole::previous);
+            if (add_line(d, answerer, m, line_hash, c, SdesRole::current))
+                ctr().sdes_lines_installed.add();
+            sip::wipe(c);
+        }
+        d.offer_from = Side::unknown;
+    }
+
+    // The same answer again (a reliable 183, then the 200): every line is already current.
+    bool repeats_current(const Dialog& d, Side sender, const sip::SdpSession& sdp) const {
+        for (size_t m = 0; m < sdp.media_count; ++m) {
+            const sip::MediaStream& ms = sdp.media[m];
+            for (uint8_t l = 0; l < ms.crypto_count; ++l) {
+                const uint64_t h = hash_bytes(ms.crypto[l]);
+                bool found = false;
+                for (const SdesSlot& x : d.sdes)
+                    found = found || (x.context != nullptr && x.sender == sender && x.media == m &&
+                                      x.role == SdesRole::current && x.line_hash == h);
+                if (!found) return false;
+            }
+        }
+        return true;
+    }
+
+    // The SDP of one (not retransmitted) message: true when the dialog's SDES keys changed.
+    bool take_sdes(Dialog& d, Side sender, const sip::DialogMessage& m,
+                   const sip::SdpSession& sdp) {
+        bool lines = false;
+        for (size_t i = 0; i < sdp.media_count; ++i) lines = lines || sdp.media[i].crypto_count > 0;
+        if (!lines && d.offer_from == Side::unknown) return false;
+        if (!sdes_wanted(d)) return false;
+        // RFC 3264 / RFC 3261 13.2.1: an INVITE or UPDATE with SDP is an offer; otherwise an SDP
+        // answers the other side's pending offer (18x/2xx to the INVITE, ACK or PRACK to an offer
+        // made in a response), or it is an offer made in a response.
+        const bool offer_request =
+            m.is_request && (m.method == sip::Method::invite || m.method == sip::Method::update);
+        if (!offer_request && d.offer_from == other_side(sender)) {
+            take_answer(d, sender, sdp);
+            return true;
+        }
+        if (!m.is_request && repeats_current(d, sender, sdp)) return false;
+        take_offer(d, sender, sdp);
+        return true;
+    }
+
+    // A flow's contexts per sending side: current, then offered, then previous keys of its m=
+    // line, at most kMaxFlowSdesContexts each.
+    void fill_sdes(const Dialog& d, uint8_t media, FlowInfo& info) const {
+        for (int side = 0; side < 2; ++side) {
+            uint8_t n = 0;
+            for (SdesRole role : {SdesRole::current, SdesRole::offered, SdesRole::previous})
+                for (const SdesSlot& x : d.sdes)
+                    if (x.context != nullptr && x.media == media &&
+                        x.sender == static_cast<Side>(side) && x.role == role &&
+                        n < kMaxFlowSdesContexts)
+                        info.sdes[side][n++] = x.context;
+            info.sdes_count[side] = n;
+        }
+    }
+
+    // After the flows naming them were replaced or removed: the dropped contexts go back to the
+    // pool once every reader has passed a quiescent state.
+    void retire_dropped_sdes(Dialog& d) {
+        for (SdesSlot& x : d.sdes)
+            if (x.context != nullptr && x.role == SdesRole::dropped) {
+                sdes_pool.retire(x.context);
+                x = SdesSlot{};
+            }
     }
 
     bool on_sip(const UdpPacket& pkt, const sip::SipMessage& msg, uint8_t proto) {
@@ -558,13 +788,18 @@ struct Interceptor::Impl {
             ctr().dialogs_ended.add();
         } else if (!was_ended) {
             bool media_changed = false;
+            bool keys_changed = false;
             if (dm.has_sdp) {
-                if (dm.sdp_error == sip::SdpError::ok)
+                if (dm.sdp_error == sip::SdpError::ok) {
                     media_changed = take_sdp(*d, sender, dm.sdp);
-                else
+                    if (!retransmission) keys_changed = take_sdes(*d, sender, dm, dm.sdp);
+                } else {
                     ctr().sip_sdp_errors.add();
+                }
             }
-            if (media_changed || (warrants_changed && d->installed_count > 0)) install_flows(*d);
+            if (media_changed || keys_changed || (warrants_changed && d->installed_count > 0))
+                install_flows(*d);
+            if (keys_changed) retire_dropped_sdes(*d);
         }
         return true;
     }
@@ -616,25 +851,38 @@ struct Interceptor::Impl {
         return true;
     }
 
+    // only_not_delivered: just to the warrants that did not get the packet as is already.
     void deliver_encrypted(const FlowWarrant* ws, uint8_t n, int64_t time_us, Side sender,
                            const exporter::IpEndpoint& src, const exporter::IpEndpoint& dst,
-                           const uint8_t* ip, uint32_t ip_len, bool only_decrypted_mode) {
+                           const uint8_t* ip, uint32_t ip_len, bool only_not_delivered,
+                           bool sdes_keyed = false) {
         for (uint8_t i = 0; i < n; ++i) {
             const WarrantRoute* r = route(ws[i].warrant, time_us);
             if (r == nullptr) continue;
-            if (only_decrypted_mode && r->deliver != DeliverMode::decrypted) continue;
+            if (only_not_delivered && got_original(*r, sdes_keyed)) continue;
             emit(*r, exporter::RecordKind::cc_ip, ws[i].warrant, ws[i].cin,
                  direction_for(sender, ws[i].target_side), exporter::IriType::cont, time_us, src,
                  dst, 17, ip, ip_len);
         }
     }
 
+    // A warrant that gets this packet's plain (decrypted) form; sdes_keyed: the flow's keys came
+    // from the dialog's SDP, which a warrant with sdes = false does not use.
+    static bool wants_plain(const WarrantRoute& r, bool sdes_keyed) {
+        return r.deliver != DeliverMode::encrypted && (!sdes_keyed || r.sdes);
+    }
+    // A warrant that got the packet as is before decryption (deliver = encrypted or both, or an
+    // SDES-keyed packet it does not decrypt).
+    static bool got_original(const WarrantRoute& r, bool sdes_keyed) {
+        return r.deliver != DeliverMode::decrypted || !wants_plain(r, sdes_keyed);
+    }
+
     void deliver_plain(const FlowWarrant* ws, uint8_t n, int64_t time_us, Side sender,
                        const exporter::IpEndpoint& src, const exporter::IpEndpoint& dst,
-                       const uint8_t* rtp, uint32_t len) {
+                       const uint8_t* rtp, uint32_t len, bool sdes_keyed = false) {
         for (uint8_t i = 0; i < n; ++i) {
             const WarrantRoute* r = route(ws[i].warrant, time_us);
-            if (r == nullptr || r->deliver == DeliverMode::encrypted) continue;
+            if (r == nullptr || !wants_plain(*r, sdes_keyed)) continue;
             emit(*r, exporter::RecordKind::cc_rtp, ws[i].warrant, ws[i].cin,
                  direction_for(sender, ws[i].target_side), exporter::IriType::cont, time_us, src,
                  dst, 17, rtp, len);
@@ -653,16 +901,18 @@ struct Interceptor::Impl {
             fill_endpoints(p, eps);
             const uint8_t* ip = s.pkt.frame + p.l3_offset;
             const uint32_t ip_len = p.l3_end - p.l3_offset;
+            const int sender = static_cast<int>(s.sender);
+            const bool sdes_keyed = info.secure && sender < 2 && info.sdes_count[sender] > 0;
             bool need_plain = false;
             for (uint8_t w = 0; w < info.warrant_count; ++w) {
                 const WarrantRoute* r = route(info.warrants[w].warrant, s.pkt.time_us);
                 if (r == nullptr) continue;
-                if (r->deliver != DeliverMode::decrypted)  // encrypted or both: the packet as is
+                if (got_original(*r, sdes_keyed))  // the packet as is, before it is decrypted
                     emit(*r, exporter::RecordKind::cc_ip, info.warrants[w].warrant,
                          info.warrants[w].cin,
                          direction_for(s.sender, info.warrants[w].target_side),
                          exporter::IriType::cont, s.pkt.time_us, eps.src, eps.dst, 17, ip, ip_len);
-                if (r->deliver != DeliverMode::encrypted) need_plain = true;
+                if (wants_plain(*r, sdes_keyed)) need_plain = true;
             }
             if (!need_plain) continue;
             if (!info.secure) {  // RTP/AVP: nothing to decrypt
@@ -680,6 +930,11 @@ struct Interceptor::Impl {
                                 : s.sender == Side::receiver ? 1
                                                              : -1;
             b.time_us = s.pkt.time_us;
+            if (sdes_keyed) {
+                b.flow_contexts = info.sdes[sender];
+                b.flow_context_count = info.sdes_count[sender];
+                b.flow_stream = info.owner_tag << 1 | static_cast<uint64_t>(sender);
+            }
             map[m++] = i;
         }
         if (m > 0) decryptor.decrypt_burst(batch, m);
@@ -687,13 +942,15 @@ struct Interceptor::Impl {
             Staged& s = staged[map[j]];
             const FlowInfo& info = *s.info;
             const net::ParsedPacket& p = s.parsed;
+            const bool sdes_keyed = batch[j].flow_context_count > 0;
             exporter::Record eps;
             fill_endpoints(p, eps);
             switch (batch[j].outcome) {
                 case srtp::Outcome::decrypted:
                     ctr().srtp_decrypted.add();
+                    if (sdes_keyed) ctr().sdes_decrypted.add();
                     deliver_plain(info.warrants, info.warrant_count, s.pkt.time_us, s.sender,
-                                  eps.src, eps.dst, batch[j].data, batch[j].plain_len);
+                                  eps.src, eps.dst, batch[j].data, batch[j].plain_len, sdes_keyed);
                     break;
                 case srtp::Outcome::unknown_mki:
                     ctr().srtp_unknown_mki.add();
@@ -706,7 +963,7 @@ struct Interceptor::Impl {
                         .add();
                     deliver_encrypted(info.warrants, info.warrant_count, s.pkt.time_us, s.sender,
                                       eps.src, eps.dst, s.pkt.frame + p.l3_offset,
-                                      p.l3_end - p.l3_offset, true);
+                                      p.l3_end - p.l3_offset, true, sdes_keyed);
                     break;
             }
         }
@@ -840,6 +1097,7 @@ struct Interceptor::Impl {
             free_slot(idx);
         }
         expire_queues();
+        sdes_pool.reclaim();
         // Confirmed dialog timeouts, a few per tick.
         for (unsigned k = 0; k < kSweepPerTick && active > 0; ++k) {
             Dialog& d = dialogs[sweep_cursor];

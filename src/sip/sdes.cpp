@@ -276,8 +276,16 @@ const char* sdes_error_name(SdesError e) {
             return "bad_session_parameter";
         case SdesError::unknown_session_parameter:
             return "unknown_session_parameter";
+        case SdesError::unsupported_session_parameter:
+            return "unsupported_session_parameter";
     }
     return "unknown";
+}
+
+SdesError sdes_supported(const SdesCrypto& c) {
+    const bool unsupported = c.unencrypted_srtp || c.unencrypted_srtcp || c.unauthenticated_srtp ||
+                             (c.kdr_given && c.kdr != 0) || c.fec;
+    return unsupported ? SdesError::unsupported_session_parameter : SdesError::ok;
 }
 
 SdesError parse_crypto_attribute(std::string_view value, SdesCrypto& out) {

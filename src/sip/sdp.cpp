@@ -174,6 +174,13 @@ SdpError parse_sdp(std::string_view body, SdpSession& out) {
                     if (!parse_connection(value, cur_p->rtcp_addr)) return SdpError::bad_rtcp;
                     cur_p->rtcp_has_addr = cur_p->rtcp_addr.family != 0;
                 }
+            } else if (name == "crypto") {
+                if (!cur) continue;  // RFC 4568 9.1: media level only
+                if (cur->crypto_count == kMaxCryptoLines) {
+                    cur->crypto_truncated = true;
+                } else {
+                    cur->crypto[cur->crypto_count++] = value;
+                }
             } else if (name == "key-mgmt") {
                 std::string_view proto = next_word(value);
                 if (!iequals(proto, "mikey")) continue;

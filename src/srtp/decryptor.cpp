@@ -29,11 +29,16 @@ constexpr size_t kMaxPacket = 65536;
 constexpr uint32_t kProbeWindow = 8;
 constexpr uint32_t kNoCandidate = UINT32_MAX;
 
+// The stream-state key of a flow-keyed (SDES) stream: an MKI length no MKI has.
+constexpr uint8_t kFlowKeyedStream = 0xFF;
+
 struct StreamKey {
     StreamKey(uint32_t ssrc_, bool rtcp_, size_t mki_len_, const uint8_t* mki_)
         : ssrc(ssrc_), rtcp(rtcp_), mki_len(static_cast<uint8_t>(mki_len_)) {
         keys::load_mki_words(mki_, mki_len_, mki);
     }
+    StreamKey(uint32_t ssrc_, bool rtcp_, uint64_t flow_stream)
+        : ssrc(ssrc_), rtcp(rtcp_), mki_len(kFlowKeyedStream), mki{flow_stream, 0} {}
     uint32_t ssrc;
     bool rtcp;
     uint8_t mki_len;
@@ -237,6 +242,61 @@ struct Search {
     uint32_t attempts = 0;  // GCM attempts
 };
 
+// One decryption of p with context c, the packet's tail (MKI + trailer) being tail octets: in
+// place; on failure the packet is unchanged (another candidate may be tried). mac: the packet's
+// HMAC from stage 3b, used when it was computed with these keys, this ROC and this length.
+bool unprotect(const crypto::GcmEngine& gcm, const keys::SrtpContext& c, const Packet& p,
+               size_t header_len, size_t mki_len, size_t tail, uint32_t roc,
+               const crypto::CmMacJob* mac, size_t& plain_len, uint32_t& index_or_roc) {
+    const bool aead = crypto::profile_info(c.profile).aead;
+    const size_t len = p.len;
+    index_or_roc = roc;
+    if (p.is_rtcp) {
+        return aead ? crypto::srtcp_decrypt(gcm, c.rtcp, p.data, len - tail, &plain_len,
+                                            &index_or_roc)
+                    : crypto::srtcp_cm_decrypt(gcm, c.rtcp, p.data, len, mki_len, &plain_len,
+                                               &index_or_roc);
+    }
+    size_t payload_len = 0;
+    bool ok;
+    if (aead) {
+        ok = crypto::srtp_decrypt(gcm, c.rtp, p.data, len - tail, header_len, roc, &payload_len);
+    } else if (mac != nullptr && mac->ok && mac->keys == &c.rtp && mac->roc == roc &&
+               mac->auth_len == len - tail) {
+        ok = crypto::srtp_cm_decrypt_with_mac(gcm, c.rtp, p.data, len, header_len, mki_len, roc,
+                                              mac->mac, &payload_len);
+    } else {
+        ok = crypto::srtp_cm_decrypt(gcm, c.rtp, p.data, len, header_len, mki_len, roc,
+                                     &payload_len);
+    }
+    plain_len = header_len + payload_len;
+    return ok;
+}
+
+// After an authenticated packet: the stream remembers its winner and, for SRTP, its highest
+// index (an RCC ROC is authoritative, for late entry; estimates only move forward).
+void learn(StreamEntry& e, const keys::SrtpContext& c, uint32_t candidate_index, uint64_t clock,
+           bool rtcp, uint32_t roc, uint16_t seq, bool rcc) {
+    e.context_id = c.id;
+    e.candidate_index = candidate_index;
+    e.last_use = clock;
+    if (rtcp) return;
+    const uint64_t new_index = uint64_t{roc} << 16 | seq;
+    const uint64_t old_index = uint64_t{e.roc} << 16 | e.s_l;
+    if (rcc || !e.initialised || new_index > old_index) {
+        e.roc = roc;
+        e.s_l = seq;
+        e.initialised = true;
+    }
+}
+
+void set_decrypted(Packet& p, const keys::SrtpContext& c, size_t plain_len, uint32_t index_or_roc) {
+    p.outcome = Outcome::decrypted;
+    p.plain_len = static_cast<uint32_t>(plain_len);
+    p.roc = index_or_roc;
+    p.context = &c;
+}
+
 }  // namespace
 
 void SrtpDecryptor::decrypt_burst(Packet* packets, uint16_t n) {
@@ -271,6 +331,7 @@ void SrtpDecryptor::decrypt_burst(Packet* packets, uint16_t n) {
         pre_mki[pi] = nullptr;
         pre_len[pi] = 0;
         pre_ssrc[pi] = 0;
+        if (p.flow_context_count > 0) continue;  // SDES: the flow names its contexts
         const int kind = p.is_rtcp ? 1 : 0;
         const size_t hint_len = st.hint_len[kind];
         if (hint_len == 0 || (lengths >> hint_len & 1u) == 0 || p.data == nullptr) continue;
@@ -393,6 +454,11 @@ void SrtpDecryptor::decrypt_burst(Packet* packets, uint16_t n) {
         // MKI | tag (RFC 3711 3.1, 3.4).
         const size_t base = header_len + (rtcp ? crypto::kSrtcpIndexLen : 0);
         const size_t aead_fixed = base + crypto::kGcmTagLen;
+        if (p.flow_context_count > 0) {
+            decrypt_flow_keyed(p, header_len, seq, ssrc);
+            ++counters_.outcome[static_cast<size_t>(p.outcome)];
+            continue;
+        }
 
         // Tries one tail layout: MKI of mki_len octets, followed by trailer octets (an RCC ROC
         // or an AES-CM tag).
@@ -439,51 +505,16 @@ void SrtpDecryptor::decrypt_burst(Packet* packets, uint16_t n) {
                 if (++s.attempts > 1) ++counters_.trial_decryptions;
                 size_t plain_len = 0;
                 uint32_t index_or_roc = roc;
-                bool ok;
-                if (rtcp) {
-                    ok = aead ? crypto::srtcp_decrypt(gcm_, c->rtcp, p.data, len - tail, &plain_len,
-                                                      &index_or_roc)
-                              : crypto::srtcp_cm_decrypt(gcm_, c->rtcp, p.data, len, mki_len,
-                                                         &plain_len, &index_or_roc);
-                } else {
-                    size_t payload_len = 0;
-                    const crypto::CmMacJob* mac =
-                        mac_of[pi] != UINT8_MAX ? &macs[mac_of[pi]] : nullptr;
-                    if (aead) {
-                        ok = crypto::srtp_decrypt(gcm_, c->rtp, p.data, len - tail, header_len, roc,
-                                                  &payload_len);
-                    } else if (mac != nullptr && mac->ok && mac->keys == &c->rtp &&
-                               mac->roc == roc && mac->auth_len == len - tail) {
-                        ok = crypto::srtp_cm_decrypt_with_mac(gcm_, c->rtp, p.data, len, header_len,
-                                                              mki_len, roc, mac->mac, &payload_len);
-                    } else {
-                        ok = crypto::srtp_cm_decrypt(gcm_, c->rtp, p.data, len, header_len, mki_len,
-                                                     roc, &payload_len);
-                    }
-                    plain_len = header_len + payload_len;
-                }
-                if (!ok) return false;
+                const crypto::CmMacJob* mac = mac_of[pi] != UINT8_MAX ? &macs[mac_of[pi]] : nullptr;
+                if (!unprotect(gcm_, *c, p, header_len, mki_len, tail, roc, mac, plain_len,
+                               index_or_roc))
+                    return false;
                 // Authenticated: now the stream state may learn from this packet.
                 StreamEntry* e =
                     stream != nullptr ? stream : st.insert(key, counters_.stream_evictions);
-                e->context_id = c->id;
-                e->candidate_index = index;
-                e->last_use = ++st.clock;
-                if (!rtcp) {
-                    const uint64_t new_index = uint64_t{roc} << 16 | seq;
-                    const uint64_t old_index = uint64_t{e->roc} << 16 | e->s_l;
-                    // An RCC ROC is authoritative (late entry); estimates only move forward.
-                    if (rcc || !e->initialised || new_index > old_index) {
-                        e->roc = roc;
-                        e->s_l = seq;
-                        e->initialised = true;
-                    }
-                    if (rcc) ++counters_.rcc_roc_used;
-                }
-                p.outcome = Outcome::decrypted;
-                p.plain_len = static_cast<uint32_t>(plain_len);
-                p.roc = index_or_roc;
-                p.context = c;
+                learn(*e, *c, index, ++st.clock, rtcp, roc, seq, rcc);
+                if (rcc) ++counters_.rcc_roc_used;
+                set_decrypted(p, *c, plain_len, index_or_roc);
                 return true;
             };
 
@@ -544,6 +575,53 @@ void SrtpDecryptor::decrypt_burst(Packet* packets, uint16_t n) {
         }
         ++counters_.outcome[static_cast<size_t>(p.outcome)];
     }
+}
+
+// SDES: the flow's contexts in order, the stream's last winner first. Each context has its own
+// tail: its MKI (if any) then the AES-CM tag (none for AEAD; SDES has no RCC ROC). A context
+// whose MKI is not the packet's is skipped without an attempt.
+void SrtpDecryptor::decrypt_flow_keyed(Packet& p, size_t header_len, uint16_t seq, uint32_t ssrc) {
+    StreamTable& st = *streams_;
+    const bool rtcp = p.is_rtcp;
+    const size_t base = header_len + (rtcp ? crypto::kSrtcpIndexLen : 0);
+    const StreamKey key(ssrc, rtcp, p.flow_stream);
+    StreamEntry* stream = st.find(key);
+    const uint32_t roc = !rtcp && stream != nullptr && stream->initialised
+                             ? crypto::estimate_roc(stream->s_l, stream->roc, seq)
+                             : 0;
+    uint32_t attempts = 0;
+    auto attempt = [&](uint32_t index) -> bool {
+        const keys::SrtpContext& c = *p.flow_contexts[index];
+        if (p.time_us != 0 && !keys::valid_at(c, p.time_us)) return false;
+        const bool aead = crypto::profile_info(c.profile).aead;
+        const size_t trailer = aead ? 0 : (rtcp ? c.rtcp : c.rtp).cm.tag_len;
+        const size_t tail = c.mki_len + trailer;
+        if (p.len < base + (aead ? crypto::kGcmTagLen : 0) + tail) return false;
+        if (c.mki_len > 0 && std::memcmp(p.data + p.len - tail, c.mki, c.mki_len) != 0)
+            return false;
+        if (++attempts > 1) ++counters_.trial_decryptions;
+        size_t plain_len = 0;
+        uint32_t index_or_roc = roc;
+        if (!unprotect(gcm_, c, p, header_len, c.mki_len, tail, roc, nullptr, plain_len,
+                       index_or_roc))
+            return false;
+        StreamEntry* e = stream != nullptr ? stream : st.insert(key, counters_.stream_evictions);
+        learn(*e, c, index, ++st.clock, rtcp, roc, seq, false);
+        set_decrypted(p, c, plain_len, index_or_roc);
+        return true;
+    };
+    uint32_t winner = kNoCandidate;
+    if (stream != nullptr && stream->candidate_index < p.flow_context_count &&
+        p.flow_contexts[stream->candidate_index]->id == stream->context_id) {
+        winner = stream->candidate_index;
+        if (attempt(winner)) return;
+    }
+    for (uint32_t i = 0; i < p.flow_context_count; ++i)
+        if (i != winner && attempt(i)) return;
+    // Keys known from the SDP: a packet none of them authenticates failed authentication; one
+    // no context could even be tried (wrong MKI, too short, outside validity) is malformed for
+    // them. Neither waits for a key: the dialog gave all it will give.
+    p.outcome = attempts > 0 ? Outcome::auth_failed : Outcome::malformed;
 }
 
 }  // namespace liprobe::srtp

@@ -85,6 +85,60 @@ TEST(Rfc3711, B3SessionKeysForTheCmProfiles) {
               hex("CEBE321F6FF7716B6FD4AB49AF256A156D38BAA4"));
 }
 
+// The allocation-free KDF of SDES keys (derive_session_keys, IPsec-MB AES-CTR) on the B.3 master
+// key: its session keys are exactly the ones the vectors above give, expanded.
+TEST(Rfc3711, B3ThroughTheAllocationFreeKdf) {
+    const Bytes mk = hex("E1F97A0D3E018BE0D64FA32C06DE4139");
+    const Bytes ms = hex("0EC675AD498AFEEBB6960B3AABE6");
+    SrtpSessionKeys rtp, rtcp;
+    ASSERT_TRUE(
+        derive_session_keys(engine(), SrtpProfile::aes_cm_128_hmac_sha1_80, mk, ms, rtp, rtcp));
+    SrtpSessionKeys want;
+    ASSERT_TRUE(expand_cm_keys(engine(), SrtpProfile::aes_cm_128_hmac_sha1_80,
+                               hex("C61E7A93744F39EE10734AFE3FF7A087"),
+                               hex("30CBBC08863D8C85D49DB34A9AE1"),
+                               hex("CEBE321F6FF7716B6FD4AB49AF256A156D38BAA4"), want));
+    EXPECT_EQ(std::memcmp(&rtp.cm, &want.cm, sizeof(want.cm)), 0);
+    EXPECT_EQ(rtp.profile, SrtpProfile::aes_cm_128_hmac_sha1_80);
+}
+
+// Every profile: the same session keys as the key model's OpenSSL KDF (srtp_kdf) expanded, for
+// RTP and RTCP (whose _32 suites keep an 80-bit tag); wrong lengths are refused.
+TEST(Rfc3711, AllocationFreeKdfEqualsTheKeyModelsForEveryProfile) {
+    for (size_t pi = 0; pi < kSrtpProfileCount; ++pi) {
+        const auto profile = static_cast<SrtpProfile>(pi);
+        const SrtpProfileInfo& info = profile_info(profile);
+        SCOPED_TRACE(info.name);
+        Bytes mk(info.key_len), ms(info.salt_len);
+        for (size_t i = 0; i < mk.size(); ++i) mk[i] = static_cast<uint8_t>(0x11 * (i + 1) + pi);
+        for (size_t i = 0; i < ms.size(); ++i) ms[i] = static_cast<uint8_t>(0xA0 + i);
+        SrtpSessionKeys rtp, rtcp;
+        ASSERT_TRUE(derive_session_keys(engine(), profile, mk, ms, rtp, rtcp));
+        for (const bool is_rtcp : {false, true}) {
+            const SrtpSessionKeys& got = is_rtcp ? rtcp : rtp;
+            const auto label = [is_rtcp](SrtpKdfLabel l) {
+                return static_cast<SrtpKdfLabel>(static_cast<uint8_t>(l) + (is_rtcp ? 3 : 0));
+            };
+            const Bytes k_e = srtp_kdf(mk, ms, label(SrtpKdfLabel::rtp_encryption), info.key_len);
+            const Bytes k_s = srtp_kdf(mk, ms, label(SrtpKdfLabel::rtp_salt), info.salt_len);
+            SrtpSessionKeys want;
+            if (info.aead) {
+                ASSERT_TRUE(engine().expand_key(k_e, want.key));
+                EXPECT_EQ(std::memcmp(&got.key, &want.key, sizeof(want.key)), 0);
+                EXPECT_EQ(Bytes(got.salt, got.salt + kAeadSaltLen), k_s);
+            } else {
+                const Bytes k_a = srtp_kdf(mk, ms, label(SrtpKdfLabel::rtp_auth), kHmacSha1KeyLen);
+                ASSERT_TRUE(expand_cm_keys(engine(), is_rtcp ? srtcp_profile(profile) : profile,
+                                           k_e, k_s, k_a, want));
+                EXPECT_EQ(std::memcmp(&got.cm, &want.cm, sizeof(want.cm)), 0);
+            }
+        }
+        SrtpSessionKeys a, b;
+        EXPECT_FALSE(derive_session_keys(engine(), profile, Bytes(info.key_len + 1), ms, a, b));
+        EXPECT_FALSE(derive_session_keys(engine(), profile, mk, Bytes(info.salt_len - 1), a, b));
+    }
+}
+
 TEST(CmProfiles, NamesLengthsAndExpansionChecks) {
     SrtpProfile p{};
     ASSERT_TRUE(profile_from_name("aes_cm_128_hmac_sha1_32", 23, p));

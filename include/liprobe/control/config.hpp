@@ -78,6 +78,9 @@ struct KeysSection {
     uint32_t pending_packets = 4096;
     std::string preload;  // resolved path, empty = none
     uint32_t max_mkis = 1u << 20;
+    // SDES contexts (keys of a=crypto lines in intercepted SDP: one per key, side and m= line),
+    // shared out among the workers; locked key memory, about 2.5 KiB each. 0: SDES off.
+    uint32_t sdes_contexts = 8192;
 };
 
 struct ControlClient {
@@ -135,6 +138,7 @@ struct Warrant {
     DeliverMode deliver = DeliverMode::decrypted;
     std::optional<int64_t> not_before_us;  // Unix microseconds
     std::optional<int64_t> not_after_us;
+    bool sdes = true;               // decrypt SDES calls with the keys of their own SDP (RFC 4568)
     std::array<uint8_t, 16> xid{};  // TS 103 221-1 XID: given, or derived from the LIID
 };
 

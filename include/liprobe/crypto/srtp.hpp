@@ -122,6 +122,15 @@ bool expand_cm_keys(const GcmEngine& engine, SrtpProfile profile, std::span<cons
                     std::span<const uint8_t> k_s, std::span<const uint8_t> k_a,
                     SrtpSessionKeys& out);
 
+// RFC 3711 4.3.1 key derivation with a key derivation rate of 0, allocation-free on IPsec-MB's
+// AES-CTR: the RTP and RTCP session keys of a context, expanded for the fast path, from its master
+// key and salt (14 octets; an AEAD profile's 12-octet salt is padded with 00 00, RFC 7714 11).
+// For keys that arrive on a worker (SDES in an intercepted SDP); the key model derives through
+// OpenSSL (srtp_kdf) and must give the same keys. False when a length does not fit the profile.
+bool derive_session_keys(const GcmEngine& engine, SrtpProfile profile,
+                         std::span<const uint8_t> master_key, std::span<const uint8_t> master_salt,
+                         SrtpSessionKeys& rtp, SrtpSessionKeys& rtcp);
+
 // RFC 3711 4.1.1 IVs: (k_s * 2^16) XOR (SSRC * 2^64) XOR (i * 2^16), i = ROC || SEQ for SRTP and
 // the 31-bit SRTCP index for SRTCP.
 void cm_srtp_iv(const uint8_t salt[kCmSaltLen], uint32_t ssrc, uint32_t roc, uint16_t seq,

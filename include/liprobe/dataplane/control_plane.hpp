@@ -52,6 +52,9 @@ struct ProbeTotals {
              srtp_auth_failed = 0, srtp_unknown_mki = 0, srtp_malformed = 0, pending = 0,
              pending_queued = 0, pending_resolved = 0, pending_expired = 0, pending_overflow = 0,
              cc_decrypted = 0, cc_encrypted = 0, iri = 0, records_lost = 0;
+    uint64_t sdes_decrypted = 0, sdes_lines_installed = 0, sdes_dialogs_refused = 0,
+             sdes_contexts_exhausted = 0;
+    std::vector<std::pair<std::string, uint64_t>> sdes_refused;  // by reason, nonzero only
 };
 
 class ControlPlane {

@@ -16,6 +16,10 @@ struct rte_hash;
 struct rte_ring;
 struct rte_rcu_qsbr;
 
+namespace liprobe::keys {
+struct SrtpContext;
+}
+
 namespace liprobe::media {
 
 inline constexpr size_t kMaxDialogWarrants = 8;
@@ -48,6 +52,11 @@ struct FlowWarrant {
     Side target_side = Side::unknown;  // where this warrant's target is in the dialog
 };
 
+// SDES contexts of a flow per sending side, tried in order: the current keys of the side's latest
+// SDP, then offered ones (an offer's alternatives before its answer), then the previous keys (in
+// flight during a re-key).
+inline constexpr size_t kMaxFlowSdesContexts = 8;
+
 struct FlowInfo {
     FlowKey key;
     Side owner = Side::unknown;  // the side whose SDP named this endpoint (it receives there)
@@ -57,6 +66,10 @@ struct FlowInfo {
     FlowWarrant warrants[kMaxDialogWarrants];
     uint64_t owner_tag = 0;  // the dialog that installed it (worker, slot, generation)
     uint32_t pool_index = 0;
+    // SDES (RFC 4568): by sending side (Side::initiator, Side::receiver), the contexts keyed by
+    // that side's a=crypto lines for this flow's media stream; none: the MKI table decides.
+    uint8_t sdes_count[2] = {0, 0};
+    const keys::SrtpContext* sdes[2][kMaxFlowSdesContexts] = {};
 };
 static_assert(sizeof(FlowInfo) <= 512, "design: at most 512 octets per media flow");
 
@@ -134,6 +147,7 @@ class FlowTable {
     void lookup_bulk(const FlowKey* const* keys, unsigned n, const FlowInfo** out) const;
     uint32_t size() const;  // installed endpoints
     uint32_t capacity() const { return capacity_; }
+    rte_rcu_qsbr* rcu() const { return rcu_; }
 
   private:
     friend class FlowWriter;

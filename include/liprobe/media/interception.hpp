@@ -32,6 +32,7 @@
 #include "liprobe/media/flow_table.hpp"
 #include "liprobe/net/parse.hpp"
 #include "liprobe/sip/dialog_message.hpp"
+#include "liprobe/sip/sdes.hpp"
 #include "liprobe/srtp/decryptor.hpp"
 #include "liprobe/targets/selector_set.hpp"
 
@@ -50,6 +51,9 @@ struct WarrantRoute {
     bool deliver_cc = true;
     int64_t not_before_us = 0;  // 0: unbounded
     int64_t not_after_us = 0;
+    // SDES: decrypt with the keys of the dialog's own a=crypto lines; false: such media goes out
+    // encrypted to this warrant.
+    bool sdes = true;
     uint8_t destination_count = 0;
     uint16_t destinations[kMaxWarrantDestinations] = {};  // RecordSink destination indices
 };
@@ -94,6 +98,12 @@ struct InterceptorCounters {
         pending_too_large;
     Counter cc_rtp_records, cc_ip_records, iri_records;
     Counter records_lost;  // no record buffer or the destination's ring was full
+    // SDES (RFC 4568 a=crypto in the dialog's SDP).
+    Counter sdes_lines_installed;                      // lines whose keys now key media
+    Counter sdes_lines_refused[sip::kSdesErrorCount];  // by reason (index: sip::SdesError)
+    Counter sdes_dialogs_refused;                      // dialogs with a refused line
+    Counter sdes_contexts_exhausted;                   // no context left: media stays encrypted
+    Counter sdes_decrypted;                            // packets decrypted with SDES keys
 };
 
 struct InterceptorConfig {
@@ -106,6 +116,7 @@ struct InterceptorConfig {
     uint32_t pending_packets = 4096;
     int64_t pending_us = 2000LL * 1000;
     uint32_t pending_slot_bytes = 2048;  // larger IP packets are delivered encrypted at once
+    uint32_t sdes_contexts = 1024;       // SDES contexts (one per key per side per media); 0: off
 };
 
 // A received UDP packet as the interceptor sees it. frame is writable: SRTP decrypts in place.

@@ -60,12 +60,19 @@ enum class SdesError : uint8_t {
     too_many_keys,          // more than kMaxSdesKeys key-params
     bad_session_parameter,  // KDR / WSH / FEC value malformed
     unknown_session_parameter,  // a mandatory parameter this probe does not understand
+    // Parsed, but under a session parameter this probe does not decrypt with: UNENCRYPTED_SRTP,
+    // UNENCRYPTED_SRTCP, UNAUTHENTICATED_SRTP, a KDR other than 0, FEC (sdes_supported()).
+    unsupported_session_parameter,
 };
+inline constexpr size_t kSdesErrorCount = 15;
 const char* sdes_error_name(SdesError e);
 
 // Parses the attribute value after "a=crypto:" (surrounding blanks and a trailing CR are
 // ignored). On any error out is wiped (no partial key material stays behind).
 SdesError parse_crypto_attribute(std::string_view value, SdesCrypto& out);
+
+// ok when the probe decrypts what c describes, else unsupported_session_parameter.
+SdesError sdes_supported(const SdesCrypto& c);
 
 // Zeroises the key material (explicit_bzero: not optimised away).
 void wipe(SdesCrypto& c);

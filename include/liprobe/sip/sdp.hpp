@@ -1,6 +1,6 @@
 // SDP (RFC 4566) for media interception: connection addresses, media lines, RTCP ports
-// (RFC 3605 a=rtcp, RFC 5761 a=rtcp-mux) and MIKEY key management (RFC 4567 a=key-mgmt:mikey).
-// Zero-copy and allocation-free.
+// (RFC 3605 a=rtcp, RFC 5761 a=rtcp-mux) and key management: MIKEY (RFC 4567 a=key-mgmt:mikey)
+// and SDES (RFC 4568 a=crypto). Zero-copy and allocation-free.
 #pragma once
 
 #include <array>
@@ -17,6 +17,10 @@ struct IpAddr {
 };
 // Parses a literal IPv4 or IPv6 address (no brackets); false otherwise.
 bool parse_ip(std::string_view text, IpAddr& out);
+
+inline constexpr size_t kMaxMediaStreams = 8;
+// RFC 4568 a=crypto lines kept per media stream (an offer lists alternatives; more are counted).
+inline constexpr size_t kMaxCryptoLines = 4;
 
 enum class MediaDirection : uint8_t { sendrecv, sendonly, recvonly, inactive };
 
@@ -36,9 +40,11 @@ struct MediaStream {
     IpAddr rtcp_addr;
     uint16_t rtcp_port = 0;
     std::string_view mikey;  // base64 of a=key-mgmt:mikey, media level else session level
+    // Values of the media-level a=crypto attributes (RFC 4568 5.1: media level only), in order.
+    std::array<std::string_view, kMaxCryptoLines> crypto{};
+    uint8_t crypto_count = 0;
+    bool crypto_truncated = false;  // more than kMaxCryptoLines (the rest ignored)
 };
-
-inline constexpr size_t kMaxMediaStreams = 8;
 
 struct SdpSession {
     IpAddr connection;               // session-level c=

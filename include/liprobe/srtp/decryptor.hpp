@@ -1,8 +1,9 @@
 // The per-worker SRTP/SRTCP decryption path: locate MKI (+RCC ROC) in the packet tail, resolve it
-// in the KeyTable, pick the context (cached winner per stream), estimate the ROC per SSRC, and
-// decrypt by the context's profile (AEAD AES-GCM, RFC 7714; AES-CM with HMAC-SHA1, RFC 3711), in
-// bursts of up to 32 packets. One SrtpDecryptor per thread; it owns its IPsec-MB engines and its
-// bounded stream-state table. No allocation, lock or syscall after construction.
+// in the KeyTable (or take the flow's own SDES contexts), pick the context (cached winner per
+// stream), estimate the ROC per SSRC, and decrypt by the context's profile (AEAD AES-GCM, RFC 7714;
+// AES-CM with HMAC-SHA1, RFC 3711), in bursts of up to 32 packets. One SrtpDecryptor per thread; it
+// owns its IPsec-MB engines and its bounded stream-state table. No allocation, lock or syscall
+// after construction.
 #pragma once
 
 #include <cstdint>
@@ -26,6 +27,12 @@ struct Packet {
     bool is_rtcp = false;
     int8_t preferred_cs_id = -1;  // PCK: CS-ID expected from the dialog direction, -1 unknown
     int64_t time_us = 0;          // packet time vs the contexts' validity (0: not checked)
+    // SDES (keys from the dialog's SDP): the contexts of the packet's flow and sender, tried in
+    // order instead of the MKI table (each matches only packets carrying its own MKI, if it has
+    // one). flow_stream names the sender's stream state, so the ROC carries over a re-key.
+    const keys::SrtpContext* const* flow_contexts = nullptr;
+    uint8_t flow_context_count = 0;
+    uint64_t flow_stream = 0;
     // out
     Outcome outcome = Outcome::malformed;
     uint32_t plain_len = 0;  // decrypted: length of the plain RTP/RTCP packet at data
@@ -61,6 +68,7 @@ class SrtpDecryptor {
 
   private:
     struct StreamTable;
+    void decrypt_flow_keyed(Packet& p, size_t header_len, uint16_t seq, uint32_t ssrc);
     const keys::KeyTable& table_;
     crypto::GcmEngine gcm_;
     std::unique_ptr<StreamTable> streams_;
