@@ -269,6 +269,7 @@ class EndToEnd : public ::testing::Test {
         EXPECT_EQ(got_liids, expected_liids);
         EXPECT_EQ(lemf_summary_["pdus"], pdus) << lemf_summary_.dump();
         EXPECT_EQ(liprobe::test::number_after(summary_, "auth failed "), tampered) << summary_;
+        expect_sdes_line();
 
         for (const auto& [liid, flood] : floods) {
             SCOPED_TRACE("flood " + liid);
@@ -413,6 +414,32 @@ class EndToEnd : public ::testing::Test {
             EXPECT_EQ(d.src_port, port_of(s["src"].get<std::string>()));
             EXPECT_EQ(d.dst_port, port_of(s["dst"].get<std::string>()));
         }
+    }
+
+    // The summary's SDES line from the manifest's SDES calls: packets decrypted with SDP keys,
+    // a=crypto lines installed (every valid line of a call whose warrant allows SDES, the
+    // offer's unchosen ones included), refused lines and the dialogs they were in.
+    void expect_sdes_line() const {
+        uint64_t decrypted = 0, installed = 0, refused = 0, dialogs = 0;
+        for (const auto& call : manifest_["calls"]) {
+            if (call["expect"] != "intercepted" || !call.contains("key")) continue;
+            const json& key = call["key"];
+            if (key["type"] != "sdes") continue;
+            if (key.contains("bad_crypto")) {
+                refused += key["bad_crypto"]["lines"].get<uint64_t>();
+                ++dialogs;
+                continue;
+            }
+            if (!key["warrant_sdes"].get<bool>()) continue;
+            installed += key["lines"].get<uint64_t>();
+            for (const auto& s : call["streams"]) decrypted += s["count"].get<uint64_t>();
+        }
+        EXPECT_NE(summary_.find("  SDES                 decrypted " + std::to_string(decrypted) +
+                                ", lines installed " + std::to_string(installed) + ", refused " +
+                                std::to_string(refused) + " (in " + std::to_string(dialogs) +
+                                " dialogs), no context left 0\n"),
+                  std::string::npos)
+            << summary_;
     }
 
     // The summary's records line: CC decrypted and encrypted, IRI, nothing lost.

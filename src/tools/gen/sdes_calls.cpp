@@ -299,6 +299,8 @@ void CallsGenerator::add_sdes_call(const SdesCallPlan& plan) {
                 {"rekeyed", plan.rekey},
                 {"warrant_sdes", plan.warrant_sdes}};
     for (const SdesLine& l : offer_lines) key["offer_tags"].push_back(l.tag);
+    // Every a=crypto line of the call's SDP: offer, answer, and the re-INVITE's pair.
+    key["lines"] = offer_lines.size() + 1 + (plan.rekey ? 2 : 0);
     if (!plan.bad.empty()) {
         // Both lines of the call (the offer's and the answer's) are broken the same way.
         key["bad_crypto"] = {{"reason", plan.bad}, {"lines", 2}};
