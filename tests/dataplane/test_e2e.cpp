@@ -684,19 +684,31 @@ TEST_F(EndToEnd, SdesOverX3) {
 
 // A re-INVITE re-keys both directions mid-call (RFC 4568 7.1.4): the packet each way that
 // crosses the transaction is under the old keys, those after its 200 OK (before the ACK too)
-// under the new ones; SRTCP likewise. Every packet decrypted, none fails authentication.
+// under the new ones; SRTCP likewise. In the second call the MKI changes with the keys and the
+// caller's first packet after the 200 OK still carries the old ones (sent before the answer
+// reached the caller). Every packet decrypted, none fails authentication.
 TEST_F(EndToEnd, SdesRekeyByReInvite) {
     run_and_check({scenario_args("sdes_rekey")});
     const auto calls = calls_of("sdes_rekey");
-    ASSERT_EQ(calls.size(), 1u);
-    ASSERT_EQ(calls[0]["sip"].size(), 10u);
-    EXPECT_EQ(calls[0]["sip"][5]["first_line"].get<std::string>().rfind("INVITE ", 0), 0u);
-    ASSERT_EQ(calls[0]["streams"].size(), 4u);
-    for (const auto& s : calls[0]["streams"]) {
-        EXPECT_EQ(s["rekeyed_from_packet"], s["kind"] == "rtp" ? 5 : 1) << s["id"];
+    ASSERT_EQ(calls.size(), 2u);
+    for (const auto& call : calls) {
+        SCOPED_TRACE(call["id"].get<std::string>());
+        const bool in_flight = call["key"]["caller_packet_in_flight"].get<bool>();
+        EXPECT_EQ(in_flight, &call == &calls[1]);
+        ASSERT_EQ(call["sip"].size(), 10u);
+        EXPECT_EQ(call["sip"][5]["first_line"].get<std::string>().rfind("INVITE ", 0), 0u);
+        ASSERT_EQ(call["streams"].size(), 4u);
+        for (const auto& s : call["streams"]) {
+            const bool late = in_flight && s["kind"] == "rtp" && s["from_caller"].get<bool>();
+            EXPECT_EQ(s["rekeyed_from_packet"], s["kind"] == "rtcp" ? 1 : late ? 6 : 5) << s["id"];
+            if (in_flight) {
+                EXPECT_EQ(s["sdes"]["mki"], "00000001");
+                EXPECT_EQ(s["sdes_rekeyed"]["mki"], "00000002");
+            }
+        }
     }
     const auto [decrypted, encrypted, iri] = manifest_records();
-    EXPECT_EQ(decrypted, 2u * 10 + 2 * 2);
+    EXPECT_EQ(decrypted, 2u * (2 * 10 + 2 * 2));
     expect_records(decrypted, 0, iri);
     EXPECT_EQ(liprobe::test::number_after(summary_, "auth failed "), 0u) << summary_;
 }

@@ -260,10 +260,10 @@ class GenCalls : public ::testing::Test {
 TEST_F(GenCalls, ManifestCoversEveryKindAndScenario) {
     // 2 private + 2 group + 4 IMS + 3 background + scenario calls (rollover 2, missing_key 1,
     // tampered 1, ipv6 2, vlan 2, fragmented_invite 1, tcp_split 1, uri_normalisation 4,
-    // csrc_ext 1, malformed 1) + SDES calls (sdes 6, sdes_mki 6, sdes_rekey 1,
+    // csrc_ext 1, malformed 1) + SDES calls (sdes 6, sdes_mki 6, sdes_rekey 2,
     // sdes_bad_crypto 4; sdes_disabled is not in all).
     const json& calls = manifest_["calls"];
-    ASSERT_EQ(calls.size(), 2u + 2 + 4 + 3 + 16 + 17);
+    ASSERT_EQ(calls.size(), 2u + 2 + 4 + 3 + 16 + 18);
     std::map<std::string, int> kinds, scenarios, expect;
     for (const json& c : calls) {
         ++kinds[c["kind"].get<std::string>()];
@@ -272,18 +272,18 @@ TEST_F(GenCalls, ManifestCoversEveryKindAndScenario) {
     }
     EXPECT_EQ(kinds["mcptt_private"], 2 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1);
     EXPECT_EQ(kinds["mcptt_group"], 2 + 1 + 1 + 1 + 1);
-    EXPECT_EQ(kinds["ims"], 4 + 1 + 4 + 17);
+    EXPECT_EQ(kinds["ims"], 4 + 1 + 4 + 18);
     EXPECT_EQ(scenarios["uri_normalisation"], 4);
     EXPECT_EQ(scenarios["sdes"], 6);
     EXPECT_EQ(scenarios["sdes_mki"], 6);
-    EXPECT_EQ(scenarios["sdes_rekey"], 1);
+    EXPECT_EQ(scenarios["sdes_rekey"], 2);
     EXPECT_EQ(scenarios["sdes_bad_crypto"], 4);
     EXPECT_EQ(scenarios.count("sdes_disabled"), 0u);
     EXPECT_EQ(expect["not_intercepted"], 3 + 1);  // background + the case-different user part
     EXPECT_EQ(manifest_["scenarios"].size(), 14u);
     EXPECT_EQ(manifest_["malformed"].size(), 6u);
     EXPECT_EQ(manifest_["frames"].get<size_t>(), capture_.size());
-    EXPECT_EQ(manifest_["warrants"].size(), 2u + 2 + 4 + 16 + 17);
+    EXPECT_EQ(manifest_["warrants"].size(), 2u + 2 + 4 + 16 + 18);
 }
 
 TEST_F(GenCalls, EverySipMessageParsesAndCarriesTheRightIdsKeysAndPorts) {
@@ -383,7 +383,7 @@ TEST_F(GenCalls, EverySipMessageParsesAndCarriesTheRightIdsKeysAndPorts) {
             }
         }
     }
-    EXPECT_EQ(messages, manifest_["calls"].size() * 7 + 3);
+    EXPECT_EQ(messages, manifest_["calls"].size() * 7 + 2 * 3);
     EXPECT_EQ(mikeys, 2u + 1 + 9);  // private calls: plain, background, scenarios
     EXPECT_EQ(fragmented, 1u);
     EXPECT_EQ(tcp, 1u);
@@ -538,12 +538,12 @@ TEST_F(GenCalls, SdesKeysAreInTheSdpOnly) {
             }
         }
     }
-    EXPECT_EQ(calls, 17u);
+    EXPECT_EQ(calls, 18u);
     EXPECT_EQ(refused, 4u * 2);  // one bad line in each offer and answer of sdes_bad_crypto
-    EXPECT_EQ(lines, 12u * 3 + (3 + 2) + 4 * 2);  // decoy + chosen + answer; re-key: + 2
+    EXPECT_EQ(lines, 14u * 3 + 2 * 2 + 4 * 2);  // decoy + chosen + answer; re-keys: + 2
     EXPECT_EQ(suites.size(), 6u);
-    // 13 decryptable calls: 2 RTP streams of 12 packets, 2 SRTCP streams of 2.
-    EXPECT_EQ(packets, 13u * (2 * 12 + 2 * 2));
+    // 14 decryptable calls: 2 RTP streams of 12 packets, 2 SRTCP streams of 2.
+    EXPECT_EQ(packets, 14u * (2 * 12 + 2 * 2));
 }
 
 // sdes_disabled (not in all): the warrant says sdes = false in liprobe.toml; the call's SDP keys
@@ -690,9 +690,9 @@ TEST_F(GenCalls, TsharkRecognisesTheSip) {
     while (std::getline(in, line)) ++methods[line];
     const size_t calls = manifest_["calls"].size();
     // Two of the malformed frames begin with a well-formed INVITE request line on port 5060;
-    // the re-keyed SDES call has a re-INVITE, its 200 OK and its ACK.
-    EXPECT_EQ(methods["INVITE"], calls + 2 + 1);
-    EXPECT_EQ(methods["ACK"], calls + 1);
+    // each of the two re-keyed SDES calls has a re-INVITE, its 200 OK and its ACK.
+    EXPECT_EQ(methods["INVITE"], calls + 2 + 2);
+    EXPECT_EQ(methods["ACK"], calls + 2);
     EXPECT_EQ(methods["BYE"], calls);
-    EXPECT_EQ(methods[""], calls * 4 + 1);  // the responses
+    EXPECT_EQ(methods[""], calls * 4 + 2);  // the responses
 }

@@ -60,6 +60,9 @@ struct CallsGenerator::SdesCallPlan {
     bool rtcp_mux = false;
     bool decoy_first = false;  // the offer lists another suite first: the answer's tag counts
     bool rekey = false;
+    // Re-keyed calls: the caller's first packet after the re-INVITE's 200 OK was sent before
+    // the caller had the answer (in flight): still under the old keys.
+    bool caller_packet_in_flight = false;
     std::string bad;  // a bad_crypto_reasons() entry: every line of the call broken that way
     bool warrant_sdes = true;
     std::string target_side = "callee";
@@ -106,7 +109,13 @@ void CallsGenerator::add_sdes_scenario(const std::string& name) {
             add_sdes_call(plan);
         }
     } else if (name == "sdes_rekey") {
+        // A clean switch at the answer, without MKI; then an MKI that changes with the keys
+        // (1 -> 2) and one caller packet in flight under the old keys after the answer.
         plan.rekey = true;
+        add_sdes_call(plan);
+        plan.mki_len = 4;
+        plan.caller_packet_in_flight = true;
+        plan.rtcp_mux = true;
         add_sdes_call(plan);
     } else if (name == "sdes_bad_crypto") {
         for (const std::string& reason : bad_crypto_reasons()) {
@@ -136,7 +145,7 @@ void CallsGenerator::add_sdes_call(const SdesCallPlan& plan) {
 
     // ---- the a=crypto lines ----
     const crypto::SrtpProfileInfo& info = crypto::profile_info(plan.suite);
-    auto line = [&](uint32_t tag, SrtpProfile suite) {
+    auto line = [&](uint32_t tag, SrtpProfile suite, uint32_t mki_value) {
         const crypto::SrtpProfileInfo& i = crypto::profile_info(suite);
         SdesLine l;
         l.tag = tag;
@@ -162,8 +171,8 @@ void CallsGenerator::add_sdes_call(const SdesCallPlan& plan) {
         if (plan.mki_len != 0) {
             l.keys.mki.assign(plan.mki_len, 0);
             for (size_t k = 0; k < plan.mki_len && k < 4; ++k)
-                l.keys.mki[plan.mki_len - 1 - k] = static_cast<uint8_t>(plan.mki_value >> (8 * k));
-            l.params += "|" + std::to_string(plan.mki_value) + ":" + std::to_string(plan.mki_len);
+                l.keys.mki[plan.mki_len - 1 - k] = static_cast<uint8_t>(mki_value >> (8 * k));
+            l.params += "|" + std::to_string(mki_value) + ":" + std::to_string(plan.mki_len);
         }
         return l;
     };
@@ -174,20 +183,20 @@ void CallsGenerator::add_sdes_call(const SdesCallPlan& plan) {
     std::vector<SdesLine> offer_lines;
     uint32_t chosen_tag = 1;
     if (plan.decoy_first) {
-        offer_lines.push_back(line(1, decoy_suite));
-        offer_lines.push_back(line(2, plan.suite));
+        offer_lines.push_back(line(1, decoy_suite, plan.mki_value));
+        offer_lines.push_back(line(2, plan.suite, plan.mki_value));
         chosen_tag = 2;
     } else {
-        offer_lines.push_back(line(1, plan.suite));
-        if (plan.bad.empty()) offer_lines.push_back(line(2, decoy_suite));
+        offer_lines.push_back(line(1, plan.suite, plan.mki_value));
+        if (plan.bad.empty()) offer_lines.push_back(line(2, decoy_suite, plan.mki_value));
     }
     const SdesLine& offer_chosen = offer_lines[chosen_tag - 1];
-    const SdesLine answer_line = line(chosen_tag, plan.suite);
-    // Re-keying: new lines on both sides under the same tag and suite.
+    const SdesLine answer_line = line(chosen_tag, plan.suite, plan.mki_value);
+    // Re-keying: new lines on both sides under the same tag and suite (and the next MKI).
     SdesLine reoffer_line, reanswer_line;
     if (plan.rekey) {
-        reoffer_line = line(chosen_tag, plan.suite);
-        reanswer_line = line(chosen_tag, plan.suite);
+        reoffer_line = line(chosen_tag, plan.suite, plan.mki_value + 1);
+        reanswer_line = line(chosen_tag, plan.suite, plan.mki_value + 1);
     }
     auto texts = [](const std::vector<SdesLine>& lines) {
         std::vector<std::string> out;
@@ -266,9 +275,10 @@ void CallsGenerator::add_sdes_call(const SdesCallPlan& plan) {
         rtp.keys = own.keys;  // bad lines: still the keys of the (default) AES-CM suite
         rtp.extra_meta["sdes"] = sdes_meta(own);
         if (plan.rekey) {
-            rtp.rekeys.push_back({rk, renewed.keys});
+            const uint32_t first_new = rk + (from_caller && plan.caller_packet_in_flight ? 1 : 0);
+            rtp.rekeys.push_back({first_new, renewed.keys});
             rtp.extra_meta["sdes_rekeyed"] = sdes_meta(renewed);
-            rtp.extra_meta["rekeyed_from_packet"] = rk;
+            rtp.extra_meta["rekeyed_from_packet"] = first_new;
         }
         rtp.extra_meta["rtcp_mux"] = plan.rtcp_mux;
         // Two SRTCP reports; in the re-keyed call one before the re-INVITE, one after its answer.
@@ -297,6 +307,7 @@ void CallsGenerator::add_sdes_call(const SdesCallPlan& plan) {
                 {"mki_len", plan.mki_len},
                 {"rtcp_mux", plan.rtcp_mux},
                 {"rekeyed", plan.rekey},
+                {"caller_packet_in_flight", plan.caller_packet_in_flight},
                 {"warrant_sdes", plan.warrant_sdes}};
     for (const SdesLine& l : offer_lines) key["offer_tags"].push_back(l.tag);
     // Every a=crypto line of the call's SDP: offer, answer, and the re-INVITE's pair.
@@ -327,10 +338,12 @@ const std::vector<std::pair<std::string, std::string>>& sdes_scenario_texts() {
          "the suites of \"sdes\" with an MKI (|<value>:<length>, 1..4 octets, the same value on "
          "both sides) and, on every other call, a lifetime (|2^31): every packet decrypted"},
         {"sdes_rekey",
-         "a re-INVITE mid-call brings new a=crypto lines on both sides (same tag and suite): "
-         "packets up to the re-INVITE's 200 OK use the first keys (one each way crosses the "
-         "transaction), packets after it the new ones (\"rekeyed_from_packet\"), SRTCP "
-         "likewise; every packet decrypted"},
+         "two calls whose re-INVITE mid-call brings new a=crypto lines on both sides (same tag "
+         "and suite): packets up to the re-INVITE's 200 OK use the first keys (one each way "
+         "crosses the transaction), packets after it the new ones (\"rekeyed_from_packet\"), "
+         "SRTCP likewise; in the second call the MKI changes with the keys (1 -> 2) and the "
+         "caller's first packet after the 200 OK is still under the old keys (in flight, "
+         "\"caller_packet_in_flight\"); every packet decrypted"},
         {"sdes_bad_crypto",
          "one call per kind of bad a=crypto line (bad_base64, wrong_key_length, unknown_suite, "
          "bad_lifetime: key \"bad_crypto\"), offer and answer broken the same way: every media "
