@@ -656,15 +656,17 @@ TEST_F(EndToEnd, SdesEverySuiteDecryptedWithNoKeyFile) {
     EXPECT_NE(summary_.find("  keys                 loaded 0, refused 0\n"), std::string::npos)
         << summary_;
     std::set<std::string> suites;
-    size_t with_mki = 0, muxed = 0;
+    size_t with_mki = 0, muxed = 0, ipv6 = 0;
     for (const auto& call : manifest_["calls"]) {
         suites.insert(call["key"]["suite"].get<std::string>());
         with_mki += call["key"]["mki_len"].get<size_t>() != 0 ? 1 : 0;
         muxed += call["key"]["rtcp_mux"].get<bool>() ? 1 : 0;
+        ipv6 += call["ip_version"] == 6 ? 1 : 0;
     }
     EXPECT_EQ(suites.size(), 6u);
     EXPECT_EQ(with_mki, 6u);
     EXPECT_EQ(muxed, 6u);
+    EXPECT_EQ(ipv6, 1u);
     const auto [decrypted, encrypted, iri] = manifest_records();
     EXPECT_EQ(decrypted, 12u * (2 * 10 + 2 * 2));  // 12 calls: 2 RTP of 10, 2 SRTCP of 2
     EXPECT_EQ(encrypted, 0u);

@@ -58,6 +58,7 @@ struct CallsGenerator::SdesCallPlan {
     uint32_t mki_value = 1;
     bool lifetime = false;  // "|2^31" before the MKI
     bool rtcp_mux = false;
+    bool ipv6 = false;         // SIP, SDP (c=IN IP6) and media over IPv6
     bool decoy_first = false;  // the offer lists another suite first: the answer's tag counts
     bool rekey = false;
     // Re-keyed calls: the caller's first packet after the re-INVITE's 200 OK was sent before
@@ -87,9 +88,10 @@ void CallsGenerator::add_sdes_scenario(const std::string& name) {
     plan.scenario = name;
     if (name == "sdes") {
         // Every suite without an MKI; SRTCP muxed on every other call; the offer of every other
-        // call lists a decoy suite before the one the answer takes.
+        // call lists a decoy suite before the one the answer takes; the last call over IPv6.
         for (size_t i = 0; i < suites; ++i) {
             plan.suite = kSdesSuites[i];
+            plan.ipv6 = i + 1 == suites;
             plan.rtcp_mux = i % 2 == 1;
             plan.decoy_first = i % 2 == 0;
             plan.target_side = i % 2 == 0 ? "callee" : "caller";
@@ -138,6 +140,7 @@ void CallsGenerator::add_sdes_call(const SdesCallPlan& plan) {
     v.keys_in_json = false;
     v.target_side = plan.target_side;
     v.warrant_sdes = plan.warrant_sdes;
+    v.ipv6 = plan.ipv6;
     const CallSetup c = setup_call(Kind::ims_call, v);
     const uint32_t n =
         plan.rekey ? std::max(o_.packets_per_stream, kRekeyMinPackets) : o_.packets_per_stream;
@@ -332,8 +335,8 @@ const std::vector<std::pair<std::string, std::string>>& sdes_scenario_texts() {
          "IMS calls keyed only by RFC 4568 a=crypto lines in the SDP (no keys.json entry), one per "
          "suite (AES_CM_128_HMAC_SHA1_80/32, AES_256_CM_HMAC_SHA1_80/32, AEAD_AES_128_GCM, "
          "AEAD_AES_256_GCM), no MKI; the offer of every other call lists a decoy suite first and "
-         "the answer's tag picks the second line; SRTCP both ways, muxed on every other call: "
-         "every RTP and SRTCP packet is delivered decrypted"},
+         "the answer's tag picks the second line; SRTCP both ways, muxed on every other call; the "
+         "AEAD_AES_256_GCM call over IPv6: every RTP and SRTCP packet is delivered decrypted"},
         {"sdes_mki",
          "the suites of \"sdes\" with an MKI (|<value>:<length>, 1..4 octets, the same value on "
          "both sides) and, on every other call, a lifetime (|2^31): every packet decrypted"},
