@@ -189,6 +189,20 @@ bool start_control_plane(ControlPlane& plane, const std::vector<std::unique_ptr<
     return false;
 }
 
+// The workers' dialog notes (refused a=crypto lines), one log line each: what an operator needs
+// to find the call (its CIN) and the reason, never the line itself (it holds a key).
+void log_dialog_notes(std::vector<std::unique_ptr<Worker>>& workers) {
+    media::DialogNote notes[16];
+    for (auto& w : workers) {
+        size_t n;
+        while ((n = w->interceptor().take_notes(notes, std::size(notes))) > 0)
+            for (size_t i = 0; i < n; ++i)
+                std::cerr << "liprobe: dialog CIN " << notes[i].cin << ": a=crypto line (tag "
+                          << notes[i].tag << ") refused: " << sip::sdes_error_name(notes[i].reason)
+                          << " (media no other line keys goes out as encrypted CC)\n";
+    }
+}
+
 }  // namespace
 
 int run(const control::Config& cfg, const RunOptions& options) {
@@ -606,9 +620,11 @@ int run(const control::Config& cfg, const RunOptions& options) {
                 }
             }
             control_plane->tick();
+            log_dialog_notes(pool_workers);
         }
         control_plane->stop();
         rte_eal_mp_wait_lcore();
+        log_dialog_notes(pool_workers);
         if (feeder_thread.joinable()) feeder_thread.join();
         live->stop();  // drains every destination, bounded by drain_timeout
 

@@ -177,6 +177,23 @@ struct Interceptor::Impl {
     Staged staged[srtp::kMaxBurst];
     uint16_t staged_count = 0;
 
+    // Dialog notes: a single-producer (this worker), single-consumer (control thread) ring.
+    static constexpr uint32_t kNotes = 64;
+    DialogNote notes[kNotes];
+    std::atomic<uint32_t> notes_head{0}, notes_tail{0};
+    std::atomic<uint64_t> notes_dropped{0};
+
+    void note(const DialogNote& n) {
+        const uint32_t head = notes_head.load(std::memory_order_relaxed);
+        if (head - notes_tail.load(std::memory_order_acquire) == kNotes) {
+            notes_dropped.store(notes_dropped.load(std::memory_order_relaxed) + 1,
+                                std::memory_order_relaxed);
+            return;
+        }
+        notes[head % kNotes] = n;
+        notes_head.store(head + 1, std::memory_order_release);
+    }
+
     std::vector<PendingSlot> slots;
     std::vector<uint8_t> slot_bytes;
     std::vector<uint32_t> pending_ring;  // FIFO of slot indices
@@ -460,21 +477,26 @@ struct Interceptor::Impl {
         return false;
     }
 
-    void refuse_sdes(Dialog& d, sip::SdesError e) {
+    void refuse_sdes(Dialog& d, sip::SdesError e, uint32_t tag) {
         ctr().sdes_lines_refused[static_cast<size_t>(e)].add();
         if (!d.sdes_refused) {
             d.sdes_refused = true;
             ctr().sdes_dialogs_refused.add();
         }
+        note(DialogNote{d.warrant_count > 0 ? d.warrants[0].cin : 0, tag, e});
     }
 
-    // One a=crypto value parsed and checked; false (counted) when refused.
+    // One a=crypto value parsed and checked; false (counted and noted) when refused.
     bool parse_sdes(Dialog& d, std::string_view line, sip::SdesCrypto& out) {
         sip::SdesError e = sip::parse_crypto_attribute(line, out);
         if (e == sip::SdesError::ok) e = sip::sdes_supported(out);
         if (e == sip::SdesError::ok) return true;
+        // The tag, for the note: the leading digits of the line, if any (RFC 4568 9.1).
+        uint32_t tag = 0;
+        for (size_t i = 0; i < line.size() && i < 9 && line[i] >= '0' && line[i] <= '9'; ++i)
+            tag = tag * 10 + static_cast<uint32_t>(line[i] - '0');
         sip::wipe(out);
-        refuse_sdes(d, e);
+        refuse_sdes(d, e, tag);
         return false;
     }
 
@@ -1162,6 +1184,18 @@ size_t Interceptor::active_dialogs() const {
 }
 size_t Interceptor::pending() const {
     return impl_->pending_count;
+}
+size_t Interceptor::take_notes(DialogNote* out, size_t max) {
+    Impl& im = *impl_;
+    const uint32_t head = im.notes_head.load(std::memory_order_acquire);
+    uint32_t tail = im.notes_tail.load(std::memory_order_relaxed);
+    size_t n = 0;
+    for (; tail != head && n < max; ++tail, ++n) out[n] = im.notes[tail % Impl::kNotes];
+    im.notes_tail.store(tail, std::memory_order_release);
+    return n;
+}
+uint64_t Interceptor::notes_dropped() const {
+    return impl_->notes_dropped.load(std::memory_order_relaxed);
 }
 
 }  // namespace liprobe::media

@@ -56,6 +56,7 @@ TEST(ConfigDefaults, EveryKeyHasItsDocumentedDefault) {
     EXPECT_EQ(c.keys.pending_packets, 4096u);
     EXPECT_EQ(c.keys.preload, "");
     EXPECT_EQ(c.keys.max_mkis, 1048576u);
+    EXPECT_EQ(c.keys.sdes_contexts, 8192u);
 
     EXPECT_TRUE(c.control.listen.empty());
     EXPECT_EQ(c.control.cert, "");
@@ -113,6 +114,7 @@ destinations = ["lemf1"]
     ASSERT_EQ(r.config.warrants.size(), 1u);
     const Warrant& w = r.config.warrants[0];
     EXPECT_EQ(w.deliver, DeliverMode::decrypted);
+    EXPECT_TRUE(w.sdes);
     EXPECT_FALSE(w.not_before_us.has_value());
     EXPECT_FALSE(w.not_after_us.has_value());
     EXPECT_EQ(w.xid, derive_xid("LIID-1"));
@@ -197,6 +199,7 @@ liid = "L2"
 targets = ["sip:grp@mcptt.example.org"]
 destinations = ["lab"]
 deliver = "encrypted"
+sdes = false
 )";
     const LoadResult r = parse_config(text, "full.toml", "/opt/lp");
     ASSERT_TRUE(r.ok()) << errors_of(r);
@@ -272,12 +275,24 @@ deliver = "encrypted"
     EXPECT_EQ(w.not_after_us, int64_t{1738306800} * 1000000 + 250000);  // +01:00 offset
     EXPECT_EQ(xid_text(w.xid), "01234567-89ab-cdef-0123-456789abcdef");
     EXPECT_EQ(c.warrants[1].deliver, DeliverMode::encrypted);
+    EXPECT_TRUE(w.sdes);
+    EXPECT_FALSE(c.warrants[1].sdes);
 
     // The only warning: the lab destination without TLS.
     ASSERT_EQ(r.warnings.size(), 1u);
     EXPECT_EQ(r.warnings[0].text(),
               "full.toml:63: destination[1].tls: TLS is off for this destination: lab use on "
               "loopback only");
+}
+
+TEST(ConfigParse, SdesContextsAreReadAndBounded) {
+    LoadResult r =
+        parse_config(std::string(kMinimal) + "[keys]\nsdes_contexts = 0\n", "k.toml", "");
+    ASSERT_TRUE(r.ok()) << errors_of(r);
+    EXPECT_EQ(r.config.keys.sdes_contexts, 0u);
+    r = parse_config(std::string(kMinimal) + "[keys]\nsdes_contexts = 4194305\n", "k.toml", "");
+    ASSERT_FALSE(r.ok());
+    EXPECT_NE(errors_of(r).find("keys.sdes_contexts"), std::string::npos) << errors_of(r);
 }
 
 TEST(ConfigParse, RxQueuesDefaultToWorkers) {

@@ -127,6 +127,14 @@ struct UdpPacket {
     int64_t time_us = 0;                        // packet time (Unix microseconds)
 };
 
+// A dialog-level event for the operator's log, written by the worker and taken by a control
+// thread (Interceptor::take_notes). No identity and no key: the dialog is named by its CIN.
+struct DialogNote {
+    uint32_t cin = 0;
+    uint32_t tag = 0;  // the a=crypto tag, 0 when the line had none readable
+    sip::SdesError reason = sip::SdesError::ok;  // why the line was refused
+};
+
 class Interceptor {
   public:
     Interceptor(const InterceptorConfig& config, FlowTable& flows, const keys::KeyTable& keys,
@@ -157,6 +165,11 @@ class Interceptor {
     void tick(int64_t now_us, uint64_t key_generation);
     // End of input: every pending packet is delivered as encrypted CC.
     void finish();
+
+    // Control thread: copies up to max notes written since the last call (oldest first). Notes
+    // that found the ring full were counted in notes_dropped() instead.
+    size_t take_notes(DialogNote* out, size_t max);
+    uint64_t notes_dropped() const;
 
     const InterceptorCounters& counters() const { return counters_; }
     const FlowWriter& flow_writer() const;
