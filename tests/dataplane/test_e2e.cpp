@@ -209,6 +209,7 @@ class EndToEnd : public ::testing::Test {
             dir_ + "/probe.out", dir_ + "/probe.err");
         ASSERT_EQ(wait_exit(probe), 0) << slurp(dir_ + "/probe.err") << slurp(dir_ + "/probe.out");
         summary_ = slurp(dir_ + "/probe.out");
+        probe_log_ = slurp(dir_ + "/probe.err");
         ASSERT_EQ(lemf_.stop(), 0) << slurp(dir_ + "/lemf.err");
         lemf_summary_ = json::parse(slurp(dir_ + "/lemf/summary.json"));
         capture_ = pcap_records(gen_ + "/capture.pcap", &capture_times_);
@@ -270,6 +271,7 @@ class EndToEnd : public ::testing::Test {
         EXPECT_EQ(lemf_summary_["pdus"], pdus) << lemf_summary_.dump();
         EXPECT_EQ(liprobe::test::number_after(summary_, "auth failed "), tampered) << summary_;
         expect_sdes_line();
+        expect_no_sdes_key_printed();
 
         for (const auto& [liid, flood] : floods) {
             SCOPED_TRACE("flood " + liid);
@@ -442,6 +444,39 @@ class EndToEnd : public ::testing::Test {
             << summary_;
     }
 
+    // Secrets are never logged: no key||salt of any a=crypto line in the capture (valid or not)
+    // appears in what the probe or the LEMF printed.
+    void expect_no_sdes_key_printed() const {
+        const std::string printed =
+            summary_ + probe_log_ + slurp(dir_ + "/lemf.out") + slurp(dir_ + "/lemf.err");
+        size_t keys = 0;
+        for (const Bytes& frame : capture_) {
+            const std::string text(frame.begin(), frame.end());
+            for (size_t at = text.find("inline:"); at != std::string::npos;
+                 at = text.find("inline:", at + 1)) {
+                const size_t from = at + 7;
+                const std::string key =
+                    text.substr(from, text.find_first_of("|\r\n ", from) - from);
+                ASSERT_GE(key.size(), 16u);
+                EXPECT_EQ(printed.find(key), std::string::npos) << "a key was printed";
+                ++keys;
+            }
+        }
+        if (keys != 0) {
+            EXPECT_EQ(printed.find("inline:"), std::string::npos);
+        }
+    }
+
+    // The CIN the LEMF saw for this LIID's (single) dialog; ~0 when there is none.
+    uint64_t cin_of(const std::string& liid) const {
+        for (const auto& e : fs::directory_iterator(dir_ + "/lemf")) {
+            if (e.path().extension() != ".jsonl") continue;
+            const auto lines = read_jsonl(e.path().string());
+            if (!lines.empty() && lines[0]["liid"] == liid) return lines[0]["cin"].get<uint64_t>();
+        }
+        return ~uint64_t{0};
+    }
+
     // The summary's records line: CC decrypted and encrypted, IRI, nothing lost.
     void expect_records(uint64_t decrypted, uint64_t encrypted, uint64_t iri) const {
         EXPECT_NE(summary_.find("  records              CC decrypted " + std::to_string(decrypted) +
@@ -486,7 +521,7 @@ class EndToEnd : public ::testing::Test {
         return out;
     }
 
-    std::string dir_, gen_, summary_, format_;
+    std::string dir_, gen_, summary_, probe_log_, format_;
     liprobe::test::LemfProcess lemf_;
     json manifest_, lemf_summary_;
     std::vector<Bytes> capture_;
@@ -729,6 +764,23 @@ TEST_F(EndToEnd, SdesBadCryptoLinesDeliverEncrypted) {
     EXPECT_EQ(decrypted, 0u);
     EXPECT_EQ(encrypted, 4u * (2 * 10 + 2 * 2));
     expect_records(0, encrypted, iri);
+    // Each refused line (the offer's and the answer's, both tag 1) is logged once, naming the
+    // dialog by its CIN and the reason; nothing else is logged about a=crypto lines.
+    auto count = [&](const std::string& what) {
+        size_t n = 0;
+        for (size_t at = probe_log_.find(what); at != std::string::npos;
+             at = probe_log_.find(what, at + 1))
+            ++n;
+        return n;
+    };
+    for (const auto& call : calls_of("sdes_bad_crypto")) {
+        const std::string note = "liprobe: dialog CIN " +
+                                 std::to_string(cin_of(call["warrant"].get<std::string>())) +
+                                 ": a=crypto line (tag 1) refused: " +
+                                 call["key"]["bad_crypto"]["reason"].get<std::string>() + " (";
+        EXPECT_EQ(count(note), 2u) << note << "\n" << probe_log_;
+    }
+    EXPECT_EQ(count("a=crypto line"), 4u * 2) << probe_log_;
     EXPECT_EQ(liprobe::test::number_after(summary_, "SRTP                 decrypted "), 0u)
         << summary_;
 }
