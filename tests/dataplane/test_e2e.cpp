@@ -434,7 +434,10 @@ class EndToEnd : public ::testing::Test {
             }
             if (!key["warrant_sdes"].get<bool>()) continue;
             installed += key["lines"].get<uint64_t>();
-            for (const auto& s : call["streams"]) decrypted += s["count"].get<uint64_t>();
+            for (const auto& s : call["streams"]) {
+                decrypted += s["count"].get<uint64_t>();
+                if (s.contains("tampered")) decrypted -= s["tampered"].size();
+            }
         }
         EXPECT_NE(summary_.find("  SDES                 decrypted " + std::to_string(decrypted) +
                                 ", lines installed " + std::to_string(installed) + ", refused " +
@@ -702,10 +705,13 @@ TEST_F(EndToEnd, SdesEverySuiteDecryptedWithNoKeyFile) {
     EXPECT_EQ(with_mki, 6u);
     EXPECT_EQ(muxed, 6u);
     EXPECT_EQ(ipv6, 1u);
+    // 12 calls: 2 RTP of 10, 2 SRTCP of 2; packet 3 of one caller stream tampered: it fails
+    // authentication against the flow's SDES keys and goes out encrypted at once.
     const auto [decrypted, encrypted, iri] = manifest_records();
-    EXPECT_EQ(decrypted, 12u * (2 * 10 + 2 * 2));  // 12 calls: 2 RTP of 10, 2 SRTCP of 2
-    EXPECT_EQ(encrypted, 0u);
-    expect_records(decrypted, 0, iri);
+    EXPECT_EQ(decrypted, 12u * (2 * 10 + 2 * 2) - 1);
+    EXPECT_EQ(encrypted, 1u);
+    expect_records(decrypted, encrypted, iri);
+    EXPECT_EQ(liprobe::test::number_after(summary_, "auth failed "), 1u) << summary_;
     EXPECT_EQ(liprobe::test::number_after(summary_, "SRTP                 decrypted "), decrypted)
         << summary_;
 }
@@ -715,8 +721,8 @@ TEST_F(EndToEnd, SdesEverySuiteDecryptedWithNoKeyFile) {
 TEST_F(EndToEnd, SdesOverX3) {
     run_and_check({scenario_args("sdes"), "x3"});
     const auto [decrypted, encrypted, iri] = manifest_records();
-    EXPECT_EQ(decrypted, 6u * (2 * 10 + 2 * 2));
-    expect_records(decrypted, 0, iri);
+    EXPECT_EQ(decrypted, 6u * (2 * 10 + 2 * 2) - 1);  // one tampered packet
+    expect_records(decrypted, 1, iri);
 }
 
 // A re-INVITE re-keys both directions mid-call (RFC 4568 7.1.4): the packet each way that

@@ -458,7 +458,7 @@ TEST_F(GenCalls, KeytoolDecryptsEveryStreamToTheManifestPlaintext) {
 // exactly the manifest's plaintext.
 TEST_F(GenCalls, SdesKeysAreInTheSdpOnly) {
     const std::string keys_json = read_file(dir_ / "all/keys.json");
-    size_t calls = 0, lines = 0, refused = 0, packets = 0;
+    size_t calls = 0, lines = 0, refused = 0, packets = 0, tampered_packets = 0;
     std::map<std::string, size_t> suites;
     for (const json& call : manifest_["calls"]) {
         if (!call.contains("key") || call["key"]["type"] != "sdes") continue;
@@ -525,6 +525,9 @@ TEST_F(GenCalls, SdesKeysAreInTheSdpOnly) {
             const size_t rekey_at = s.value("rekeyed_from_packet", size_t{~size_t{0}});
             const auto plain = read_expected(dir_ / "all" / s["expected"]);
             ASSERT_EQ(plain.size(), s["frames"].size());
+            std::set<size_t> tampered;
+            for (const json& k : s.value("tampered", json::array()))
+                tampered.insert(k.get<size_t>());
             auto receiver = std::make_unique<LibsrtpReceiver>(s["ssrc"].get<uint32_t>(), *own[0]);
             for (size_t k = 0; k < plain.size(); ++k) {
                 if (k == rekey_at) {
@@ -533,8 +536,14 @@ TEST_F(GenCalls, SdesKeysAreInTheSdpOnly) {
                         std::make_unique<LibsrtpReceiver>(s["ssrc"].get<uint32_t>(), *own[1]);
                 }
                 const Bytes sent = udp_payload(capture_.at(s["frames"][k].get<size_t>()));
-                EXPECT_EQ(receiver->unprotect(sent, rtcp), plain[k]) << "packet " << k;
-                ++packets;
+                const Bytes got = receiver->unprotect(sent, rtcp);
+                if (tampered.count(k) != 0) {
+                    EXPECT_TRUE(got.empty()) << "tampered packet " << k << " authenticated";
+                    ++tampered_packets;
+                } else {
+                    EXPECT_EQ(got, plain[k]) << "packet " << k;
+                    ++packets;
+                }
             }
         }
     }
@@ -542,8 +551,10 @@ TEST_F(GenCalls, SdesKeysAreInTheSdpOnly) {
     EXPECT_EQ(refused, 4u * 2);  // one bad line in each offer and answer of sdes_bad_crypto
     EXPECT_EQ(lines, 14u * 3 + 2 * 2 + 4 * 2);  // decoy + chosen + answer; re-keys: + 2
     EXPECT_EQ(suites.size(), 6u);
-    // 14 decryptable calls: 2 RTP streams of 12 packets, 2 SRTCP streams of 2.
-    EXPECT_EQ(packets, 14u * (2 * 12 + 2 * 2));
+    // 14 decryptable calls: 2 RTP streams of 12 packets, 2 SRTCP streams of 2; packets 3 and
+    // 10 (i % 7 == 3) of one caller stream tampered.
+    EXPECT_EQ(tampered_packets, 2u);
+    EXPECT_EQ(packets, 14u * (2 * 12 + 2 * 2) - 2);
 }
 
 // sdes_disabled (not in all): the warrant says sdes = false in liprobe.toml; the call's SDP keys

@@ -59,6 +59,7 @@ struct CallsGenerator::SdesCallPlan {
     bool lifetime = false;  // "|2^31" before the MKI
     bool rtcp_mux = false;
     bool ipv6 = false;         // SIP, SDP (c=IN IP6) and media over IPv6
+    bool tampered = false;     // one ciphertext bit of some caller RTP packets flipped
     bool decoy_first = false;  // the offer lists another suite first: the answer's tag counts
     bool rekey = false;
     // Re-keyed calls: the caller's first packet after the re-INVITE's 200 OK was sent before
@@ -88,10 +89,12 @@ void CallsGenerator::add_sdes_scenario(const std::string& name) {
     plan.scenario = name;
     if (name == "sdes") {
         // Every suite without an MKI; SRTCP muxed on every other call; the offer of every other
-        // call lists a decoy suite before the one the answer takes; the last call over IPv6.
+        // call lists a decoy suite before the one the answer takes; the last call over IPv6;
+        // in the AES_CM_128_HMAC_SHA1_32 call (the shortest tag) some packets are tampered.
         for (size_t i = 0; i < suites; ++i) {
             plan.suite = kSdesSuites[i];
             plan.ipv6 = i + 1 == suites;
+            plan.tampered = kSdesSuites[i] == SrtpProfile::aes_cm_128_hmac_sha1_32;
             plan.rtcp_mux = i % 2 == 1;
             plan.decoy_first = i % 2 == 0;
             plan.target_side = i % 2 == 0 ? "callee" : "caller";
@@ -296,7 +299,9 @@ void CallsGenerator::add_sdes_call(const SdesCallPlan& plan) {
             rtcp = rtcp_stream_of(rtp, c.cid + "-s" + std::to_string(number++), plan.rtcp_mux,
                                   rtp.start_us + int64_t{n} * kPacketIntervalUs / 2 + 7000, 2);
         }
-        emit_stream(call, rtp, v, c.target_side, deliver);
+        Variation stream_variation = v;
+        stream_variation.tampered = plan.tampered && from_caller;
+        emit_stream(call, rtp, stream_variation, c.target_side, deliver);
         emit_stream(call, rtcp, v, c.target_side, deliver);
     }
 
@@ -336,7 +341,9 @@ const std::vector<std::pair<std::string, std::string>>& sdes_scenario_texts() {
          "suite (AES_CM_128_HMAC_SHA1_80/32, AES_256_CM_HMAC_SHA1_80/32, AEAD_AES_128_GCM, "
          "AEAD_AES_256_GCM), no MKI; the offer of every other call lists a decoy suite first and "
          "the answer's tag picks the second line; SRTCP both ways, muxed on every other call; the "
-         "AEAD_AES_256_GCM call over IPv6: every RTP and SRTCP packet is delivered decrypted"},
+         "AEAD_AES_256_GCM call over IPv6: every RTP and SRTCP packet is delivered decrypted, "
+         "except the caller's packets listed in \"tampered\" in the AES_CM_128_HMAC_SHA1_32 call "
+         "(one ciphertext bit flipped): they fail authentication and are delivered encrypted"},
         {"sdes_mki",
          "the suites of \"sdes\" with an MKI (|<value>:<length>, 1..4 octets, the same value on "
          "both sides) and, on every other call, a lifetime (|2^31): every packet decrypted"},
