@@ -20,6 +20,7 @@
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -470,12 +471,65 @@ class EndToEnd : public ::testing::Test {
         }
     }
 
+    // How tshark (an independent dissector) reads the LEMF's pcap of a call: frames counted by
+    // the last protocol it found (rtp, rtcp, ...), with Decode As RTP on the call's RTP port and
+    // RTCP one above it (ETSI: the synthetic 50000 / 50001; X3: the real ports, RTCP only when
+    // not muxed, Wireshark's RTP dissector hands muxed RTCP over itself). nullopt without tshark.
+    std::optional<std::map<std::string, size_t>> tshark_protocols(const json& call) const {
+        if (std::system("tshark -v >/dev/null 2>&1") != 0) return std::nullopt;
+        const std::string pcap = dir_ + "/lemf/" + output_name(call) + ".pcap";
+        const bool x3 = format_ == "x3";
+        const int rtp_port = x3 ? port_of(call["streams"][0]["src"].get<std::string>()) : 50000;
+        std::string cmd =
+            "tshark -r " + pcap + " -d udp.port==" + std::to_string(rtp_port) + ",rtp";
+        if (!x3 || !call["key"]["rtcp_mux"].get<bool>())
+            cmd += " -d udp.port==" + std::to_string(rtp_port + 1) + ",rtcp";
+        cmd += " -T fields -e frame.protocols 2>/dev/null";
+        std::map<std::string, size_t> by_last;
+        FILE* p = popen(cmd.c_str(), "r");
+        if (p == nullptr) return by_last;
+        char line[512];
+        while (std::fgets(line, sizeof line, p) != nullptr) {
+            std::string protocols(line);
+            protocols.erase(protocols.find_last_not_of("\r\n") + 1);
+            ++by_last[protocols.substr(protocols.rfind(':') + 1)];
+        }
+        pclose(p);
+        return by_last;
+    }
+
+    // The LEMF's file name (without extension) of a call's (LIID or XID, CIN).
+    std::string output_name(const json& call) const {
+        const std::string liid = call["warrant"].get<std::string>();
+        std::string name = liid;
+        for (const auto& [xid, l] : xid_to_liid_)
+            if (l == liid) name = xid;
+        return name + "_" + std::to_string(cin_of(liid));
+    }
+
+    // Checks that tshark finds every RTP and RTCP packet of an SDES call (none tampered) in the
+    // LEMF's pcap.
+    void expect_tshark_sees_rtp_and_rtcp(const json& call) const {
+        SCOPED_TRACE(call["id"].get<std::string>());
+        const auto by_last = tshark_protocols(call);
+        if (!by_last) return;  // no tshark here
+        size_t rtp = 0, rtcp = 0;
+        for (const auto& s : call["streams"]) {
+            ASSERT_FALSE(s.contains("tampered"));
+            (s["kind"] == "rtcp" ? rtcp : rtp) += s["count"].get<size_t>();
+        }
+        EXPECT_EQ(*by_last, (std::map<std::string, size_t>{{"rtp", rtp}, {"rtcp", rtcp}}));
+    }
+
     // The CIN the LEMF saw for this LIID's (single) dialog; ~0 when there is none.
     uint64_t cin_of(const std::string& liid) const {
         for (const auto& e : fs::directory_iterator(dir_ + "/lemf")) {
             if (e.path().extension() != ".jsonl") continue;
             const auto lines = read_jsonl(e.path().string());
-            if (!lines.empty() && lines[0]["liid"] == liid) return lines[0]["cin"].get<uint64_t>();
+            if (lines.empty()) continue;
+            std::string got = lines[0]["liid"].get<std::string>();
+            if (xid_to_liid_.count(got) != 0) got = xid_to_liid_.at(got);
+            if (got == liid) return lines[0]["cin"].get<uint64_t>();
         }
         return ~uint64_t{0};
     }
@@ -714,6 +768,14 @@ TEST_F(EndToEnd, SdesEverySuiteDecryptedWithNoKeyFile) {
     EXPECT_EQ(liprobe::test::number_after(summary_, "auth failed "), 1u) << summary_;
     EXPECT_EQ(liprobe::test::number_after(summary_, "SRTP                 decrypted "), decrypted)
         << summary_;
+    // Wireshark's view of the LEMF's pcaps: RTCP (one synthetic port up) beside the RTP, for a
+    // call without rtcp-mux and one with.
+    const auto calls = manifest_["calls"];
+    ASSERT_EQ(calls.size(), 12u);
+    EXPECT_FALSE(calls[0]["key"]["rtcp_mux"].get<bool>());
+    EXPECT_TRUE(calls[6]["key"]["rtcp_mux"].get<bool>());
+    expect_tshark_sees_rtp_and_rtcp(calls[0]);
+    expect_tshark_sees_rtp_and_rtcp(calls[6]);
 }
 
 // The same calls delivered as X2/X3: decrypted SRTCP is an RTP-packet X3 PDU (format 8) with
@@ -723,6 +785,13 @@ TEST_F(EndToEnd, SdesOverX3) {
     const auto [decrypted, encrypted, iri] = manifest_records();
     EXPECT_EQ(decrypted, 6u * (2 * 10 + 2 * 2) - 1);  // one tampered packet
     expect_records(decrypted, 1, iri);
+    // Wireshark's view: the RTCP on its real port, muxed (call 3) or not (call 0).
+    const auto calls = manifest_["calls"];
+    ASSERT_EQ(calls.size(), 6u);
+    EXPECT_FALSE(calls[0]["key"]["rtcp_mux"].get<bool>());
+    EXPECT_TRUE(calls[3]["key"]["rtcp_mux"].get<bool>());
+    expect_tshark_sees_rtp_and_rtcp(calls[0]);
+    expect_tshark_sees_rtp_and_rtcp(calls[3]);
 }
 
 // A re-INVITE re-keys both directions mid-call (RFC 4568 7.1.4): the packet each way that
