@@ -27,6 +27,9 @@
 //   anchor_libsrtp_cm80/ssrcs:10000       libsrtp2 srtp_unprotect_mki, one srtp_t per stream
 //                                          found by SSRC, as anchor_libsrtp
 //   anchor_libsrtp_cm80/ssrcs:1           the same with one SSRC: libsrtp2's best case
+//   full_path_sdes_cm80/burst:N           the same packets on the SDES path: each packet's flow
+//                                          names its context (keys from an a=crypto line, MKI
+//                                          checked), no MKI table lookup
 #include <benchmark/benchmark.h>
 #include <openssl/evp.h>
 #include <rte_eal.h>
@@ -47,6 +50,7 @@
 #include "liprobe/crypto/gcm.hpp"
 #include "liprobe/crypto/kdf.hpp"
 #include "liprobe/crypto/srtp.hpp"
+#include "liprobe/keys/flow_keys.hpp"
 #include "liprobe/keys/key_table.hpp"
 #include "liprobe/srtp/decryptor.hpp"
 
@@ -93,6 +97,9 @@ struct World {
     std::vector<uint8_t> cm_salts;  // kStreams x 14
     std::vector<uint8_t> cm_pristine, cm_pristine_1;
     std::vector<uint16_t> cm_len, cm_len_1;
+    // SDES: one flow-keyed context per AES-CM stream (full_path_sdes_cm80).
+    std::unique_ptr<liprobe::keys::FlowKeyPool> sdes_pool;
+    std::vector<const liprobe::keys::SrtpContext*> sdes_contexts;
 };
 
 constexpr size_t kCmSaltLen = 14;
@@ -296,8 +303,10 @@ inline uint8_t* restore(World& w, size_t i) {
 }
 
 // The decryptor over a packet set (restored into the work ring like restore()).
+// flow: per stream, the SDES context its packets name (nullptr: the MKI table decides).
 void run_full_path(benchmark::State& state, const std::vector<uint8_t>& pristine,
-                   const uint16_t* lens) {
+                   const uint16_t* lens,
+                   const std::vector<const liprobe::keys::SrtpContext*>* flow = nullptr) {
     World& w = *g_world;
     const auto burst = static_cast<uint16_t>(state.range(0));
     liprobe::srtp::DecryptorConfig cfg;
@@ -313,6 +322,12 @@ void run_full_path(benchmark::State& state, const std::vector<uint8_t>& pristine
             std::memcpy(p, &pristine[i * kSlot], kPacketLen);
             pkts[b].data = p;
             pkts[b].len = lens != nullptr ? lens[i] : kPacketLen;
+            if (flow != nullptr) {
+                const size_t stream = i % kStreams;
+                pkts[b].flow_contexts = &(*flow)[stream];
+                pkts[b].flow_context_count = 1;
+                pkts[b].flow_stream = stream;
+            }
             if (++i == kPackets) i = 0;
         }
         dec.decrypt_burst(pkts, burst);
@@ -368,6 +383,23 @@ void ensure_cm_packets(World& w) {
 void full_path_cm80(benchmark::State& state) {
     ensure_cm_packets(*g_world);
     run_full_path(state, g_world->cm_pristine, g_world->cm_len.data());
+}
+
+void full_path_sdes_cm80(benchmark::State& state) {
+    World& w = *g_world;
+    ensure_cm_packets(w);
+    if (w.sdes_contexts.empty()) {  // what an a=crypto line with the stream's key would give
+        w.sdes_pool = std::make_unique<liprobe::keys::FlowKeyPool>(kStreams, nullptr, 0);
+        for (size_t s = 0; s < kStreams; ++s) {
+            const auto* c = w.sdes_pool->create(
+                *w.gcm, liprobe::crypto::SrtpProfile::aes_cm_128_hmac_sha1_80,
+                {w.cm_streams[s].rtp_key, 16}, {&w.cm_salts[s * kCmSaltLen], kCmSaltLen},
+                w.cm_streams[s].mki, kMkiLen);
+            if (c == nullptr) std::abort();
+            w.sdes_contexts.push_back(c);
+        }
+    }
+    run_full_path(state, w.cm_pristine, w.cm_len.data(), &w.sdes_contexts);
 }
 
 // The harness alone: the restore and Packet set-up of full_path, without decrypting. Not an
@@ -522,6 +554,7 @@ BENCHMARK(anchor_openssl_evp_gcm);
 BENCHMARK(anchor_libsrtp)->Arg(kStreams)->Arg(1)->ArgName("ssrcs");
 BENCHMARK(full_path_cm80)->Arg(1)->Arg(32)->ArgName("burst");
 BENCHMARK(anchor_libsrtp_cm80)->Arg(kStreams)->Arg(1)->ArgName("ssrcs");
+BENCHMARK(full_path_sdes_cm80)->Arg(1)->Arg(32)->ArgName("burst");
 
 // Collects the per-packet time of every run (the median aggregate when --benchmark_repetitions
 // is used) and prints ns/packet, Mpps and the ratios against the anchors after the run.
@@ -568,11 +601,22 @@ class RatioReporter : public benchmark::ConsoleReporter {
                 "  (target >= 10)\n",
                 cm_srtp / cm);
         }
+        const double sdes = get("full_path_sdes_cm80/burst:32");
+        if (sdes > 0 && cm_srtp > 0)
+            std::printf(
+                "AES_CM_128_HMAC_SHA1_80, SDES path: libsrtp2 (10k SSRCs) / full path (burst) = "
+                "%.1f x  (target >= 10)\n",
+                cm_srtp / sdes);
         const double cm_srtp1 = get("anchor_libsrtp_cm80/ssrcs:1");
         if (cm > 0 && cm_srtp1 > 0) {
             std::printf("AES_CM_128_HMAC_SHA1_80: libsrtp2 (1 SSRC) / full path (burst) = %.1f x\n",
                         cm_srtp1 / cm);
         }
+        if (sdes > 0 && cm_srtp1 > 0)
+            std::printf(
+                "AES_CM_128_HMAC_SHA1_80, SDES path: libsrtp2 (1 SSRC) / full path (burst) = %.1f "
+                "x\n",
+                cm_srtp1 / sdes);
     }
 
   private:

@@ -349,6 +349,18 @@ void SrtpDecryptor::decrypt_burst(Packet* packets, uint16_t n) {
     // Stage 2: the candidate blocks (for a lone candidate, its context's hot line) and the
     // stream slots.
     for (uint16_t pi = 0; pi < n; ++pi) {
+        const Packet& p = packets[pi];
+        if (p.flow_context_count > 0 && p.data != nullptr && p.len >= crypto::kRtpFixedHeaderLen) {
+            // SDES: the flow names the context; its HMAC pad states are read by stage 3b.
+            const keys::SrtpContext* c = p.flow_contexts[0];
+            rte_prefetch0(c);
+            const crypto::SrtpSessionKeys& k = p.is_rtcp ? c->rtcp : c->rtp;
+            rte_prefetch0(k.cm.ipad_hash);
+            rte_prefetch0(k.cm.opad_hash);
+            const StreamKey key(load_be32(p.data + (p.is_rtcp ? 4 : 8)), p.is_rtcp, p.flow_stream);
+            rte_prefetch0(&st.slots[StreamTable::hash(key) & st.mask]);
+            continue;
+        }
         if (pre_cands[pi] == nullptr) continue;
         rte_prefetch0(pre_cands[pi]);
         const StreamKey key(pre_ssrc[pi], packets[pi].is_rtcp, pre_len[pi], pre_mki[pi]);
@@ -357,17 +369,22 @@ void SrtpDecryptor::decrypt_burst(Packet* packets, uint16_t n) {
     // Stage 3: for the context most likely to decrypt (the stream's cached winner, else the
     // first candidate), its hot line and the key schedule lines GCM will read.
     auto prefetch_keys = [&](uint16_t pi) {
-        const keys::MkiCandidates* cands = pre_cands[pi];
-        if (cands == nullptr || cands->count == 0) return;
         const Packet& p = packets[pi];
-        uint32_t index = 0;
-        if (cands->count > 1) {
-            const StreamEntry* e =
-                st.find(StreamKey(pre_ssrc[pi], p.is_rtcp, pre_len[pi], pre_mki[pi]));
-            if (e != nullptr && e->candidate_index < cands->count) index = e->candidate_index;
+        const keys::SrtpContext* c = nullptr;
+        const keys::MkiCandidates* cands = pre_cands[pi];
+        if (p.flow_context_count > 0) {
+            c = p.flow_contexts[0];
+        } else {
+            if (cands == nullptr || cands->count == 0) return;
+            uint32_t index = 0;
+            if (cands->count > 1) {
+                const StreamEntry* e =
+                    st.find(StreamKey(pre_ssrc[pi], p.is_rtcp, pre_len[pi], pre_mki[pi]));
+                if (e != nullptr && e->candidate_index < cands->count) index = e->candidate_index;
+            }
+            c = cands->contexts[index];
+            rte_prefetch0(c);
         }
-        const keys::SrtpContext* c = cands->contexts[index];
-        rte_prefetch0(c);
         const crypto::SrtpSessionKeys& k = p.is_rtcp ? c->rtcp : c->rtp;
         if (crypto::profile_info(c->profile).aead) {
             prefetch_key_lines(k, p.len, vaes_hash_keys_);
@@ -383,38 +400,50 @@ void SrtpDecryptor::decrypt_burst(Packet* packets, uint16_t n) {
     // side; one at a time it would compute a whole lane set per packet). Computed with the ROC
     // the stream state estimates now; stage 4 uses a MAC only when its packet is attempted with
     // that same context, layout and ROC, and otherwise computes its own.
+    // SDES packets take part too: their flow names the context (the stream's last winner, else
+    // the first).
     crypto::CmMacJob macs[kMaxBurst];
     uint8_t mac_of[kMaxBurst];
     size_t mac_count = 0;
-    if ((profiles & (kCm80Profiles | kCm32Profiles)) != 0) {
-        for (uint16_t pi = 0; pi < n; ++pi) {
-            mac_of[pi] = UINT8_MAX;
+    const bool table_cm = (profiles & (kCm80Profiles | kCm32Profiles)) != 0;
+    for (uint16_t pi = 0; pi < n; ++pi) {
+        mac_of[pi] = UINT8_MAX;
+        const Packet& p = packets[pi];
+        if (p.is_rtcp || p.data == nullptr || p.len < crypto::kRtpFixedHeaderLen) continue;
+        const keys::SrtpContext* c = nullptr;
+        const StreamEntry* e = nullptr;
+        size_t mki_len = 0;
+        if (p.flow_context_count > 0) {
+            e = st.find(StreamKey(load_be32(p.data + 8), false, p.flow_stream));
+            const uint32_t index =
+                e != nullptr && e->candidate_index < p.flow_context_count ? e->candidate_index : 0;
+            c = p.flow_contexts[index];
+            mki_len = c->mki_len;
+            if (crypto::profile_info(c->profile).aead) continue;
+        } else {
             const keys::MkiCandidates* cands = pre_cands[pi];
-            const Packet& p = packets[pi];
-            if (cands == nullptr || cands->count == 0 || p.is_rtcp) continue;
-            const StreamEntry* e =
-                st.find(StreamKey(pre_ssrc[pi], false, pre_len[pi], pre_mki[pi]));
+            if (!table_cm || cands == nullptr || cands->count == 0) continue;
+            e = st.find(StreamKey(pre_ssrc[pi], false, pre_len[pi], pre_mki[pi]));
             uint32_t index = 0;
             if (e != nullptr && e->candidate_index < cands->count) index = e->candidate_index;
-            const keys::SrtpContext* c = cands->contexts[index];
-            const size_t trailer = st.hint_trailer[0];
-            if (crypto::profile_info(c->profile).aead || c->rtp.cm.tag_len != trailer) continue;
-            const size_t header_len = crypto::rtp_header_length(p.data, p.len);
-            const size_t tail = pre_len[pi] + trailer;
-            if (header_len == 0 || p.len < header_len + tail) continue;
-            crypto::CmMacJob& j = macs[mac_count];
-            j.pkt = p.data;
-            j.auth_len = p.len - tail;
-            j.roc = e != nullptr && e->initialised
-                        ? crypto::estimate_roc(e->s_l, e->roc, load_be16(p.data + 2))
-                        : 0;
-            j.keys = &c->rtp;
-            mac_of[pi] = static_cast<uint8_t>(mac_count++);
+            c = cands->contexts[index];
+            mki_len = pre_len[pi];
+            if (crypto::profile_info(c->profile).aead || c->rtp.cm.tag_len != st.hint_trailer[0])
+                continue;
         }
-        crypto::srtp_cm_macs(gcm_, macs, mac_count);
-    } else {
-        std::fill(mac_of, mac_of + n, UINT8_MAX);
+        const size_t header_len = crypto::rtp_header_length(p.data, p.len);
+        const size_t tail = mki_len + c->rtp.cm.tag_len;
+        if (header_len == 0 || p.len < header_len + tail) continue;
+        crypto::CmMacJob& j = macs[mac_count];
+        j.pkt = p.data;
+        j.auth_len = p.len - tail;
+        j.roc = e != nullptr && e->initialised
+                    ? crypto::estimate_roc(e->s_l, e->roc, load_be16(p.data + 2))
+                    : 0;
+        j.keys = &c->rtp;
+        mac_of[pi] = static_cast<uint8_t>(mac_count++);
     }
+    if (mac_count > 0) crypto::srtp_cm_macs(gcm_, macs, mac_count);
 
     // Stage 4: decrypt, packet by packet.
     for (uint16_t pi = 0; pi < n; ++pi) {
@@ -455,7 +484,8 @@ void SrtpDecryptor::decrypt_burst(Packet* packets, uint16_t n) {
         const size_t base = header_len + (rtcp ? crypto::kSrtcpIndexLen : 0);
         const size_t aead_fixed = base + crypto::kGcmTagLen;
         if (p.flow_context_count > 0) {
-            decrypt_flow_keyed(p, header_len, seq, ssrc);
+            decrypt_flow_keyed(p, header_len, seq, ssrc,
+                               mac_of[pi] != UINT8_MAX ? &macs[mac_of[pi]] : nullptr);
             ++counters_.outcome[static_cast<size_t>(p.outcome)];
             continue;
         }
@@ -580,7 +610,8 @@ void SrtpDecryptor::decrypt_burst(Packet* packets, uint16_t n) {
 // SDES: the flow's contexts in order, the stream's last winner first. Each context has its own
 // tail: its MKI (if any) then the AES-CM tag (none for AEAD; SDES has no RCC ROC). A context
 // whose MKI is not the packet's is skipped without an attempt.
-void SrtpDecryptor::decrypt_flow_keyed(Packet& p, size_t header_len, uint16_t seq, uint32_t ssrc) {
+void SrtpDecryptor::decrypt_flow_keyed(Packet& p, size_t header_len, uint16_t seq, uint32_t ssrc,
+                                       const crypto::CmMacJob* mac) {
     StreamTable& st = *streams_;
     const bool rtcp = p.is_rtcp;
     const size_t base = header_len + (rtcp ? crypto::kSrtcpIndexLen : 0);
@@ -602,8 +633,7 @@ void SrtpDecryptor::decrypt_flow_keyed(Packet& p, size_t header_len, uint16_t se
         if (++attempts > 1) ++counters_.trial_decryptions;
         size_t plain_len = 0;
         uint32_t index_or_roc = roc;
-        if (!unprotect(gcm_, c, p, header_len, c.mki_len, tail, roc, nullptr, plain_len,
-                       index_or_roc))
+        if (!unprotect(gcm_, c, p, header_len, c.mki_len, tail, roc, mac, plain_len, index_or_roc))
             return false;
         StreamEntry* e = stream != nullptr ? stream : st.insert(key, counters_.stream_evictions);
         learn(*e, c, index, ++st.clock, rtcp, roc, seq, false);

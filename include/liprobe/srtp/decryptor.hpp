@@ -68,7 +68,9 @@ class SrtpDecryptor {
 
   private:
     struct StreamTable;
-    void decrypt_flow_keyed(Packet& p, size_t header_len, uint16_t seq, uint32_t ssrc);
+    // mac: the packet's HMAC from the burst's hash stage, or nullptr.
+    void decrypt_flow_keyed(Packet& p, size_t header_len, uint16_t seq, uint32_t ssrc,
+                            const crypto::CmMacJob* mac);
     const keys::KeyTable& table_;
     crypto::GcmEngine gcm_;
     std::unique_ptr<StreamTable> streams_;
