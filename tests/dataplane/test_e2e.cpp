@@ -798,15 +798,21 @@ TEST_F(EndToEnd, SdesOverX3) {
 // crosses the transaction is under the old keys, those after its 200 OK (before the ACK too)
 // under the new ones; SRTCP likewise. In the second call the MKI changes with the keys and the
 // caller's first packet after the 200 OK still carries the old ones (sent before the answer
-// reached the caller). Every packet decrypted, none fails authentication.
+// reached the caller); in the third (AEAD) the caller's SEQ wraps two packets before the re-key:
+// the new keys go on at ROC 1. Every packet decrypted, none fails authentication.
 TEST_F(EndToEnd, SdesRekeyByReInvite) {
     run_and_check({scenario_args("sdes_rekey")});
     const auto calls = calls_of("sdes_rekey");
-    ASSERT_EQ(calls.size(), 2u);
+    ASSERT_EQ(calls.size(), 3u);
     for (const auto& call : calls) {
         SCOPED_TRACE(call["id"].get<std::string>());
         const bool in_flight = call["key"]["caller_packet_in_flight"].get<bool>();
         EXPECT_EQ(in_flight, &call == &calls[1]);
+        const bool rollover = call["key"]["rollover_before_rekey"].get<bool>();
+        EXPECT_EQ(rollover, &call == &calls[2]);
+        if (rollover) {  // SEQ 65533, 65534, 65535, 0, 1 under the first keys, then 2...
+            EXPECT_EQ(call["streams"][0]["first_seq"], 65533);
+        }
         ASSERT_EQ(call["sip"].size(), 10u);
         EXPECT_EQ(call["sip"][5]["first_line"].get<std::string>().rfind("INVITE ", 0), 0u);
         ASSERT_EQ(call["streams"].size(), 4u);
@@ -820,7 +826,7 @@ TEST_F(EndToEnd, SdesRekeyByReInvite) {
         }
     }
     const auto [decrypted, encrypted, iri] = manifest_records();
-    EXPECT_EQ(decrypted, 2u * (2 * 10 + 2 * 2));
+    EXPECT_EQ(decrypted, 3u * (2 * 10 + 2 * 2));
     expect_records(decrypted, 0, iri);
     EXPECT_EQ(liprobe::test::number_after(summary_, "auth failed "), 0u) << summary_;
 }

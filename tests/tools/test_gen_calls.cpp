@@ -188,6 +188,11 @@ class LibsrtpReceiver {
     LibsrtpReceiver(const LibsrtpReceiver&) = delete;
     LibsrtpReceiver& operator=(const LibsrtpReceiver&) = delete;
 
+    // The ROC of the stream's next packet (a new master key goes on with the stream's ROC).
+    void set_roc(uint32_t ssrc, uint32_t roc) {
+        EXPECT_EQ(srtp_set_stream_roc(session_, ssrc, roc), srtp_err_status_ok);
+    }
+
     // The plain packet; empty when the MKI is not where and what it should be, or libsrtp2
     // refuses the packet.
     Bytes unprotect(Bytes packet, bool rtcp) {
@@ -260,10 +265,10 @@ class GenCalls : public ::testing::Test {
 TEST_F(GenCalls, ManifestCoversEveryKindAndScenario) {
     // 2 private + 2 group + 4 IMS + 3 background + scenario calls (rollover 2, missing_key 1,
     // tampered 1, ipv6 2, vlan 2, fragmented_invite 1, tcp_split 1, uri_normalisation 4,
-    // csrc_ext 1, malformed 1) + SDES calls (sdes 6, sdes_mki 6, sdes_rekey 2,
+    // csrc_ext 1, malformed 1) + SDES calls (sdes 6, sdes_mki 6, sdes_rekey 3,
     // sdes_bad_crypto 4; sdes_disabled is not in all).
     const json& calls = manifest_["calls"];
-    ASSERT_EQ(calls.size(), 2u + 2 + 4 + 3 + 16 + 18);
+    ASSERT_EQ(calls.size(), 2u + 2 + 4 + 3 + 16 + 19);
     std::map<std::string, int> kinds, scenarios, expect;
     for (const json& c : calls) {
         ++kinds[c["kind"].get<std::string>()];
@@ -272,18 +277,18 @@ TEST_F(GenCalls, ManifestCoversEveryKindAndScenario) {
     }
     EXPECT_EQ(kinds["mcptt_private"], 2 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1);
     EXPECT_EQ(kinds["mcptt_group"], 2 + 1 + 1 + 1 + 1);
-    EXPECT_EQ(kinds["ims"], 4 + 1 + 4 + 18);
+    EXPECT_EQ(kinds["ims"], 4 + 1 + 4 + 19);
     EXPECT_EQ(scenarios["uri_normalisation"], 4);
     EXPECT_EQ(scenarios["sdes"], 6);
     EXPECT_EQ(scenarios["sdes_mki"], 6);
-    EXPECT_EQ(scenarios["sdes_rekey"], 2);
+    EXPECT_EQ(scenarios["sdes_rekey"], 3);
     EXPECT_EQ(scenarios["sdes_bad_crypto"], 4);
     EXPECT_EQ(scenarios.count("sdes_disabled"), 0u);
     EXPECT_EQ(expect["not_intercepted"], 3 + 1);  // background + the case-different user part
     EXPECT_EQ(manifest_["scenarios"].size(), 14u);
     EXPECT_EQ(manifest_["malformed"].size(), 6u);
     EXPECT_EQ(manifest_["frames"].get<size_t>(), capture_.size());
-    EXPECT_EQ(manifest_["warrants"].size(), 2u + 2 + 4 + 16 + 18);
+    EXPECT_EQ(manifest_["warrants"].size(), 2u + 2 + 4 + 16 + 19);
 }
 
 TEST_F(GenCalls, EverySipMessageParsesAndCarriesTheRightIdsKeysAndPorts) {
@@ -383,7 +388,7 @@ TEST_F(GenCalls, EverySipMessageParsesAndCarriesTheRightIdsKeysAndPorts) {
             }
         }
     }
-    EXPECT_EQ(messages, manifest_["calls"].size() * 7 + 2 * 3);
+    EXPECT_EQ(messages, manifest_["calls"].size() * 7 + 3 * 3);
     EXPECT_EQ(mikeys, 2u + 1 + 9);  // private calls: plain, background, scenarios
     EXPECT_EQ(fragmented, 1u);
     EXPECT_EQ(tcp, 1u);
@@ -534,6 +539,10 @@ TEST_F(GenCalls, SdesKeysAreInTheSdpOnly) {
                     ASSERT_EQ(own.size(), 2u);
                     receiver =
                         std::make_unique<LibsrtpReceiver>(s["ssrc"].get<uint32_t>(), *own[1]);
+                    if (!rtcp) {  // the stream's ROC goes on under the new keys
+                        receiver->set_roc(s["ssrc"].get<uint32_t>(),
+                                          (s["first_seq"].get<uint32_t>() + k) >> 16);
+                    }
                 }
                 const Bytes sent = udp_payload(capture_.at(s["frames"][k].get<size_t>()));
                 const Bytes got = receiver->unprotect(sent, rtcp);
@@ -547,14 +556,14 @@ TEST_F(GenCalls, SdesKeysAreInTheSdpOnly) {
             }
         }
     }
-    EXPECT_EQ(calls, 18u);
+    EXPECT_EQ(calls, 19u);
     EXPECT_EQ(refused, 4u * 2);  // one bad line in each offer and answer of sdes_bad_crypto
-    EXPECT_EQ(lines, 14u * 3 + 2 * 2 + 4 * 2);  // decoy + chosen + answer; re-keys: + 2
+    EXPECT_EQ(lines, 15u * 3 + 3 * 2 + 4 * 2);  // decoy + chosen + answer; re-keys: + 2
     EXPECT_EQ(suites.size(), 6u);
-    // 14 decryptable calls: 2 RTP streams of 12 packets, 2 SRTCP streams of 2; packets 3 and
+    // 15 decryptable calls: 2 RTP streams of 12 packets, 2 SRTCP streams of 2; packets 3 and
     // 10 (i % 7 == 3) of one caller stream tampered.
     EXPECT_EQ(tampered_packets, 2u);
-    EXPECT_EQ(packets, 14u * (2 * 12 + 2 * 2) - 2);
+    EXPECT_EQ(packets, 15u * (2 * 12 + 2 * 2) - 2);
 }
 
 // sdes_disabled (not in all): the warrant says sdes = false in liprobe.toml; the call's SDP keys
@@ -701,9 +710,9 @@ TEST_F(GenCalls, TsharkRecognisesTheSip) {
     while (std::getline(in, line)) ++methods[line];
     const size_t calls = manifest_["calls"].size();
     // Two of the malformed frames begin with a well-formed INVITE request line on port 5060;
-    // each of the two re-keyed SDES calls has a re-INVITE, its 200 OK and its ACK.
-    EXPECT_EQ(methods["INVITE"], calls + 2 + 2);
-    EXPECT_EQ(methods["ACK"], calls + 2);
+    // each of the three re-keyed SDES calls has a re-INVITE, its 200 OK and its ACK.
+    EXPECT_EQ(methods["INVITE"], calls + 2 + 3);
+    EXPECT_EQ(methods["ACK"], calls + 3);
     EXPECT_EQ(methods["BYE"], calls);
-    EXPECT_EQ(methods[""], calls * 4 + 2);  // the responses
+    EXPECT_EQ(methods[""], calls * 4 + 3);  // the responses
 }

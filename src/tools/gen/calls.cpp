@@ -127,7 +127,9 @@ void CallsGenerator::emit_stream(CallRecord& call, const StreamOut& s, const Var
         Bytes plain = s.rtcp ? rtcp_report(s.shape, (i + 1) * 25, t) : rtp_packet(s.shape, i);
         Bytes wire = plain;
         if (sender && next_rekey != s.rekeys.end() && next_rekey->first == i) {
+            // New master key, same stream: the sequence numbers and the ROC go on.
             sender = std::make_unique<SrtpSender>(s.shape.ssrc, next_rekey->second);
+            if (!s.rtcp) sender->set_roc((uint32_t{s.shape.start_seq} + i) >> 16);
             ++next_rekey;
         }
         if (sender) {

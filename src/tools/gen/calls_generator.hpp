@@ -77,7 +77,8 @@ struct StreamOut {
     bool srtp = true;
     SrtpKeys keys;
     // Re-keying: from packet first_packet on, a new libsrtp2 session with these keys (the
-    // SSRC and the sequence numbers go on; the SRTCP index starts again in the new context).
+    // SSRC, the sequence numbers and the ROC go on; the SRTCP index starts again in the new
+    // context).
     std::vector<std::pair<uint32_t, SrtpKeys>> rekeys;
     int cs_id = -1;
     bool rcc = false;

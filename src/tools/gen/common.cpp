@@ -141,6 +141,10 @@ Bytes SrtpSender::protect_rtp(const Bytes& plain, uint32_t* roc) {
     return buf;
 }
 
+void SrtpSender::set_roc(uint32_t roc) {
+    check(srtp_set_stream_roc(session_, ssrc_, roc), "srtp_set_stream_roc");
+}
+
 Bytes SrtpSender::protect_rtcp(const Bytes& plain) {
     Bytes buf(plain.size() + SRTP_MAX_TRAILER_LEN + 4);
     std::copy(plain.begin(), plain.end(), buf.begin());

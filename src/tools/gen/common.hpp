@@ -67,6 +67,8 @@ class SrtpSender {
     // AEAD: RTCP header | ciphertext | tag | E||index | MKI;
     // AES-CM: header | ciphertext | E||index | MKI | tag.
     Bytes protect_rtcp(const Bytes& plain);
+    // The ROC of the next packet (a new session after a re-key goes on with the stream's ROC).
+    void set_roc(uint32_t roc);
 
   private:
     Bytes key_and_salt_, mki_;

@@ -65,6 +65,9 @@ struct CallsGenerator::SdesCallPlan {
     // Re-keyed calls: the caller's first packet after the re-INVITE's 200 OK was sent before
     // the caller had the answer (in flight): still under the old keys.
     bool caller_packet_in_flight = false;
+    // Re-keyed calls: the caller's sequence numbers wrap (ROC 0 -> 1) just before the re-key,
+    // so the new keys start at ROC 1.
+    bool rollover_before_rekey = false;
     std::string bad;  // a bad_crypto_reasons() entry: every line of the call broken that way
     bool warrant_sdes = true;
     std::string target_side = "callee";
@@ -121,6 +124,14 @@ void CallsGenerator::add_sdes_scenario(const std::string& name) {
         plan.mki_len = 4;
         plan.caller_packet_in_flight = true;
         plan.rtcp_mux = true;
+        add_sdes_call(plan);
+        // Then the caller's SEQ wraps two packets before the re-key (AEAD: the ROC enters the
+        // IV, a wrong one fails the tag).
+        plan.mki_len = 0;
+        plan.caller_packet_in_flight = false;
+        plan.rtcp_mux = false;
+        plan.suite = SrtpProfile::aead_aes_128_gcm;
+        plan.rollover_before_rekey = true;
         add_sdes_call(plan);
     } else if (name == "sdes_bad_crypto") {
         for (const std::string& reason : bad_crypto_reasons()) {
@@ -279,6 +290,8 @@ void CallsGenerator::add_sdes_call(const SdesCallPlan& plan) {
         StreamOut rtp = new_stream(c, number++, from_caller,
                                    from_caller ? c.caller_id : c.callee_id, media_start, n);
         rtp.keys = own.keys;  // bad lines: still the keys of the (default) AES-CM suite
+        if (plan.rollover_before_rekey && from_caller)
+            rtp.shape.start_seq = static_cast<uint16_t>(0x10000 - (rk - 2));
         rtp.extra_meta["sdes"] = sdes_meta(own);
         if (plan.rekey) {
             const uint32_t first_new = rk + (from_caller && plan.caller_packet_in_flight ? 1 : 0);
@@ -316,6 +329,7 @@ void CallsGenerator::add_sdes_call(const SdesCallPlan& plan) {
                 {"rtcp_mux", plan.rtcp_mux},
                 {"rekeyed", plan.rekey},
                 {"caller_packet_in_flight", plan.caller_packet_in_flight},
+                {"rollover_before_rekey", plan.rollover_before_rekey},
                 {"warrant_sdes", plan.warrant_sdes}};
     for (const SdesLine& l : offer_lines) key["offer_tags"].push_back(l.tag);
     // Every a=crypto line of the call's SDP: offer, answer, and the re-INVITE's pair.
@@ -348,12 +362,14 @@ const std::vector<std::pair<std::string, std::string>>& sdes_scenario_texts() {
          "the suites of \"sdes\" with an MKI (|<value>:<length>, 1..4 octets, the same value on "
          "both sides) and, on every other call, a lifetime (|2^31): every packet decrypted"},
         {"sdes_rekey",
-         "two calls whose re-INVITE mid-call brings new a=crypto lines on both sides (same tag "
+         "three calls whose re-INVITE mid-call brings new a=crypto lines on both sides (same tag "
          "and suite): packets up to the re-INVITE's 200 OK use the first keys (one each way "
          "crosses the transaction), packets after it the new ones (\"rekeyed_from_packet\"), "
          "SRTCP likewise; in the second call the MKI changes with the keys (1 -> 2) and the "
          "caller's first packet after the 200 OK is still under the old keys (in flight, "
-         "\"caller_packet_in_flight\"); every packet decrypted"},
+         "\"caller_packet_in_flight\"); in the third (AEAD_AES_128_GCM) the caller's SEQ wraps "
+         "two packets before the re-key, so the new keys start at ROC 1 "
+         "(\"rollover_before_rekey\"); every packet decrypted"},
         {"sdes_bad_crypto",
          "one call per kind of bad a=crypto line (bad_base64, wrong_key_length, unknown_suite, "
          "bad_lifetime: key \"bad_crypto\"), offer and answer broken the same way: every media "
