@@ -5,12 +5,14 @@
 #include <algorithm>
 #include <cstring>
 
-#include "liprobe/keys/flow_keys.hpp"
-#include "liprobe/sip/sdes.hpp"
+#include "sdes_keys.hpp"
 
 namespace liprobe::media {
 
 namespace {
+
+using detail::DialogSdes;
+using detail::hash_bytes;
 
 constexpr size_t kMaxCallId = 256;  // longer Call-IDs: prefix + full length + 64-bit hash
 constexpr size_t kMaxTag = 64;
@@ -23,18 +25,6 @@ struct Endpoint {
     bool secure = false;
     uint8_t media = 0;  // its m= line in the side's SDP (offer and answer align by index)
 };
-
-// SDES (RFC 4568): one context made from one key of an a=crypto line of the dialog's SDP.
-enum class SdesRole : uint8_t { current = 0, offered, previous, dropped };
-struct SdesSlot {
-    const keys::SrtpContext* context = nullptr;  // nullptr: free
-    uint64_t line_hash = 0;                      // of the a=crypto value: a repeated answer
-    uint32_t tag = 0;
-    Side sender = Side::unknown;  // the side whose media it keys (the side whose SDP held it)
-    uint8_t media = 0;
-    SdesRole role = SdesRole::current;
-};
-constexpr size_t kMaxDialogSdes = 16;
 
 struct DialogWarrant {
     uint32_t warrant = 0;  // global id
@@ -78,23 +68,13 @@ struct Dialog {
     Endpoint endpoints[2][kMaxEndpoints];  // the latest SDP of each side
     uint8_t installed_count = 0;
     FlowKey installed[2 * kMaxEndpoints];
-    // SDES contexts and the offer/answer state they follow (RFC 3264: an offer waits for its
-    // answer; a re-INVITE's offer re-keys).
-    SdesSlot sdes[kMaxDialogSdes];
-    Side offer_from = Side::unknown;
-    bool sdes_refused = false;  // some a=crypto line of this dialog was refused
+    DialogSdes sdes;  // keys of its a=crypto lines and the offer/answer state they follow
     // MIKEY in the SDP, for key correlation (CSB ID, first CS's SPI = MKI).
     uint32_t csb_id = 0;
     uint8_t mki_len = 0;
     uint8_t mki[keys::kMaxMkiLen] = {};
 };
 static_assert(sizeof(Dialog) <= 4096, "design: at most 4 KiB per dialog");
-
-uint64_t hash_bytes(std::string_view s) {
-    uint64_t h = 1469598103934665603ULL;  // FNV-1a
-    for (unsigned char c : s) h = (h ^ c) * 1099511628211ULL;
-    return h;
-}
 
 uint32_t pow2_at_least(uint32_t v) {
     uint32_t p = 1;
@@ -160,7 +140,7 @@ struct Interceptor::Impl {
     RecordSink& sink;
     std::atomic<uint32_t>& cin_counter;
     srtp::SrtpDecryptor decryptor;
-    keys::FlowKeyPool sdes_pool;
+    detail::SdesKeys sdes;
     sip::McpttInfoParser xml;
     targets::MatchResult match;
     sip::DialogMessage dm;
@@ -176,23 +156,6 @@ struct Interceptor::Impl {
 
     Staged staged[srtp::kMaxBurst];
     uint16_t staged_count = 0;
-
-    // Dialog notes: a single-producer (this worker), single-consumer (control thread) ring.
-    static constexpr uint32_t kNotes = 64;
-    DialogNote notes[kNotes];
-    std::atomic<uint32_t> notes_head{0}, notes_tail{0};
-    std::atomic<uint64_t> notes_dropped{0};
-
-    void note(const DialogNote& n) {
-        const uint32_t head = notes_head.load(std::memory_order_relaxed);
-        if (head - notes_tail.load(std::memory_order_acquire) == kNotes) {
-            notes_dropped.store(notes_dropped.load(std::memory_order_relaxed) + 1,
-                                std::memory_order_relaxed);
-            return;
-        }
-        notes[head % kNotes] = n;
-        notes_head.store(head + 1, std::memory_order_release);
-    }
 
     std::vector<PendingSlot> slots;
     std::vector<uint8_t> slot_bytes;
@@ -211,7 +174,7 @@ struct Interceptor::Impl {
           sink(s),
           cin_counter(cins),
           decryptor(k),
-          sdes_pool(c.sdes_contexts, f.rcu(), c.worker) {
+          sdes(c.sdes_contexts, f.rcu(), c.worker, decryptor.gcm(), o.counters_) {
         const uint32_t n = c.max_dialogs < 16 ? 16 : c.max_dialogs;
         dialogs.resize(n);
         for (uint32_t i = 0; i < n; ++i) dialogs[i].next = i + 1 < n ? int32_t(i + 1) : -1;
@@ -352,8 +315,8 @@ struct Interceptor::Impl {
 
     void release(Dialog& d) {
         remove_flows(d);
-        for (SdesSlot& slot : d.sdes) slot.role = SdesRole::dropped;
-        retire_dropped_sdes(d);
+        detail::SdesKeys::drop_all(d.sdes);
+        sdes.retire_dropped(d.sdes);
         dequeue(d);
         const int32_t i = static_cast<int32_t>(index_of(d));
         int32_t* link = &buckets[d.hash & bucket_mask];
@@ -403,7 +366,7 @@ struct Interceptor::Impl {
                 info->kind = ep.kind;
                 info->secure = ep.secure;
                 info->owner_tag = tag;
-                fill_sdes(d, ep.media, *info);
+                sdes.fill(d.sdes, ep.media, *info);
                 info->warrant_count = d.warrant_count;
                 for (uint8_t w = 0; w < d.warrant_count; ++w)
                     info->warrants[w] = FlowWarrant{d.warrants[w].warrant, d.warrants[w].cin,
@@ -464,204 +427,15 @@ struct Interceptor::Impl {
         return true;
     }
 
-    // ---- SDES (RFC 4568): keys from the dialog's own SDP ----
-
     // Any of the dialog's warrants still wants SDES decryption.
     bool sdes_wanted(const Dialog& d) const {
         const Policy* p = policy();
-        if (p == nullptr || sdes_pool.capacity() == 0) return false;
+        if (p == nullptr || !sdes.enabled()) return false;
         for (uint8_t w = 0; w < d.warrant_count; ++w) {
             const uint32_t id = d.warrants[w].warrant;
             if (id < p->routes.size() && p->routes[id].active && p->routes[id].sdes) return true;
         }
         return false;
-    }
-
-    void refuse_sdes(Dialog& d, sip::SdesError e, uint32_t tag) {
-        ctr().sdes_lines_refused[static_cast<size_t>(e)].add();
-        if (!d.sdes_refused) {
-            d.sdes_refused = true;
-            ctr().sdes_dialogs_refused.add();
-        }
-        note(DialogNote{d.warrant_count > 0 ? d.warrants[0].cin : 0, tag, e});
-    }
-
-    // One a=crypto value parsed and checked; false (counted and noted) when refused.
-    bool parse_sdes(Dialog& d, std::string_view line, sip::SdesCrypto& out) {
-        sip::SdesError e = sip::parse_crypto_attribute(line, out);
-        if (e == sip::SdesError::ok) e = sip::sdes_supported(out);
-        if (e == sip::SdesError::ok) return true;
-        // The tag, for the note: the leading digits of the line, if any (RFC 4568 9.1).
-        uint32_t tag = 0;
-        for (size_t i = 0; i < line.size() && i < 9 && line[i] >= '0' && line[i] <= '9'; ++i)
-            tag = tag * 10 + static_cast<uint32_t>(line[i] - '0');
-        sip::wipe(out);
-        refuse_sdes(d, e, tag);
-        return false;
-    }
-
-    // Contexts for every key of one parsed line, as slots of role. False when the dialog's slots
-    // or the pool ran out (counted; the keys made so far stay).
-    bool add_line(Dialog& d, Side sender, uint8_t media, uint64_t line_hash,
-                  const sip::SdesCrypto& c, SdesRole role) {
-        const crypto::SrtpProfileInfo& info = crypto::profile_info(c.suite);
-        for (size_t k = 0; k < c.key_count; ++k) {
-            const sip::SdesKey& key = c.keys[k];
-            SdesSlot* slot = nullptr;
-            for (SdesSlot& x : d.sdes)
-                if (x.context == nullptr) {
-                    slot = &x;
-                    break;
-                }
-            uint8_t mki[keys::kMaxMkiLen] = {};
-            for (uint8_t i = 0; i < key.mki_len; ++i) {
-                const unsigned shift = 8u * (key.mki_len - 1u - i);
-                mki[i] = shift < 64 ? static_cast<uint8_t>(key.mki >> shift) : 0;
-            }
-            const keys::SrtpContext* ctx =
-                slot == nullptr
-                    ? nullptr
-                    : sdes_pool.create(
-                          decryptor.gcm(), c.suite,
-                          std::span<const uint8_t>(key.key_salt, info.key_len),
-                          std::span<const uint8_t>(key.key_salt + info.key_len, info.salt_len), mki,
-                          key.mki_len);
-            if (ctx == nullptr) {
-                ctr().sdes_contexts_exhausted.add();
-                return false;
-            }
-            *slot = SdesSlot{ctx, line_hash, c.tag, sender, media, role};
-        }
-        return true;
-    }
-
-    void set_role(Dialog& d, Side sender, uint8_t media, SdesRole from, SdesRole to) {
-        for (SdesSlot& x : d.sdes)
-            if (x.context != nullptr && x.sender == sender && x.media == media && x.role == from)
-                x.role = to;
-    }
-
-    // Every line of an offer becomes an offered key of its sender: until the answer names the
-    // tag, the offerer may send with any of them (it keeps its current keys meanwhile).
-    void take_offer(Dialog& d, Side sender, const sip::SdpSession& sdp) {
-        for (uint8_t m = 0; m < sip::kMaxMediaStreams; ++m)
-            set_role(d, sender, m, SdesRole::offered, SdesRole::dropped);
-        sip::SdesCrypto c;
-        for (size_t m = 0; m < sdp.media_count; ++m) {
-            const sip::MediaStream& ms = sdp.media[m];
-            for (uint8_t l = 0; l < ms.crypto_count; ++l) {
-                if (!parse_sdes(d, ms.crypto[l], c)) continue;
-                if (add_line(d, sender, static_cast<uint8_t>(m), hash_bytes(ms.crypto[l]), c,
-                             SdesRole::offered))
-                    ctr().sdes_lines_installed.add();
-                sip::wipe(c);
-            }
-        }
-        d.offer_from = sender;
-    }
-
-    // The answer's line per media names the offer's tag: those offered keys become the offerer's
-    // current ones, the answer's own keys the answerer's; the keys they replace stay one round as
-    // previous (packets in flight), older ones and the unchosen offers go.
-    void take_answer(Dialog& d, Side answerer, const sip::SdpSession& sdp) {
-        const Side offerer = other_side(answerer);
-        sip::SdesCrypto c;
-        for (uint8_t m = 0; m < sip::kMaxMediaStreams; ++m) {
-            bool chosen = false;
-            uint32_t tag = 0;
-            uint64_t line_hash = 0;
-            if (m < sdp.media_count) {
-                const sip::MediaStream& ms = sdp.media[m];
-                for (uint8_t l = 0; !chosen && l < ms.crypto_count; ++l) {
-                    chosen = parse_sdes(d, ms.crypto[l], c);
-                    line_hash = hash_bytes(ms.crypto[l]);
-                }
-                tag = c.tag;
-            }
-            bool offered_chosen = false;
-            for (const SdesSlot& x : d.sdes)
-                offered_chosen =
-                    offered_chosen || (chosen && x.context != nullptr && x.sender == offerer &&
-                                       x.media == m && x.role == SdesRole::offered && x.tag == tag);
-            if (offered_chosen) {
-                set_role(d, offerer, m, SdesRole::previous, SdesRole::dropped);
-                set_role(d, offerer, m, SdesRole::current, SdesRole::previous);
-                for (SdesSlot& x : d.sdes)
-                    if (x.context != nullptr && x.sender == offerer && x.media == m &&
-                        x.role == SdesRole::offered && x.tag == tag)
-                        x.role = SdesRole::current;
-            }
-            set_role(d, offerer, m, SdesRole::offered, SdesRole::dropped);
-            if (!chosen) continue;
-            set_role(d, answerer, m, SdesRole::previous, SdesRole::dropped);
-            set_role(d, answerer, m, SdesRole::current, SdesRole::previous);
-            if (add_line(d, answerer, m, line_hash, c, SdesRole::current))
-                ctr().sdes_lines_installed.add();
-            sip::wipe(c);
-        }
-        d.offer_from = Side::unknown;
-    }
-
-    // The same answer again (a reliable 183, then the 200): every line is already current.
-    bool repeats_current(const Dialog& d, Side sender, const sip::SdpSession& sdp) const {
-        for (size_t m = 0; m < sdp.media_count; ++m) {
-            const sip::MediaStream& ms = sdp.media[m];
-            for (uint8_t l = 0; l < ms.crypto_count; ++l) {
-                const uint64_t h = hash_bytes(ms.crypto[l]);
-                bool found = false;
-                for (const SdesSlot& x : d.sdes)
-                    found = found || (x.context != nullptr && x.sender == sender && x.media == m &&
-                                      x.role == SdesRole::current && x.line_hash == h);
-                if (!found) return false;
-            }
-        }
-        return true;
-    }
-
-    // The SDP of one (not retransmitted) message: true when the dialog's SDES keys changed.
-    bool take_sdes(Dialog& d, Side sender, const sip::DialogMessage& m,
-                   const sip::SdpSession& sdp) {
-        bool lines = false;
-        for (size_t i = 0; i < sdp.media_count; ++i) lines = lines || sdp.media[i].crypto_count > 0;
-        if (!lines && d.offer_from == Side::unknown) return false;
-        if (!sdes_wanted(d)) return false;
-        // RFC 3264 / RFC 3261 13.2.1: an INVITE or UPDATE with SDP is an offer; otherwise an SDP
-        // answers the other side's pending offer (18x/2xx to the INVITE, ACK or PRACK to an offer
-        // made in a response), or it is an offer made in a response.
-        const bool offer_request =
-            m.is_request && (m.method == sip::Method::invite || m.method == sip::Method::update);
-        if (!offer_request && d.offer_from == other_side(sender)) {
-            take_answer(d, sender, sdp);
-            return true;
-        }
-        if (!m.is_request && repeats_current(d, sender, sdp)) return false;
-        take_offer(d, sender, sdp);
-        return true;
-    }
-
-    // A flow's contexts per sending side: current, then offered, then previous keys of its m=
-    // line, at most kMaxFlowSdesContexts each.
-    void fill_sdes(const Dialog& d, uint8_t media, FlowInfo& info) const {
-        for (int side = 0; side < 2; ++side) {
-            uint8_t n = 0;
-            for (SdesRole role : {SdesRole::current, SdesRole::offered, SdesRole::previous})
-                for (const SdesSlot& x : d.sdes)
-                    if (x.context != nullptr && x.media == media &&
-                        x.sender == static_cast<Side>(side) && x.role == role &&
-                        n < kMaxFlowSdesContexts)
-                        info.sdes[side][n++] = x.context;
-            info.sdes_count[side] = n;
-        }
-    }
-
-    // After the flows naming them were replaced or removed: the dropped contexts go back to the
-    // pool once every reader has passed a quiescent state.
-    void retire_dropped_sdes(Dialog& d) {
-        for (SdesSlot& x : d.sdes)
-            if (x.context != nullptr && x.role == SdesRole::dropped) {
-                sdes_pool.retire(x.context);
-                x = SdesSlot{};
-            }
     }
 
     bool on_sip(const UdpPacket& pkt, const sip::SipMessage& msg, uint8_t proto) {
@@ -814,14 +588,15 @@ struct Interceptor::Impl {
             if (dm.has_sdp) {
                 if (dm.sdp_error == sip::SdpError::ok) {
                     media_changed = take_sdp(*d, sender, dm.sdp);
-                    if (!retransmission) keys_changed = take_sdes(*d, sender, dm, dm.sdp);
+                    if (!retransmission && sdes_wanted(*d))
+                        keys_changed = sdes.take(d->sdes, d->warrants[0].cin, sender, dm, dm.sdp);
                 } else {
                     ctr().sip_sdp_errors.add();
                 }
             }
             if (media_changed || keys_changed || (warrants_changed && d->installed_count > 0))
                 install_flows(*d);
-            if (keys_changed) retire_dropped_sdes(*d);
+            if (keys_changed) sdes.retire_dropped(d->sdes);
         }
         return true;
     }
@@ -1119,7 +894,7 @@ struct Interceptor::Impl {
             free_slot(idx);
         }
         expire_queues();
-        sdes_pool.reclaim();
+        sdes.reclaim();
         // Confirmed dialog timeouts, a few per tick.
         for (unsigned k = 0; k < kSweepPerTick && active > 0; ++k) {
             Dialog& d = dialogs[sweep_cursor];
@@ -1186,16 +961,10 @@ size_t Interceptor::pending() const {
     return impl_->pending_count;
 }
 size_t Interceptor::take_notes(DialogNote* out, size_t max) {
-    Impl& im = *impl_;
-    const uint32_t head = im.notes_head.load(std::memory_order_acquire);
-    uint32_t tail = im.notes_tail.load(std::memory_order_relaxed);
-    size_t n = 0;
-    for (; tail != head && n < max; ++tail, ++n) out[n] = im.notes[tail % Impl::kNotes];
-    im.notes_tail.store(tail, std::memory_order_release);
-    return n;
+    return impl_->sdes.take_notes(out, max);
 }
 uint64_t Interceptor::notes_dropped() const {
-    return impl_->notes_dropped.load(std::memory_order_relaxed);
+    return impl_->sdes.notes_dropped();
 }
 
 }  // namespace liprobe::media

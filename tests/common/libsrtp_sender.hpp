@@ -20,30 +20,44 @@ inline void set_libsrtp_policy(crypto::SrtpProfile profile, srtp_policy_t& polic
     gen::set_libsrtp_policy(profile, &policy.rtp, &policy.rtcp);
 }
 
+// A libsrtp2 session of one master key (key || salt; with an MKI when mki_len > 0), replay window
+// 1024. rtcp_auth_only: SRTCP authenticated but not encrypted (E = 0). srtp_create copies the key
+// material, so the caller's buffers need not outlive the call.
+inline srtp_t make_libsrtp_session(crypto::SrtpProfile profile, srtp_ssrc_type_t direction,
+                                   uint8_t* key_salt, uint8_t* mki, size_t mki_len,
+                                   bool rtcp_auth_only = false) {
+    // Once per process; a suite may have initialised libsrtp2 already (a second srtp_init then
+    // fails harmlessly). A real failure shows as srtp_create's.
+    static const srtp_err_status_t init_status = srtp_init();
+    (void)init_status;
+    srtp_policy_t policy;
+    std::memset(&policy, 0, sizeof(policy));
+    set_libsrtp_policy(profile, policy);
+    if (rtcp_auth_only) policy.rtcp.sec_serv = sec_serv_auth;
+    policy.ssrc.type = direction;
+    srtp_master_key_t master{key_salt, mki, static_cast<unsigned>(mki_len)};
+    srtp_master_key_t* list[1] = {&master};
+    if (mki_len > 0) {
+        policy.keys = list;
+        policy.num_master_keys = 1;
+    } else {
+        policy.key = key_salt;
+    }
+    policy.window_size = 1024;
+    srtp_t session = nullptr;
+    EXPECT_EQ(srtp_create(&session, &policy), srtp_err_status_ok);
+    return session;
+}
+
 class LibsrtpSender {
   public:
     // key_salt: master key || master salt; mki empty: no MKI.
     LibsrtpSender(crypto::SrtpProfile profile, const std::vector<uint8_t>& key_salt,
                   const std::vector<uint8_t>& mki = {})
-        : key_salt_(key_salt), mki_(mki) {
-        static const bool initialised = srtp_init() == srtp_err_status_ok;
-        EXPECT_TRUE(initialised);
-        srtp_policy_t policy;
-        std::memset(&policy, 0, sizeof(policy));
-        set_libsrtp_policy(profile, policy);
-        policy.ssrc.type = ssrc_any_outbound;
-        if (!mki_.empty()) {
-            master_ = srtp_master_key_t{key_salt_.data(), mki_.data(),
-                                        static_cast<unsigned>(mki_.size())};
-            list_[0] = &master_;
-            policy.keys = list_;
-            policy.num_master_keys = 1;
-        } else {
-            policy.key = key_salt_.data();
-        }
-        policy.window_size = 1024;
-        EXPECT_EQ(srtp_create(&session_, &policy), srtp_err_status_ok);
-    }
+        : key_salt_(key_salt),
+          mki_(mki),
+          session_(make_libsrtp_session(profile, ssrc_any_outbound, key_salt_.data(), mki_.data(),
+                                        mki_.size())) {}
     ~LibsrtpSender() {
         if (session_ != nullptr) srtp_dealloc(session_);
     }
@@ -72,8 +86,6 @@ class LibsrtpSender {
         return p;
     }
     std::vector<uint8_t> key_salt_, mki_;
-    srtp_master_key_t master_{};
-    srtp_master_key_t* list_[1] = {};
     srtp_t session_ = nullptr;
 };
 

@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "libsrtp_sender.hpp"
 #include "liprobe/crypto/gcm.hpp"
 #include "liprobe/crypto/kdf.hpp"
 #include "liprobe/crypto/srtp.hpp"
@@ -188,45 +189,9 @@ class CmLibsrtpCrossCheck : public ::testing::TestWithParam<CrossParams> {
     }
 
     srtp_t create(srtp_ssrc_type_t direction, bool rtcp_auth_only) {
-        srtp_policy_t policy;
-        std::memset(&policy, 0, sizeof(policy));
-        switch (GetParam().profile) {
-            case SrtpProfile::aes_cm_128_hmac_sha1_80:
-                srtp_crypto_policy_set_aes_cm_128_hmac_sha1_80(&policy.rtp);
-                srtp_crypto_policy_set_aes_cm_128_hmac_sha1_80(&policy.rtcp);
-                break;
-            case SrtpProfile::aes_cm_128_hmac_sha1_32:
-                // RFC 4568 6.2.2 / libsrtp: the _32 suites keep an 80-bit tag for SRTCP.
-                srtp_crypto_policy_set_aes_cm_128_hmac_sha1_32(&policy.rtp);
-                srtp_crypto_policy_set_aes_cm_128_hmac_sha1_80(&policy.rtcp);
-                break;
-            case SrtpProfile::aes_256_cm_hmac_sha1_80:
-                srtp_crypto_policy_set_aes_cm_256_hmac_sha1_80(&policy.rtp);
-                srtp_crypto_policy_set_aes_cm_256_hmac_sha1_80(&policy.rtcp);
-                break;
-            case SrtpProfile::aes_256_cm_hmac_sha1_32:
-                srtp_crypto_policy_set_aes_cm_256_hmac_sha1_32(&policy.rtp);
-                srtp_crypto_policy_set_aes_cm_256_hmac_sha1_80(&policy.rtcp);
-                break;
-            default:
-                ADD_FAILURE() << "not an AES-CM profile";
-        }
-        if (rtcp_auth_only) policy.rtcp.sec_serv = sec_serv_auth;
-        policy.ssrc.type = direction;
-        if (GetParam().mki) {
-            master_.key = key_and_salt_.data();
-            master_.mki_id = const_cast<uint8_t*>(kMki);
-            master_.mki_size = sizeof(kMki);
-            master_list_[0] = &master_;
-            policy.keys = master_list_;
-            policy.num_master_keys = 1;
-        } else {
-            policy.key = key_and_salt_.data();
-        }
-        policy.window_size = 1024;
-        srtp_t session = nullptr;
-        EXPECT_EQ(srtp_create(&session, &policy), srtp_err_status_ok);
-        return session;
+        return liprobe::test::make_libsrtp_session(
+            GetParam().profile, direction, key_and_salt_.data(), const_cast<uint8_t*>(kMki),
+            GetParam().mki ? sizeof(kMki) : 0, rtcp_auth_only);
     }
 
     size_t mki_len() const { return GetParam().mki ? sizeof(kMki) : 0; }
@@ -234,8 +199,6 @@ class CmLibsrtpCrossCheck : public ::testing::TestWithParam<CrossParams> {
     static constexpr size_t kRtcpTag = 10;
 
     Bytes key_and_salt_;
-    srtp_master_key_t master_{};
-    srtp_master_key_t* master_list_[1] = {};
     std::unique_ptr<SrtpSessionKeys> rtp_keys_;
     std::unique_ptr<SrtpSessionKeys> rtcp_keys_;
 };

@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "libsrtp_sender.hpp"
 #include "liprobe/crypto/gcm.hpp"
 #include "liprobe/crypto/srtp.hpp"
 #include "srtp_packets.hpp"
@@ -359,31 +360,11 @@ class LibsrtpCrossCheck : public ::testing::TestWithParam<CrossParams> {
     }
 
     srtp_t create(srtp_ssrc_type_t direction, bool rtcp_auth_only) {
-        srtp_policy_t policy;
-        std::memset(&policy, 0, sizeof(policy));
-        if (GetParam().aes256) {
-            srtp_crypto_policy_set_aes_gcm_256_16_auth(&policy.rtp);
-            srtp_crypto_policy_set_aes_gcm_256_16_auth(&policy.rtcp);
-        } else {
-            srtp_crypto_policy_set_aes_gcm_128_16_auth(&policy.rtp);
-            srtp_crypto_policy_set_aes_gcm_128_16_auth(&policy.rtcp);
-        }
-        if (rtcp_auth_only) policy.rtcp.sec_serv = sec_serv_auth;
-        policy.ssrc.type = direction;
-        if (GetParam().mki) {
-            master_.key = key_and_salt_.data();
-            master_.mki_id = kMki;
-            master_.mki_size = sizeof(kMki);
-            master_list_[0] = &master_;
-            policy.keys = master_list_;
-            policy.num_master_keys = 1;
-        } else {
-            policy.key = key_and_salt_.data();
-        }
-        policy.window_size = 1024;
-        srtp_t session = nullptr;
-        EXPECT_EQ(srtp_create(&session, &policy), srtp_err_status_ok);
-        return session;
+        return liprobe::test::make_libsrtp_session(
+            GetParam().aes256 ? liprobe::crypto::SrtpProfile::aead_aes_256_gcm
+                              : liprobe::crypto::SrtpProfile::aead_aes_128_gcm,
+            direction, key_and_salt_.data(), const_cast<uint8_t*>(kMki),
+            GetParam().mki ? sizeof(kMki) : 0, rtcp_auth_only);
     }
 
     size_t mki_len() const { return GetParam().mki ? sizeof(kMki) : 0; }
@@ -397,8 +378,6 @@ class LibsrtpCrossCheck : public ::testing::TestWithParam<CrossParams> {
     }
 
     Bytes key_and_salt_;
-    srtp_master_key_t master_{};
-    srtp_master_key_t* master_list_[1] = {};
     std::unique_ptr<SrtpSessionKeys> rtp_keys_;
     std::unique_ptr<SrtpSessionKeys> rtcp_keys_;
 };

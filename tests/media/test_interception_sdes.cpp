@@ -291,6 +291,36 @@ INSTANTIATE_TEST_SUITE_P(
                 liprobe::sip::SdesError::unsupported_session_parameter}),
     [](const auto& info) { return std::string(info.param.name); });
 
+// Bob's answer line is refused, in his 183 and again in his 200: counted and noted once. Which
+// offered tag he chose is unknown, so Alice's offered keys all stay candidates and her media is
+// still decrypted; Bob's goes out as it came.
+TEST_F(Sdes, RefusedAnswerIsCountedOnceAndTheOfferStillKeysTheOfferer) {
+    make(liprobe::media::DeliverMode::decrypted);
+    const SrtpProfile p = SrtpProfile::aes_cm_128_hmac_sha1_80;
+    const Bytes a1 = key_salt(p, 1), a2 = key_salt(p, 2);
+    liprobe::test::LibsrtpSender alice(p, a2);
+    sip(true,
+        invite(1, "", sdes_sdp(kAliceIp, 40000, {crypto_line(1, p, a1), crypto_line(2, p, a2)})),
+        IriType::begin);
+    const std::string bad = "2 AES_CM_128_HMAC_SHA1_80 inline:" + base64(Bytes(29, 1));
+    sip(false,
+        sip_msg("SIP/2.0 183 Session Progress", kAlice, "t1", kBob, "t2", 1, "INVITE", "i1",
+                sdes_sdp(kBobIp, 50000, {bad})),
+        IriType::cont);
+    sip(false, ok(1, "INVITE", sdes_sdp(kBobIp, 50000, {bad})), IriType::cont);
+    sip(true, ack(1), IriType::cont);
+    const Bytes pa = liprobe::test::make_rtp(10, 0, 0x11111111, 20, 0x01);
+    send(alice, false, kAliceIp, 40000, kBobIp, 50000, pa);
+    want_.push_back(cc(kFrom, pa));
+    bye(2);
+    expect_records(sink_.out, want_);
+    EXPECT_EQ(refused(liprobe::sip::SdesError::wrong_key_length), 1u);
+    EXPECT_EQ(icpt_->counters().sdes_dialogs_refused.get(), 1u);
+    EXPECT_EQ(icpt_->counters().sdes_decrypted.get(), 1u);
+    liprobe::media::DialogNote notes[4];
+    EXPECT_EQ(icpt_->take_notes(notes, 4), 1u);
+}
+
 // Two warrants on one SDES call: Alice's (sdes on) gets the RTP decrypted, Bob's (sdes = false)
 // gets every packet as it was.
 TEST_F(Sdes, WarrantWithSdesOffGetsThePacketsAsTheyWere) {
