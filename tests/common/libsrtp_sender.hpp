@@ -9,39 +9,15 @@
 #include <cstring>
 #include <vector>
 
+#include "libsrtp_policy.hpp"
 #include "liprobe/crypto/srtp.hpp"
 
 namespace liprobe::test {
 
-// libsrtp2's policies for a profile; the _32 suites keep an 80-bit SRTCP tag (RFC 4568 6.2.2).
+// libsrtp2's policies for a profile (the _32 suites keep an 80-bit SRTCP tag, RFC 4568 6.2.2):
+// liprobe-gen's table, so that the tests and the generator's captures agree.
 inline void set_libsrtp_policy(crypto::SrtpProfile profile, srtp_policy_t& policy) {
-    using crypto::SrtpProfile;
-    switch (profile) {
-        case SrtpProfile::aead_aes_128_gcm:
-            srtp_crypto_policy_set_aes_gcm_128_16_auth(&policy.rtp);
-            srtp_crypto_policy_set_aes_gcm_128_16_auth(&policy.rtcp);
-            break;
-        case SrtpProfile::aead_aes_256_gcm:
-            srtp_crypto_policy_set_aes_gcm_256_16_auth(&policy.rtp);
-            srtp_crypto_policy_set_aes_gcm_256_16_auth(&policy.rtcp);
-            break;
-        case SrtpProfile::aes_cm_128_hmac_sha1_80:
-            srtp_crypto_policy_set_aes_cm_128_hmac_sha1_80(&policy.rtp);
-            srtp_crypto_policy_set_aes_cm_128_hmac_sha1_80(&policy.rtcp);
-            break;
-        case SrtpProfile::aes_cm_128_hmac_sha1_32:
-            srtp_crypto_policy_set_aes_cm_128_hmac_sha1_32(&policy.rtp);
-            srtp_crypto_policy_set_aes_cm_128_hmac_sha1_80(&policy.rtcp);
-            break;
-        case SrtpProfile::aes_256_cm_hmac_sha1_80:
-            srtp_crypto_policy_set_aes_cm_256_hmac_sha1_80(&policy.rtp);
-            srtp_crypto_policy_set_aes_cm_256_hmac_sha1_80(&policy.rtcp);
-            break;
-        case SrtpProfile::aes_256_cm_hmac_sha1_32:
-            srtp_crypto_policy_set_aes_cm_256_hmac_sha1_32(&policy.rtp);
-            srtp_crypto_policy_set_aes_cm_256_hmac_sha1_80(&policy.rtcp);
-            break;
-    }
+    gen::set_libsrtp_policy(profile, &policy.rtp, &policy.rtcp);
 }
 
 // A libsrtp2 session of one master key (key || salt; with an MKI when mki_len > 0), replay window

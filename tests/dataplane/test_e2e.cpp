@@ -5,7 +5,9 @@
 // SIP messages as IRI in order (first line, length, time, addresses, Begin/Continue/End), every
 // media packet of every stream in order, decrypted payloads equal to the generator's plaintext
 // (expected/<stream>.bin), encrypted CC (missing key, failed authentication) equal to the
-// captured IP packet; and liprobe's accounting line balanced.
+// captured IP packet; and liprobe's accounting line balanced. Decrypted SRTCP is CC in the RTP
+// packet's form (ETSI rtpFrame / rTP, X3 payload format 8), written by liprobe-lemf one
+// synthetic port above its RTP (ETSI). SDES calls (issue 10) carry their keys in the SDP only.
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -18,9 +20,11 @@
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <thread>
+#include <tuple>
 
 #include "liprobe/net/parse.hpp"
 #include "liprobe/net/pcap_file.hpp"
@@ -111,8 +115,24 @@ struct RunOptions {
 struct Delivered {
     std::string kind;  // cc_rtp | cc_ip
     std::string direction;
-    Bytes bytes;  // cc_rtp: the RTP packet; cc_ip: the IP packet
+    Bytes bytes;                          // cc_rtp: the RTP packet; cc_ip: the IP packet
+    json line;                            // the LEMF's jsonl line
+    uint16_t src_port = 0, dst_port = 0;  // of the LEMF's pcap record
 };
+
+// The UDP ports of a raw IP packet (0, 0 when it is not a whole UDP datagram).
+std::pair<uint16_t, uint16_t> udp_ports(const Bytes& ip) {
+    liprobe::net::ParsedPacket p;
+    if (liprobe::net::parse_frame(ip.data(), static_cast<uint32_t>(ip.size()),
+                                  liprobe::net::LinkType::raw_ip,
+                                  p) != liprobe::net::ParseStatus::ok)
+        return {0, 0};
+    return {p.src_port, p.dst_port};
+}
+
+uint16_t port_of(const std::string& host_port) {
+    return static_cast<uint16_t>(std::stoi(host_port.substr(host_port.rfind(':') + 1)));
+}
 
 class EndToEnd : public ::testing::Test {
   protected:
@@ -190,6 +210,7 @@ class EndToEnd : public ::testing::Test {
             dir_ + "/probe.out", dir_ + "/probe.err");
         ASSERT_EQ(wait_exit(probe), 0) << slurp(dir_ + "/probe.err") << slurp(dir_ + "/probe.out");
         summary_ = slurp(dir_ + "/probe.out");
+        probe_log_ = slurp(dir_ + "/probe.err");
         ASSERT_EQ(lemf_.stop(), 0) << slurp(dir_ + "/lemf.err");
         lemf_summary_ = json::parse(slurp(dir_ + "/lemf/summary.json"));
         capture_ = pcap_records(gen_ + "/capture.pcap", &capture_times_);
@@ -250,6 +271,8 @@ class EndToEnd : public ::testing::Test {
         EXPECT_EQ(got_liids, expected_liids);
         EXPECT_EQ(lemf_summary_["pdus"], pdus) << lemf_summary_.dump();
         EXPECT_EQ(liprobe::test::number_after(summary_, "auth failed "), tampered) << summary_;
+        expect_sdes_line();
+        expect_no_sdes_key_printed();
 
         for (const auto& [liid, flood] : floods) {
             SCOPED_TRACE("flood " + liid);
@@ -329,6 +352,8 @@ class EndToEnd : public ::testing::Test {
             d.direction = cc[i].value("direction", "");
             const Bytes payload = udp_payload(records[i]);
             d.bytes = d.kind == "cc_ip" ? records[i] : payload;
+            d.line = cc[i];
+            std::tie(d.src_port, d.dst_port) = udp_ports(records[i]);
             by_stream[stream_key(payload)].push_back(std::move(d));
         }
         size_t matched = 0;
@@ -353,14 +378,189 @@ class EndToEnd : public ::testing::Test {
                 if (encrypted || tampered.count(k) != 0) {
                     EXPECT_EQ(got[k].kind, "cc_ip");
                     EXPECT_EQ(got[k].bytes, ip_packet_of_frame(s["frames"][k].get<size_t>()));
+                    check_cc_form(got[k], s, false);
                 } else {
                     EXPECT_EQ(got[k].kind, "cc_rtp");
                     EXPECT_EQ(got[k].bytes, expected[k]);
+                    check_cc_form(got[k], s, true);
                 }
             }
             matched += count;
         }
         EXPECT_EQ(matched, cc.size()) << "CC of no stream of the call";
+    }
+
+    // The CC form of one delivered packet of manifest stream s. Decrypted RTP and RTCP alike:
+    // ETSI IPMMCC rtpFrame(2) with mMCCprotocol rTP(0), X3 payload format 8 (RTP packet);
+    // encrypted: ipFrame(0), X3 format 5/6 (IPv4/IPv6 packet). Where the LEMF writes decrypted
+    // CC, RTCP is one synthetic port above the RTP (ETSI), or on its real ports (X3).
+    void check_cc_form(const Delivered& d, const json& s, bool decrypted) const {
+        const bool rtcp = s["kind"] == "rtcp";
+        if (format_ == "etsi102232") {
+            EXPECT_EQ(d.line.value("frame_type", json()), decrypted ? 2 : 0);
+            if (decrypted) {
+                EXPECT_EQ(d.line.value("mmcc_protocol", json()), 0);
+            }
+        } else {
+            EXPECT_EQ(d.line.value("payload_format", json()), decrypted              ? 8
+                                                              : s["ip_version"] == 6 ? 6
+                                                                                     : 5);
+        }
+        if (!decrypted) return;
+        EXPECT_EQ(d.line.value("rtcp", json()), rtcp);
+        if (format_ == "etsi102232") {
+            const bool from_target = s["direction"] == "from_target";
+            const uint16_t target = 50000, peer = 50002, up = rtcp ? 1 : 0;
+            EXPECT_EQ(d.src_port, (from_target ? target : peer) + up);
+            EXPECT_EQ(d.dst_port, (from_target ? peer : target) + up);
+        } else {
+            EXPECT_EQ(d.src_port, port_of(s["src"].get<std::string>()));
+            EXPECT_EQ(d.dst_port, port_of(s["dst"].get<std::string>()));
+        }
+    }
+
+    // The summary's SDES line from the manifest's SDES calls: packets decrypted with SDP keys,
+    // a=crypto lines installed (every valid line of a call whose warrant allows SDES, the
+    // offer's unchosen ones included), refused lines and the dialogs they were in.
+    void expect_sdes_line() const {
+        uint64_t decrypted = 0, installed = 0, refused = 0, dialogs = 0;
+        for (const auto& call : manifest_["calls"]) {
+            if (call["expect"] != "intercepted" || !call.contains("key")) continue;
+            const json& key = call["key"];
+            if (key["type"] != "sdes") continue;
+            if (key.contains("bad_crypto")) {
+                refused += key["bad_crypto"]["lines"].get<uint64_t>();
+                ++dialogs;
+                continue;
+            }
+            if (!key["warrant_sdes"].get<bool>()) continue;
+            installed += key["lines"].get<uint64_t>();
+            for (const auto& s : call["streams"]) {
+                decrypted += s["count"].get<uint64_t>();
+                if (s.contains("tampered")) decrypted -= s["tampered"].size();
+            }
+        }
+        EXPECT_NE(summary_.find("  SDES                 decrypted " + std::to_string(decrypted) +
+                                ", lines installed " + std::to_string(installed) + ", refused " +
+                                std::to_string(refused) + " (in " + std::to_string(dialogs) +
+                                " dialogs), no context left 0\n"),
+                  std::string::npos)
+            << summary_;
+    }
+
+    // Secrets are never logged: no key||salt of any a=crypto line in the capture (valid or not)
+    // appears in what the probe or the LEMF printed.
+    void expect_no_sdes_key_printed() const {
+        const std::string printed =
+            summary_ + probe_log_ + slurp(dir_ + "/lemf.out") + slurp(dir_ + "/lemf.err");
+        size_t keys = 0;
+        for (const Bytes& frame : capture_) {
+            const std::string text(frame.begin(), frame.end());
+            for (size_t at = text.find("inline:"); at != std::string::npos;
+                 at = text.find("inline:", at + 1)) {
+                const size_t from = at + 7;
+                const std::string key =
+                    text.substr(from, text.find_first_of("|\r\n ", from) - from);
+                ASSERT_GE(key.size(), 16u);
+                EXPECT_EQ(printed.find(key), std::string::npos) << "a key was printed";
+                ++keys;
+            }
+        }
+        if (keys != 0) {
+            EXPECT_EQ(printed.find("inline:"), std::string::npos);
+        }
+    }
+
+    // How tshark (an independent dissector) reads the LEMF's pcap of a call: frames counted by
+    // the last protocol it found (rtp, rtcp, ...), with Decode As RTP on the call's RTP port and
+    // RTCP one above it (ETSI: the synthetic 50000 / 50001; X3: the real ports, RTCP only when
+    // not muxed, Wireshark's RTP dissector hands muxed RTCP over itself). nullopt without tshark.
+    std::optional<std::map<std::string, size_t>> tshark_protocols(const json& call) const {
+        if (std::system("tshark -v >/dev/null 2>&1") != 0) return std::nullopt;
+        const std::string pcap = dir_ + "/lemf/" + output_name(call) + ".pcap";
+        const bool x3 = format_ == "x3";
+        const int rtp_port = x3 ? port_of(call["streams"][0]["src"].get<std::string>()) : 50000;
+        std::string cmd =
+            "tshark -r " + pcap + " -d udp.port==" + std::to_string(rtp_port) + ",rtp";
+        if (!x3 || !call["key"]["rtcp_mux"].get<bool>())
+            cmd += " -d udp.port==" + std::to_string(rtp_port + 1) + ",rtcp";
+        cmd += " -T fields -e frame.protocols 2>/dev/null";
+        std::map<std::string, size_t> by_last;
+        FILE* p = popen(cmd.c_str(), "r");
+        if (p == nullptr) return by_last;
+        char line[512];
+        while (std::fgets(line, sizeof line, p) != nullptr) {
+            std::string protocols(line);
+            protocols.erase(protocols.find_last_not_of("\r\n") + 1);
+            ++by_last[protocols.substr(protocols.rfind(':') + 1)];
+        }
+        pclose(p);
+        return by_last;
+    }
+
+    // The LEMF's file name (without extension) of a call's (LIID or XID, CIN).
+    std::string output_name(const json& call) const {
+        const std::string liid = call["warrant"].get<std::string>();
+        std::string name = liid;
+        for (const auto& [xid, l] : xid_to_liid_)
+            if (l == liid) name = xid;
+        return name + "_" + std::to_string(cin_of(liid));
+    }
+
+    // Checks that tshark finds every RTP and RTCP packet of an SDES call (none tampered) in the
+    // LEMF's pcap.
+    void expect_tshark_sees_rtp_and_rtcp(const json& call) const {
+        SCOPED_TRACE(call["id"].get<std::string>());
+        const auto by_last = tshark_protocols(call);
+        if (!by_last) return;  // no tshark here
+        size_t rtp = 0, rtcp = 0;
+        for (const auto& s : call["streams"]) {
+            ASSERT_FALSE(s.contains("tampered"));
+            (s["kind"] == "rtcp" ? rtcp : rtp) += s["count"].get<size_t>();
+        }
+        EXPECT_EQ(*by_last, (std::map<std::string, size_t>{{"rtp", rtp}, {"rtcp", rtcp}}));
+    }
+
+    // The CIN the LEMF saw for this LIID's (single) dialog; ~0 when there is none.
+    uint64_t cin_of(const std::string& liid) const {
+        for (const auto& e : fs::directory_iterator(dir_ + "/lemf")) {
+            if (e.path().extension() != ".jsonl") continue;
+            const auto lines = read_jsonl(e.path().string());
+            if (lines.empty()) continue;
+            std::string got = lines[0]["liid"].get<std::string>();
+            if (xid_to_liid_.count(got) != 0) got = xid_to_liid_.at(got);
+            if (got == liid) return lines[0]["cin"].get<uint64_t>();
+        }
+        return ~uint64_t{0};
+    }
+
+    // The summary's records line: CC decrypted and encrypted, IRI, nothing lost.
+    void expect_records(uint64_t decrypted, uint64_t encrypted, uint64_t iri) const {
+        EXPECT_NE(summary_.find("  records              CC decrypted " + std::to_string(decrypted) +
+                                ", CC encrypted " + std::to_string(encrypted) + ", IRI " +
+                                std::to_string(iri) + ", lost before export 0\n"),
+                  std::string::npos)
+            << summary_;
+    }
+
+    // Packets of the manifest's intercepted calls: (decrypted or plain, encrypted, SIP messages).
+    std::tuple<uint64_t, uint64_t, uint64_t> manifest_records() const {
+        uint64_t decrypted = 0, encrypted = 0, iri = 0;
+        for (const auto& call : manifest_["calls"]) {
+            if (call["expect"] != "intercepted") continue;
+            iri += call["sip"].size();
+            for (const auto& s : call["streams"]) {
+                const uint64_t n = s["count"].get<uint64_t>();
+                const uint64_t bad = s.contains("tampered") ? s["tampered"].size() : 0;
+                if (s["deliver"] == "encrypted") {
+                    encrypted += n;
+                } else {
+                    decrypted += n - bad;
+                    encrypted += bad;
+                }
+            }
+        }
+        return {decrypted, encrypted, iri};
     }
 
     void run_and_check(const RunOptions& o) {
@@ -378,7 +578,7 @@ class EndToEnd : public ::testing::Test {
         return out;
     }
 
-    std::string dir_, gen_, summary_, format_;
+    std::string dir_, gen_, summary_, probe_log_, format_;
     liprobe::test::LemfProcess lemf_;
     json manifest_, lemf_summary_;
     std::vector<Bytes> capture_;
@@ -440,7 +640,8 @@ TEST_P(Scenario, DeliveredPacketByPacket) {
 INSTANTIATE_TEST_SUITE_P(Gen, Scenario,
                          ::testing::Values("rollover", "missing_key", "tampered", "ipv6", "vlan",
                                            "fragmented_invite", "tcp_split", "uri_normalisation",
-                                           "csrc_ext", "malformed"),
+                                           "csrc_ext", "malformed", "sdes", "sdes_mki",
+                                           "sdes_rekey", "sdes_bad_crypto", "sdes_disabled"),
                          [](const auto& info) { return std::string(info.param); });
 
 // The SIP of the split-INVITE call came over TCP (ip_protocol 6 where the format carries it)
@@ -534,6 +735,145 @@ TEST_F(EndToEnd, MalformedFramesAreNamedDrops) {
             << gen_name << "\n"
             << summary_;
     }
+}
+
+// ---- SDES (issue 10): keys from the dialog's a=crypto lines, none from keys.json ----
+
+// Every suite (AES_CM_128/256_HMAC_SHA1_80/32, AEAD_AES_128/256_GCM), without and with MKIs,
+// decrypted end to end from the capture with no key file: every RTP and SRTCP packet of both
+// directions is decrypted CC, the offer's decoy lines notwithstanding.
+TEST_F(EndToEnd, SdesEverySuiteDecryptedWithNoKeyFile) {
+    run_and_check({scenario_args("sdes,sdes_mki")});
+    EXPECT_EQ(json::parse(slurp(gen_ + "/keys.json"))["keys"].size(), 0u);
+    EXPECT_NE(summary_.find("  keys                 loaded 0, refused 0\n"), std::string::npos)
+        << summary_;
+    std::set<std::string> suites;
+    size_t with_mki = 0, muxed = 0, ipv6 = 0;
+    for (const auto& call : manifest_["calls"]) {
+        suites.insert(call["key"]["suite"].get<std::string>());
+        with_mki += call["key"]["mki_len"].get<size_t>() != 0 ? 1 : 0;
+        muxed += call["key"]["rtcp_mux"].get<bool>() ? 1 : 0;
+        ipv6 += call["ip_version"] == 6 ? 1 : 0;
+    }
+    EXPECT_EQ(suites.size(), 6u);
+    EXPECT_EQ(with_mki, 6u);
+    EXPECT_EQ(muxed, 6u);
+    EXPECT_EQ(ipv6, 1u);
+    // 12 calls: 2 RTP of 10, 2 SRTCP of 2; packet 3 of one caller stream tampered: it fails
+    // authentication against the flow's SDES keys and goes out encrypted at once.
+    const auto [decrypted, encrypted, iri] = manifest_records();
+    EXPECT_EQ(decrypted, 12u * (2 * 10 + 2 * 2) - 1);
+    EXPECT_EQ(encrypted, 1u);
+    expect_records(decrypted, encrypted, iri);
+    EXPECT_EQ(liprobe::test::number_after(summary_, "auth failed "), 1u) << summary_;
+    EXPECT_EQ(liprobe::test::number_after(summary_, "SRTP                 decrypted "), decrypted)
+        << summary_;
+    // Wireshark's view of the LEMF's pcaps: RTCP (one synthetic port up) beside the RTP, for a
+    // call without rtcp-mux and one with.
+    const auto calls = manifest_["calls"];
+    ASSERT_EQ(calls.size(), 12u);
+    EXPECT_FALSE(calls[0]["key"]["rtcp_mux"].get<bool>());
+    EXPECT_TRUE(calls[6]["key"]["rtcp_mux"].get<bool>());
+    expect_tshark_sees_rtp_and_rtcp(calls[0]);
+    expect_tshark_sees_rtp_and_rtcp(calls[6]);
+}
+
+// The same calls delivered as X2/X3: decrypted SRTCP is an RTP-packet X3 PDU (format 8) with
+// its real ports (the RTP port itself when muxed).
+TEST_F(EndToEnd, SdesOverX3) {
+    run_and_check({scenario_args("sdes"), "x3"});
+    const auto [decrypted, encrypted, iri] = manifest_records();
+    EXPECT_EQ(decrypted, 6u * (2 * 10 + 2 * 2) - 1);  // one tampered packet
+    expect_records(decrypted, 1, iri);
+    // Wireshark's view: the RTCP on its real port, muxed (call 3) or not (call 0).
+    const auto calls = manifest_["calls"];
+    ASSERT_EQ(calls.size(), 6u);
+    EXPECT_FALSE(calls[0]["key"]["rtcp_mux"].get<bool>());
+    EXPECT_TRUE(calls[3]["key"]["rtcp_mux"].get<bool>());
+    expect_tshark_sees_rtp_and_rtcp(calls[0]);
+    expect_tshark_sees_rtp_and_rtcp(calls[3]);
+}
+
+// A re-INVITE re-keys both directions mid-call (RFC 4568 7.1.4): the packet each way that
+// crosses the transaction is under the old keys, those after its 200 OK (before the ACK too)
+// under the new ones; SRTCP likewise. In the second call the MKI changes with the keys and the
+// caller's first packet after the 200 OK still carries the old ones (sent before the answer
+// reached the caller); in the third (AEAD) the caller's SEQ wraps two packets before the re-key:
+// the new keys go on at ROC 1. Every packet decrypted, none fails authentication.
+TEST_F(EndToEnd, SdesRekeyByReInvite) {
+    run_and_check({scenario_args("sdes_rekey")});
+    const auto calls = calls_of("sdes_rekey");
+    ASSERT_EQ(calls.size(), 3u);
+    for (const auto& call : calls) {
+        SCOPED_TRACE(call["id"].get<std::string>());
+        const bool in_flight = call["key"]["caller_packet_in_flight"].get<bool>();
+        EXPECT_EQ(in_flight, &call == &calls[1]);
+        const bool rollover = call["key"]["rollover_before_rekey"].get<bool>();
+        EXPECT_EQ(rollover, &call == &calls[2]);
+        if (rollover) {  // SEQ 65533, 65534, 65535, 0, 1 under the first keys, then 2...
+            EXPECT_EQ(call["streams"][0]["first_seq"], 65533);
+        }
+        ASSERT_EQ(call["sip"].size(), 10u);
+        EXPECT_EQ(call["sip"][5]["first_line"].get<std::string>().rfind("INVITE ", 0), 0u);
+        ASSERT_EQ(call["streams"].size(), 4u);
+        for (const auto& s : call["streams"]) {
+            const bool late = in_flight && s["kind"] == "rtp" && s["from_caller"].get<bool>();
+            EXPECT_EQ(s["rekeyed_from_packet"], s["kind"] == "rtcp" ? 1 : late ? 6 : 5) << s["id"];
+            if (in_flight) {
+                EXPECT_EQ(s["sdes"]["mki"], "00000001");
+                EXPECT_EQ(s["sdes_rekeyed"]["mki"], "00000002");
+            }
+        }
+    }
+    const auto [decrypted, encrypted, iri] = manifest_records();
+    EXPECT_EQ(decrypted, 3u * (2 * 10 + 2 * 2));
+    expect_records(decrypted, 0, iri);
+    EXPECT_EQ(liprobe::test::number_after(summary_, "auth failed "), 0u) << summary_;
+}
+
+// Bad a=crypto lines (bad base64, wrong key length, unknown suite, lifetime 2^0), one call each:
+// never a crash, the SIP is IRI as usual and every media packet goes out as encrypted CC (the
+// original IP packet).
+TEST_F(EndToEnd, SdesBadCryptoLinesDeliverEncrypted) {
+    run_and_check({scenario_args("sdes_bad_crypto")});
+    std::set<std::string> reasons;
+    for (const auto& call : calls_of("sdes_bad_crypto"))
+        reasons.insert(call["key"]["bad_crypto"]["reason"].get<std::string>());
+    EXPECT_EQ(reasons, (std::set<std::string>{"bad_base64", "wrong_key_length", "unknown_suite",
+                                              "bad_lifetime"}));
+    const auto [decrypted, encrypted, iri] = manifest_records();
+    EXPECT_EQ(decrypted, 0u);
+    EXPECT_EQ(encrypted, 4u * (2 * 10 + 2 * 2));
+    expect_records(0, encrypted, iri);
+    // Each refused line (the offer's and the answer's, both tag 1) is logged once, naming the
+    // dialog by its CIN and the reason; nothing else is logged about a=crypto lines.
+    auto count = [&](const std::string& what) {
+        size_t n = 0;
+        for (size_t at = probe_log_.find(what); at != std::string::npos;
+             at = probe_log_.find(what, at + 1))
+            ++n;
+        return n;
+    };
+    for (const auto& call : calls_of("sdes_bad_crypto")) {
+        const std::string note = "liprobe: dialog CIN " +
+                                 std::to_string(cin_of(call["warrant"].get<std::string>())) +
+                                 ": a=crypto line (tag 1) refused: " +
+                                 call["key"]["bad_crypto"]["reason"].get<std::string>() + " (";
+        EXPECT_EQ(count(note), 2u) << note << "\n" << probe_log_;
+    }
+    EXPECT_EQ(count("a=crypto line"), 4u * 2) << probe_log_;
+    EXPECT_EQ(liprobe::test::number_after(summary_, "SRTP                 decrypted "), 0u)
+        << summary_;
+}
+
+// [[warrant]] sdes = false: the call's valid SDES keys are not used, its media is encrypted CC.
+TEST_F(EndToEnd, SdesDisabledByTheWarrant) {
+    run_and_check({scenario_args("sdes_disabled")});
+    EXPECT_NE(slurp(gen_ + "/liprobe.toml").find("\nsdes = false\n"), std::string::npos);
+    const auto [decrypted, encrypted, iri] = manifest_records();
+    EXPECT_EQ(decrypted, 0u);
+    EXPECT_EQ(encrypted, 2u * 10 + 2 * 2);
+    expect_records(0, encrypted, iri);
 }
 
 // Everything at once, with plain calls and background around them.

@@ -138,20 +138,46 @@ ProbeIdentity probe() {
     return ProbeIdentity{"OP1", "NE1", "NZ"};
 }
 
+// ETSI PDUs of one LIID back to back, as a probe's connection carries them.
+struct EtsiStream {
+    std::unique_ptr<PduEncoder> enc = PduEncoder::create(Format::etsi102232, probe());
+    WarrantInfo warrant;
+    std::vector<uint8_t> bytes;
+
+    explicit EtsiStream(const std::string& liid) { warrant.liid = liid; }
+    void add(const Record& r, uint32_t seq) {
+        std::vector<uint8_t> pdu(r.len + enc->max_overhead());
+        pdu.resize(enc->encode(r, warrant, seq, pdu.data(), pdu.size()));
+        bytes.insert(bytes.end(), pdu.begin(), pdu.end());
+    }
+    void add_keepalive(uint32_t seq) {
+        std::vector<uint8_t> ka(256);
+        ka.resize(enc->encode_keepalive(seq, 1700000000000000, ka.data(), ka.size()));
+        bytes.insert(bytes.end(), ka.begin(), ka.end());
+    }
+};
+
+// The first whole ETSI PDU that arrives on fd (empty when the connection ends first).
+std::vector<uint8_t> receive_pdu(int fd) {
+    std::vector<uint8_t> pdu(256);
+    size_t have = 0;
+    long length = 0;
+    while ((length = frame_length(Format::etsi102232, pdu.data(), have)) == 0) {
+        const ssize_t n = recv(fd, pdu.data() + have, pdu.size() - have, 0);
+        if (n <= 0) return {};
+        have += static_cast<size_t>(n);
+    }
+    pdu.resize(length > 0 ? static_cast<size_t>(length) : 0);
+    return pdu;
+}
+
 TEST(Lemf, PlainEtsiCountsGapsDuplicatesAndAnswersKeepalives) {
     Lemf lemf;
     lemf.dir = temp_dir("plain");
     ASSERT_TRUE(lemf.start({"--plain"})) << "LIPROBE_LEMF not set or lemf did not start";
 
-    auto enc = PduEncoder::create(Format::etsi102232, probe());
-    WarrantInfo w;
-    w.liid = "LIID1";
-    std::vector<uint8_t> stream;
-    auto add = [&](const Record& r, uint32_t seq) {
-        std::vector<uint8_t> pdu(r.len + enc->max_overhead());
-        pdu.resize(enc->encode(r, w, seq, pdu.data(), pdu.size()));
-        stream.insert(stream.end(), pdu.begin(), pdu.end());
-    };
+    EtsiStream stream("LIID1");
+    auto add = [&](const Record& r, uint32_t seq) { stream.add(r, seq); };
     test::OwnedRecord rtp(RecordKind::cc_rtp, test::rtp_packet(1, 160));
     rtp.rec.cin = 1;
     rtp.rec.direction = Direction::from_target;
@@ -165,24 +191,15 @@ TEST(Lemf, PlainEtsiCountsGapsDuplicatesAndAnswersKeepalives) {
     sip.rec.cin = 1;
     sip.rec.iri_type = IriType::begin;
     add(sip.rec, 0);
-    std::vector<uint8_t> ka(256);
-    ka.resize(enc->encode_keepalive(5, 1700000000000000, ka.data(), ka.size()));
-    stream.insert(stream.end(), ka.begin(), ka.end());
+    stream.add_keepalive(5);
 
     const int fd = connect_to(lemf.port);
     ASSERT_GE(fd, 0);
-    ASSERT_TRUE(send_all(fd, stream));
+    ASSERT_TRUE(send_all(fd, stream.bytes));
     // The keep-alive is answered with a keep-aliveResponse repeating its header.
-    std::vector<uint8_t> resp(256);
-    size_t have = 0;
-    long fl = 0;
-    while ((fl = frame_length(Format::etsi102232, resp.data(), have)) == 0) {
-        const ssize_t n = recv(fd, resp.data() + have, resp.size() - have, 0);
-        ASSERT_GT(n, 0);
-        have += static_cast<size_t>(n);
-    }
-    ASSERT_GT(fl, 0);
-    EXPECT_TRUE(is_keepalive_response(Format::etsi102232, resp.data(), static_cast<size_t>(fl)));
+    const std::vector<uint8_t> resp = receive_pdu(fd);
+    ASSERT_FALSE(resp.empty());
+    EXPECT_TRUE(is_keepalive_response(Format::etsi102232, resp.data(), resp.size()));
     close(fd);
 
     // Garbage on a second connection: that connection is closed, the receiver lives on.
@@ -349,6 +366,118 @@ TEST(Lemf, MutualTlsX3) {
     EXPECT_EQ(count_lines(lemf.dir + "/" + xid + "_9.jsonl"), 1000u);
     // X3 carries the addresses: the pcap uses them (IPv4 20 + UDP 8 + RTP 172).
     EXPECT_EQ(fs::file_size(lemf.dir + "/" + xid + "_9.pcap"), 24u + 1000u * (16 + 200));
+    fs::remove_all(lemf.dir);
+}
+
+// The UDP ports of each record of a LINKTYPE_RAW IPv4 pcap, and its UDP payload.
+struct PcapUdp {
+    uint16_t src_port, dst_port;
+    std::vector<uint8_t> payload;
+};
+std::vector<PcapUdp> read_raw_ipv4_udp(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::vector<uint8_t> f((std::istreambuf_iterator<char>(in)), {});
+    std::vector<PcapUdp> out;
+    size_t at = 24;
+    while (at + 16 <= f.size()) {
+        const uint32_t caplen =
+            f[at + 8] | f[at + 9] << 8 | f[at + 10] << 16 | uint32_t{f[at + 11]} << 24;
+        const uint8_t* ip = f.data() + at + 16;
+        at += 16 + caplen;
+        if (caplen < 28 || at > f.size()) break;
+        const size_t ihl = (ip[0] & 0x0Fu) * 4;
+        out.push_back({static_cast<uint16_t>(ip[ihl] << 8 | ip[ihl + 1]),
+                       static_cast<uint16_t>(ip[ihl + 2] << 8 | ip[ihl + 3]),
+                       std::vector<uint8_t>(ip + ihl + 8, ip + caplen)});
+    }
+    return out;
+}
+
+// Issue 10: decrypted SRTCP reaches the LEMF as CC in the RTP packet's form (ETSI rtpFrame,
+// mMCCprotocol rTP), with no addresses. liprobe-lemf writes it next to the call's RTP, one
+// synthetic port up (RFC 5761 4 tells RTCP from RTP by the second octet), so Wireshark with
+// Decode As RTP on 50000 and RTCP on 50001 shows both streams of both directions.
+TEST(Lemf, DecryptedRtcpLandsOnePortAboveItsRtp) {
+    Lemf lemf;
+    lemf.dir = temp_dir("rtcp");
+    ASSERT_TRUE(lemf.start({"--plain"})) << "LIPROBE_LEMF not set or lemf did not start";
+    EtsiStream stream("LIID2");
+    uint32_t seq = 0;
+    auto add = [&](std::vector<uint8_t> packet, Direction direction) {
+        test::OwnedRecord r(RecordKind::cc_rtp, std::move(packet));
+        r.rec.cin = 7;
+        r.rec.direction = direction;
+        r.rec.time_us = 1700000000000000 + int64_t{seq} * 20000;
+        stream.add(r.rec, seq++);
+    };
+    // RTCP sender report (PT 200) of SSRC 0x11223344: header, NTP time, RTP time, counts.
+    const std::vector<uint8_t> report = {0x80, 200,  0x00, 0x06, 0x11, 0x22, 0x33, 0x44, 0xea, 0x7c,
+                                         0x00, 0x00, 0x80, 0x00, 0x00, 0x00, 0x00, 0x00, 0x1f, 0x40,
+                                         0x00, 0x00, 0x00, 0x32, 0x00, 0x00, 0x1f, 0x40};
+    for (const Direction d : {Direction::from_target, Direction::to_target}) {
+        for (uint16_t i = 0; i < 3; ++i)
+            add(test::rtp_packet(static_cast<uint16_t>(100 + i), 160), d);
+        add(report, d);
+    }
+    // A keep-alive last: once it is answered, every PDU before it has been written.
+    stream.add_keepalive(1);
+    const int fd = connect_to(lemf.port);
+    ASSERT_GE(fd, 0);
+    ASSERT_TRUE(send_all(fd, stream.bytes));
+    ASSERT_FALSE(receive_pdu(fd).empty());
+    close(fd);
+    lemf.stop();
+
+    const std::string pcap = lemf.dir + "/LIID2_7.pcap";
+    const auto records = read_raw_ipv4_udp(pcap);
+    ASSERT_EQ(records.size(), 8u);
+    const uint16_t expected_ports[8][2] = {{50000, 50002}, {50000, 50002}, {50000, 50002},
+                                           {50001, 50003}, {50002, 50000}, {50002, 50000},
+                                           {50002, 50000}, {50003, 50001}};
+    for (size_t i = 0; i < records.size(); ++i) {
+        SCOPED_TRACE(i);
+        EXPECT_EQ(records[i].src_port, expected_ports[i][0]);
+        EXPECT_EQ(records[i].dst_port, expected_ports[i][1]);
+        if (i % 4 == 3) {
+            EXPECT_EQ(records[i].payload, report);
+        }
+    }
+    std::ifstream jl(lemf.dir + "/LIID2_7.jsonl");
+    std::string line;
+    size_t rtcp_lines = 0;
+    while (std::getline(jl, line)) {
+        const auto j = nlohmann::json::parse(line);
+        EXPECT_EQ(j["kind"], "cc_rtp");
+        EXPECT_EQ(j["frame_type"], 2);     // rtpFrame
+        EXPECT_EQ(j["mmcc_protocol"], 0);  // rTP
+        rtcp_lines += j["rtcp"].get<bool>() ? 1 : 0;
+    }
+    EXPECT_EQ(rtcp_lines, 2u);
+
+    if (std::system("tshark -v >/dev/null 2>&1") != 0) {
+        fs::remove_all(lemf.dir);
+        GTEST_SKIP() << "tshark not installed: ports checked, dissection not";
+    }
+    // One line per frame: RTP sequence number or RTCP packet type, as tshark decodes them.
+    const std::string cmd = "tshark -r " + pcap +
+                            " -d udp.port==50000,rtp -d udp.port==50001,rtcp -T fields -e "
+                            "frame.protocols -e rtp.seq -e rtcp.pt -e rtcp.senderssrc 2>/dev/null";
+    std::string out;
+    if (FILE* p = popen(cmd.c_str(), "r")) {
+        char b[4096];
+        size_t n;
+        while ((n = std::fread(b, 1, sizeof b, p)) > 0) out.append(b, n);
+        pclose(p);
+    }
+    EXPECT_EQ(out,
+              "raw:ip:udp:rtp\t100\t\t\n"
+              "raw:ip:udp:rtp\t101\t\t\n"
+              "raw:ip:udp:rtp\t102\t\t\n"
+              "raw:ip:udp:rtcp\t\t200\t0x11223344\n"
+              "raw:ip:udp:rtp\t100\t\t\n"
+              "raw:ip:udp:rtp\t101\t\t\n"
+              "raw:ip:udp:rtp\t102\t\t\n"
+              "raw:ip:udp:rtcp\t\t200\t0x11223344\n");
     fs::remove_all(lemf.dir);
 }
 

@@ -4,9 +4,11 @@
 // liprobe-keytool decrypt turns the libsrtp2-protected streams into exactly the manifest's
 // plaintext, the config loads, and tshark recognises the SIP.
 #include <gtest/gtest.h>
+#include <srtp2/srtp.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -18,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "libsrtp_policy.hpp"
 #include "liprobe/control/config.hpp"
 #include "liprobe/net/parse.hpp"
 #include "liprobe/net/pcap_file.hpp"
@@ -25,6 +28,7 @@
 #include "liprobe/sip/mcptt_info.hpp"
 #include "liprobe/sip/message.hpp"
 #include "liprobe/sip/mikey.hpp"
+#include "liprobe/sip/sdes.hpp"
 #include "liprobe/sip/sdp.hpp"
 
 namespace fs = std::filesystem;
@@ -134,6 +138,87 @@ uint16_t port_of(const std::string& host_port) {
     return static_cast<uint16_t>(std::stoi(host_port.substr(host_port.rfind(':') + 1)));
 }
 
+std::string hex_text(const uint8_t* p, size_t n) {
+    std::string out;
+    char b[3];
+    for (size_t i = 0; i < n; ++i) {
+        std::snprintf(b, sizeof b, "%02x", p[i]);
+        out += b;
+    }
+    return out;
+}
+
+// The values of a SIP message's "a=crypto:" lines, in order.
+std::vector<std::string> crypto_lines(const std::string& sip) {
+    std::vector<std::string> out;
+    for (size_t at = sip.find("\r\na=crypto:"); at != std::string::npos;
+         at = sip.find("\r\na=crypto:", at + 1)) {
+        const size_t from = at + 11;
+        out.push_back(sip.substr(from, sip.find("\r\n", from) - from));
+    }
+    return out;
+}
+
+// A libsrtp2 receiver (not our decryptor) for one stream, keyed by an a=crypto line as our RFC
+// 4568 parser reads it: proves the capture's packets were protected with the SDP's keys. The
+// MKI is checked and cut here, where RFC 3711 3.1/3.4 and RFC 7714 put it (AES-CM: before the
+// tag, which SRTCP keeps at 10 octets in the _32 suites; AEAD: last), and the rest handed to a
+// session without MKI: libsrtp2 2.5's receiver looks for an SRTCP MKI at the SRTP tag's
+// distance from the end, which is wrong for the _32 suites. The MKI is not authenticated.
+class LibsrtpReceiver {
+  public:
+    LibsrtpReceiver(uint32_t ssrc, const liprobe::sip::SdesCrypto& c) : suite_(c.suite) {
+        static const bool initialised = srtp_init() == srtp_err_status_ok;
+        EXPECT_TRUE(initialised);
+        const liprobe::sip::SdesKey& k = c.keys[0];
+        key_salt_.assign(k.key_salt, k.key_salt + k.key_salt_len);
+        for (size_t i = 0; i < k.mki_len; ++i)
+            mki_.insert(mki_.begin(), static_cast<uint8_t>(i < 8 ? k.mki >> (8 * i) : 0));
+        srtp_policy_t policy{};
+        liprobe::gen::set_libsrtp_policy(c.suite, &policy.rtp, &policy.rtcp);
+        policy.ssrc.type = ssrc_specific;
+        policy.ssrc.value = ssrc;
+        policy.key = key_salt_.data();
+        policy.window_size = 1024;
+        EXPECT_EQ(srtp_create(&session_, &policy), srtp_err_status_ok);
+    }
+    ~LibsrtpReceiver() {
+        if (session_ != nullptr) srtp_dealloc(session_);
+    }
+    LibsrtpReceiver(const LibsrtpReceiver&) = delete;
+    LibsrtpReceiver& operator=(const LibsrtpReceiver&) = delete;
+
+    // The ROC of the stream's next packet (a new master key goes on with the stream's ROC).
+    void set_roc(uint32_t ssrc, uint32_t roc) {
+        EXPECT_EQ(srtp_set_stream_roc(session_, ssrc, roc), srtp_err_status_ok);
+    }
+
+    // The plain packet; empty when the MKI is not where and what it should be, or libsrtp2
+    // refuses the packet.
+    Bytes unprotect(Bytes packet, bool rtcp) {
+        if (!mki_.empty()) {
+            const auto& info = liprobe::crypto::profile_info(
+                rtcp ? liprobe::crypto::srtcp_profile(suite_) : suite_);
+            const size_t after = info.aead ? 0 : info.tag_len;
+            if (packet.size() < mki_.size() + after + 12) return {};
+            const auto at = packet.end() - static_cast<long>(after + mki_.size());
+            if (!std::equal(mki_.begin(), mki_.end(), at)) return {};
+            packet.erase(at, at + static_cast<long>(mki_.size()));
+        }
+        int len = static_cast<int>(packet.size());
+        const srtp_err_status_t status = rtcp ? srtp_unprotect_rtcp(session_, packet.data(), &len)
+                                              : srtp_unprotect(session_, packet.data(), &len);
+        if (status != srtp_err_status_ok) return {};
+        packet.resize(static_cast<size_t>(len));
+        return packet;
+    }
+
+  private:
+    liprobe::crypto::SrtpProfile suite_;
+    Bytes key_salt_, mki_;
+    srtp_t session_ = nullptr;
+};
+
 class GenCalls : public ::testing::Test {
   protected:
     static void SetUpTestSuite() {
@@ -157,6 +242,17 @@ class GenCalls : public ::testing::Test {
         ASSERT_EQ(status_, 0) << output_;
     }
 
+    // Runs liprobe-gen calls for these scenarios alone (no plain calls, 5 packets per stream)
+    // into out; the manifest, or null when the generator failed.
+    static json generate_scenarios(const fs::path& out, const std::string& scenarios) {
+        const int status = run(gen_ + " calls --out " + out.string() +
+                               " --private 0 --group 0 --ims 0 --background 0"
+                               " --packets-per-stream 5 --scenario " +
+                               scenarios);
+        EXPECT_EQ(status, 0) << scenarios;
+        return status == 0 ? json::parse(read_file(out / "manifest.json")) : json();
+    }
+
     static inline std::string gen_, keytool_, output_;
     static inline fs::path dir_;
     static inline int status_ = -1;
@@ -169,9 +265,10 @@ class GenCalls : public ::testing::Test {
 TEST_F(GenCalls, ManifestCoversEveryKindAndScenario) {
     // 2 private + 2 group + 4 IMS + 3 background + scenario calls (rollover 2, missing_key 1,
     // tampered 1, ipv6 2, vlan 2, fragmented_invite 1, tcp_split 1, uri_normalisation 4,
-    // csrc_ext 1, malformed 1).
+    // csrc_ext 1, malformed 1) + SDES calls (sdes 6, sdes_mki 6, sdes_rekey 3,
+    // sdes_bad_crypto 4; sdes_disabled is not in all).
     const json& calls = manifest_["calls"];
-    ASSERT_EQ(calls.size(), 2u + 2 + 4 + 3 + 16);
+    ASSERT_EQ(calls.size(), 2u + 2 + 4 + 3 + 16 + 19);
     std::map<std::string, int> kinds, scenarios, expect;
     for (const json& c : calls) {
         ++kinds[c["kind"].get<std::string>()];
@@ -180,13 +277,18 @@ TEST_F(GenCalls, ManifestCoversEveryKindAndScenario) {
     }
     EXPECT_EQ(kinds["mcptt_private"], 2 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1);
     EXPECT_EQ(kinds["mcptt_group"], 2 + 1 + 1 + 1 + 1);
-    EXPECT_EQ(kinds["ims"], 4 + 1 + 4);
+    EXPECT_EQ(kinds["ims"], 4 + 1 + 4 + 19);
     EXPECT_EQ(scenarios["uri_normalisation"], 4);
+    EXPECT_EQ(scenarios["sdes"], 6);
+    EXPECT_EQ(scenarios["sdes_mki"], 6);
+    EXPECT_EQ(scenarios["sdes_rekey"], 3);
+    EXPECT_EQ(scenarios["sdes_bad_crypto"], 4);
+    EXPECT_EQ(scenarios.count("sdes_disabled"), 0u);
     EXPECT_EQ(expect["not_intercepted"], 3 + 1);  // background + the case-different user part
-    EXPECT_EQ(manifest_["scenarios"].size(), 10u);
+    EXPECT_EQ(manifest_["scenarios"].size(), 14u);
     EXPECT_EQ(manifest_["malformed"].size(), 6u);
     EXPECT_EQ(manifest_["frames"].get<size_t>(), capture_.size());
-    EXPECT_EQ(manifest_["warrants"].size(), 2u + 2 + 4 + 16);
+    EXPECT_EQ(manifest_["warrants"].size(), 2u + 2 + 4 + 16 + 19);
 }
 
 TEST_F(GenCalls, EverySipMessageParsesAndCarriesTheRightIdsKeysAndPorts) {
@@ -200,7 +302,9 @@ TEST_F(GenCalls, EverySipMessageParsesAndCarriesTheRightIdsKeysAndPorts) {
     for (const json& call : manifest_["calls"]) {
         SCOPED_TRACE(call["id"].get<std::string>());
         const bool over_tcp = call["sip_transport"] == "tcp";
-        ASSERT_EQ(call["sip"].size(), 7u);
+        // The re-keyed SDES call adds a re-INVITE, its 200 OK and ACK.
+        const bool rekeyed = call.contains("key") && call["key"].value("rekeyed", false);
+        ASSERT_EQ(call["sip"].size(), rekeyed ? 10u : 7u);
         for (const json& m : call["sip"]) {
             const std::string text = sip_text(capture_, m["frames"], over_tcp);
             ASSERT_EQ(text.size(), m["length"].get<size_t>());
@@ -284,7 +388,7 @@ TEST_F(GenCalls, EverySipMessageParsesAndCarriesTheRightIdsKeysAndPorts) {
             }
         }
     }
-    EXPECT_EQ(messages, manifest_["calls"].size() * 7);
+    EXPECT_EQ(messages, manifest_["calls"].size() * 7 + 3 * 3);
     EXPECT_EQ(mikeys, 2u + 1 + 9);  // private calls: plain, background, scenarios
     EXPECT_EQ(fragmented, 1u);
     EXPECT_EQ(tcp, 1u);
@@ -305,6 +409,8 @@ TEST_F(GenCalls, KeytoolDecryptsEveryStreamToTheManifestPlaintext) {
     ASSERT_EQ(decrypted.size(), capture_.size());
     size_t checked = 0, decrypted_count = 0, tampered_count = 0, encrypted_count = 0;
     for (const json& call : manifest_["calls"]) {
+        // SDES keys are in the SDP only (SdesKeysAreInTheSdpOnly): nothing keytool could know.
+        if (call.contains("key") && call["key"]["type"] == "sdes") continue;
         for (const json& s : call["streams"]) {
             SCOPED_TRACE(s["id"].get<std::string>());
             const json& frames = s["frames"];
@@ -347,6 +453,139 @@ TEST_F(GenCalls, KeytoolDecryptsEveryStreamToTheManifestPlaintext) {
     EXPECT_NE(out.find("decrypted " + std::to_string(decrypted_count) + " "), std::string::npos)
         << out;
     EXPECT_GT(checked, decrypted_count);
+}
+
+// SDES calls (issue 10): the keys are in the SDP only, never in keys.json. Every a=crypto line
+// parses with our RFC 4568 parser as the manifest describes it (tags, suite, MKI length; the
+// bad lines refused for the manifest's reason), the answer's tag picks the offer's line, and
+// libsrtp2 keyed from those lines (the offer's for the caller's media, the answer's for the
+// callee's, the re-INVITE's after "rekeyed_from_packet") turns every RTP and SRTCP packet into
+// exactly the manifest's plaintext.
+TEST_F(GenCalls, SdesKeysAreInTheSdpOnly) {
+    const std::string keys_json = read_file(dir_ / "all/keys.json");
+    size_t calls = 0, lines = 0, refused = 0, packets = 0, tampered_packets = 0;
+    std::map<std::string, size_t> suites;
+    for (const json& call : manifest_["calls"]) {
+        if (!call.contains("key") || call["key"]["type"] != "sdes") continue;
+        SCOPED_TRACE(call["id"].get<std::string>() + " " + call["scenario"].get<std::string>());
+        ++calls;
+        const json& key = call["key"];
+        EXPECT_FALSE(key["in_keys_json"].get<bool>());
+        // Offers (caller) and answers (callee), in order: offer, answer[, re-offer, re-answer].
+        std::vector<std::vector<std::string>> sdp_lines;
+        for (const json& m : call["sip"]) {
+            const auto found = crypto_lines(sip_text(capture_, m["frames"], false));
+            if (!found.empty()) sdp_lines.push_back(found);
+        }
+        const bool rekeyed = key["rekeyed"].get<bool>();
+        ASSERT_EQ(sdp_lines.size(), rekeyed ? 4u : 2u);
+        std::vector<std::vector<liprobe::sip::SdesCrypto>> parsed(sdp_lines.size());
+        for (size_t i = 0; i < sdp_lines.size(); ++i) {
+            for (const std::string& line : sdp_lines[i]) {
+                ++lines;
+                liprobe::sip::SdesCrypto c;
+                const auto error = liprobe::sip::parse_crypto_attribute(line, c);
+                if (key.contains("bad_crypto")) {
+                    EXPECT_EQ(liprobe::sip::sdes_error_name(error),
+                              key["bad_crypto"]["reason"].get<std::string>());
+                    ++refused;
+                    continue;
+                }
+                ASSERT_EQ(error, liprobe::sip::SdesError::ok) << line;
+                ASSERT_EQ(c.key_count, 1u);
+                EXPECT_EQ(c.keys[0].mki_len, key["mki_len"].get<size_t>());
+                // The key is not in keys.json in any form.
+                EXPECT_EQ(keys_json.find(hex_text(c.keys[0].key_salt, 8)), std::string::npos);
+                parsed[i].push_back(c);
+            }
+        }
+        if (key.contains("bad_crypto")) {
+            EXPECT_EQ(key["bad_crypto"]["lines"], sdp_lines.size());
+            continue;
+        }
+        std::vector<uint32_t> offer_tags;
+        for (const auto& c : parsed[0]) offer_tags.push_back(c.tag);
+        EXPECT_EQ(json(offer_tags), key["offer_tags"]);
+        // Each answer holds one line; its tag picks the line of the offer before it.
+        std::vector<const liprobe::sip::SdesCrypto*> caller_keys, callee_keys;
+        for (size_t i = 0; i + 1 < parsed.size(); i += 2) {
+            ASSERT_EQ(parsed[i + 1].size(), 1u);
+            const auto& answer = parsed[i + 1][0];
+            EXPECT_EQ(answer.tag, key["answer_tag"].get<uint32_t>());
+            const liprobe::sip::SdesCrypto* chosen = nullptr;
+            for (const auto& c : parsed[i])
+                if (c.tag == answer.tag) chosen = &c;
+            ASSERT_NE(chosen, nullptr);
+            EXPECT_EQ(chosen->suite, answer.suite);
+            EXPECT_EQ(liprobe::crypto::profile_info(answer.suite).key_len,
+                      key["key_len"].get<size_t>());
+            caller_keys.push_back(chosen);
+            callee_keys.push_back(&answer);
+        }
+        ++suites[key["suite"].get<std::string>()];
+        for (const json& s : call["streams"]) {
+            SCOPED_TRACE(s["id"].get<std::string>());
+            const bool rtcp = s["kind"] == "rtcp";
+            const auto& own = s["from_caller"].get<bool>() ? caller_keys : callee_keys;
+            const size_t rekey_at = s.value("rekeyed_from_packet", size_t{~size_t{0}});
+            const auto plain = read_expected(dir_ / "all" / s["expected"]);
+            ASSERT_EQ(plain.size(), s["frames"].size());
+            std::set<size_t> tampered;
+            for (const json& k : s.value("tampered", json::array()))
+                tampered.insert(k.get<size_t>());
+            auto receiver = std::make_unique<LibsrtpReceiver>(s["ssrc"].get<uint32_t>(), *own[0]);
+            for (size_t k = 0; k < plain.size(); ++k) {
+                if (k == rekey_at) {
+                    ASSERT_EQ(own.size(), 2u);
+                    receiver =
+                        std::make_unique<LibsrtpReceiver>(s["ssrc"].get<uint32_t>(), *own[1]);
+                    if (!rtcp) {  // the stream's ROC goes on under the new keys
+                        receiver->set_roc(s["ssrc"].get<uint32_t>(),
+                                          (s["first_seq"].get<uint32_t>() + k) >> 16);
+                    }
+                }
+                const Bytes sent = udp_payload(capture_.at(s["frames"][k].get<size_t>()));
+                const Bytes got = receiver->unprotect(sent, rtcp);
+                if (tampered.count(k) != 0) {
+                    EXPECT_TRUE(got.empty()) << "tampered packet " << k << " authenticated";
+                    ++tampered_packets;
+                } else {
+                    EXPECT_EQ(got, plain[k]) << "packet " << k;
+                    ++packets;
+                }
+            }
+        }
+    }
+    EXPECT_EQ(calls, 19u);
+    EXPECT_EQ(refused, 4u * 2);  // one bad line in each offer and answer of sdes_bad_crypto
+    EXPECT_EQ(lines, 15u * 3 + 3 * 2 + 4 * 2);  // decoy + chosen + answer; re-keys: + 2
+    EXPECT_EQ(suites.size(), 6u);
+    // 15 decryptable calls: 2 RTP streams of 12 packets, 2 SRTCP streams of 2; packets 3 and
+    // 10 (i % 7 == 3) of one caller stream tampered.
+    EXPECT_EQ(tampered_packets, 2u);
+    EXPECT_EQ(packets, 15u * (2 * 12 + 2 * 2) - 2);
+}
+
+// sdes_disabled (not in all): the warrant says sdes = false in liprobe.toml; the call's SDP keys
+// are valid, the manifest expects its media encrypted.
+TEST_F(GenCalls, SdesDisabledWarrant) {
+    const fs::path out = dir_ / "sdes_disabled";
+    const json m = generate_scenarios(out, "sdes_disabled");
+    ASSERT_FALSE(m.is_null());
+    ASSERT_EQ(m["calls"].size(), 1u);
+    const json& call = m["calls"][0];
+    EXPECT_FALSE(call["key"]["warrant_sdes"].get<bool>());
+    ASSERT_EQ(m["warrants"].size(), 1u);
+    EXPECT_EQ(m["warrants"][0]["sdes"], false);
+    const std::string toml = read_file(out / "liprobe.toml");
+    EXPECT_NE(toml.find("liid = \"" + call["warrant"].get<std::string>() + "\"\ntargets = [\"" +
+                        call["target_identity"].get<std::string>() +
+                        "\"]\ndestinations = [\"lemf\"]\nsdes = false\n"),
+              std::string::npos)
+        << toml;
+    ASSERT_EQ(call["streams"].size(), 4u);
+    for (const json& s : call["streams"]) EXPECT_EQ(s["deliver"], "encrypted");
+    EXPECT_EQ(json::parse(read_file(out / "keys.json"))["keys"].size(), 0u);
 }
 
 TEST_F(GenCalls, RolloverStreamsCrossSequenceZero) {
@@ -401,7 +640,7 @@ TEST_F(GenCalls, TlsDestinationFromPkiDirectory) {
 TEST_F(GenCalls, DeterministicForASeed) {
     const std::string args =
         " --private 3 --group 1 --ims 2 --background 2"
-        " --packets-per-stream 5 --scenario tampered,tcp_split";
+        " --packets-per-stream 5 --scenario tampered,tcp_split,sdes_mki,sdes_rekey";
     ASSERT_EQ(run(gen_ + " calls --out " + (dir_ / "a").string() + " --seed 42" + args), 0);
     ASSERT_EQ(run(gen_ + " calls --out " + (dir_ / "b").string() + " --seed 42" + args), 0);
     ASSERT_EQ(run(gen_ + " calls --out " + (dir_ / "c").string() + " --seed 43" + args), 0);
@@ -417,11 +656,8 @@ TEST_F(GenCalls, DeterministicForASeed) {
 TEST_F(GenCalls, FloodScenarios) {
     EXPECT_TRUE(manifest_["floods"].empty());
     const fs::path out = dir_ / "floods";
-    ASSERT_EQ(run(gen_ + " calls --out " + out.string() +
-                  " --private 0 --group 0 --ims 0 --background 0 --packets-per-stream 5"
-                  " --scenario fragment_flood,invite_flood"),
-              0);
-    const json m = json::parse(read_file(out / "manifest.json"));
+    const json m = generate_scenarios(out, "fragment_flood,invite_flood");
+    ASSERT_FALSE(m.is_null());
     const std::string toml = read_file(out / "liprobe.toml");
     EXPECT_NE(toml.find("\nmax_fragments = 256\n"), std::string::npos) << toml;
     EXPECT_NE(toml.find("\nmax_dialogs = 64\n"), std::string::npos) << toml;
@@ -473,9 +709,10 @@ TEST_F(GenCalls, TsharkRecognisesTheSip) {
     std::string line;
     while (std::getline(in, line)) ++methods[line];
     const size_t calls = manifest_["calls"].size();
-    // Two of the malformed frames begin with a well-formed INVITE request line on port 5060.
-    EXPECT_EQ(methods["INVITE"], calls + 2);
-    EXPECT_EQ(methods["ACK"], calls);
+    // Two of the malformed frames begin with a well-formed INVITE request line on port 5060;
+    // each of the three re-keyed SDES calls has a re-INVITE, its 200 OK and its ACK.
+    EXPECT_EQ(methods["INVITE"], calls + 2 + 3);
+    EXPECT_EQ(methods["ACK"], calls + 3);
     EXPECT_EQ(methods["BYE"], calls);
-    EXPECT_EQ(methods[""], calls * 4);  // the responses
+    EXPECT_EQ(methods[""], calls * 4 + 3);  // the responses
 }

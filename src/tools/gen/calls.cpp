@@ -10,35 +10,12 @@
 #include <set>
 #include <stdexcept>
 
-#include "common.hpp"
-#include "sip_builder.hpp"
+#include "calls_generator.hpp"
 
 namespace liprobe::gen {
-namespace {
 
 namespace fs = std::filesystem;
-using json = nlohmann::ordered_json;
 
-constexpr const char* kMcpttDomain = "mcptt.example.org";
-constexpr const char* kImsDomain = "ims.example.net";
-constexpr const char* kPsi = "sip:mcptt-orig-part@mcptt.example.org";  // MCPTT server PSI
-constexpr const char* kKms = "sip:kms@mcptt.example.org";
-constexpr int64_t kCallSpacingUs = 7919;  // call k starts k * spacing after the first
-constexpr uint16_t kRolloverStartSeq = 65500;
-constexpr uint32_t kRolloverMinPackets = 80;  // enough to cross SEQ 0 from 65500
-constexpr uint32_t kGroupMembers = 3;
-// Floods (issue 11): sized against the bounds the config of a flood scenario sets, so that the
-// tables are full long before the target call and stay full after it.
-constexpr uint32_t kFloodCount = 1000;
-constexpr uint32_t kFloodSources = 64;
-constexpr int64_t kFragmentFloodSpacingUs = 25;  // 4 flood datagrams between two fragments
-constexpr int64_t kInviteFloodSpacingUs = 2000;  // 30 INVITEs between INVITE and 200 OK
-constexpr uint32_t kFloodMaxFragments = 256;     // [dpdk] max_fragments: 16 datagrams
-constexpr uint32_t kFloodMaxDialogs = 64;        // [sip] max_dialogs
-constexpr const char* kFloodLiid = "GEN-FLOOD";
-constexpr const char* kFloodTarget = "sip:flooded@mcptt.example.org";
-
-enum class Kind { private_call, group_call, ims_call };
 const char* kind_name(Kind k) {
     switch (k) {
         case Kind::private_call:
@@ -50,48 +27,6 @@ const char* kind_name(Kind k) {
     }
     return "?";
 }
-
-// What a scenario changes in one call.
-struct Variation {
-    std::string scenario;  // empty: a plain call
-    bool target = true;
-    bool ipv6 = false;
-    std::vector<net::VlanTag> vlans;
-    bool keys_in_json = true;
-    bool rollover = false;
-    bool tampered = false;
-    bool fragment_invite = false;
-    bool tcp = false;
-    bool csrc_ext = false;
-    bool ims_srtp = false;
-    std::string target_side = "caller";  // private/IMS: which side the warrant names
-    // IMS identities overriding the defaults (uri_normalisation).
-    std::string ims_request_uri, ims_to, warrant_identity;
-    bool expect_match = true;
-};
-
-struct SipMessageOut {
-    bool from_caller = true;
-    std::string text;
-    int64_t time_us = 0;
-};
-
-struct StreamOut {
-    std::string id;
-    bool rtcp = false;
-    bool from_caller = true;
-    const Host* src = nullptr;
-    const Host* dst = nullptr;
-    uint16_t sport = 0, dport = 0;
-    RtpShape shape;
-    bool srtp = true;
-    SrtpKeys keys;
-    int cs_id = -1;
-    bool rcc = false;
-    std::string sender;
-    int64_t start_us = 0;
-    uint32_t count = 0;
-};
 
 std::string pad(uint64_t v, int width) {
     char buf[32];
@@ -109,61 +44,6 @@ uint64_t ntp_of(int64_t time_us) {
     const uint64_t frac = (static_cast<uint64_t>(time_us % 1000000) << 32) / 1000000;
     return (sec << 32) | frac;
 }
-
-// Manifest entries keep record ids; frame indices are known only once the capture is sorted.
-struct FramedEntry {
-    json meta;
-    std::vector<uint64_t> ids;
-};
-struct CallRecord {
-    json meta;
-    std::vector<FramedEntry> sip, streams;
-};
-
-class CallsGenerator {
-  public:
-    explicit CallsGenerator(const CallsOptions& o) : o_(o), rng_(o.seed) {}
-    CallsResult run();
-
-  private:
-    void add_call(Kind kind, const Variation& v);
-    void emit_sip(CallRecord& call, const std::vector<SipMessageOut>& msgs, const Host& caller,
-                  const Host& server, uint16_t caller_sip_port, const Variation& v,
-                  const std::string& target_side);
-    void emit_stream(CallRecord& call, const StreamOut& s, const Variation& v,
-                     const std::string& target_side, const std::string& deliver);
-    void add_background(uint32_t index);
-    void add_malformed(int64_t t0, const Host& a, const Host& b, uint16_t media_port);
-    void add_fragment_flood(int64_t middle_us);
-    void add_invite_flood(int64_t middle_us);
-    void write_config(const fs::path& path) const;
-    net::UdpFrameSpec spec(const Host& from, uint16_t sport, const Host& to, uint16_t dport,
-                           const Variation& v) {
-        net::UdpFrameSpec s = udp_spec(from, sport, to, dport);
-        s.vlans = v.vlans;
-        s.ip_id = static_cast<uint16_t>(rng_.next32());
-        return s;
-    }
-    static std::string direction(bool from_caller, const std::string& target_side) {
-        if (target_side.empty()) return "";
-        return (from_caller == (target_side == "caller")) ? "from_target" : "to_target";
-    }
-    void add_warrant(const std::string& liid, const std::string& identity) {
-        warrants_.push_back({{"liid", liid}, {"targets", {identity}}});
-    }
-
-    const CallsOptions& o_;
-    Random rng_;
-    Capture capture_;
-    json keys_ = json::array();
-    json warrants_ = json::array();
-    std::vector<CallRecord> calls_;
-    std::vector<FramedEntry> malformed_, background_;
-    json floods_ = json::array();
-    bool fragment_flood_ = false, invite_flood_ = false;
-    std::vector<std::pair<std::string, std::vector<Bytes>>> expected_files_;
-    uint32_t call_index_ = 0;
-};
 
 void CallsGenerator::emit_sip(CallRecord& call, const std::vector<SipMessageOut>& msgs,
                               const Host& caller, const Host& server, uint16_t caller_sip_port,
@@ -235,18 +115,23 @@ void CallsGenerator::emit_stream(CallRecord& call, const StreamOut& s, const Var
                                  const std::string& target_side, const std::string& deliver) {
     FramedEntry e;
     std::unique_ptr<SrtpSender> sender;
-    if (s.srtp)
-        sender = std::make_unique<SrtpSender>(s.shape.ssrc, s.keys.master_key, s.keys.master_salt,
-                                              s.keys.mki);
+    if (s.srtp) sender = std::make_unique<SrtpSender>(s.shape.ssrc, s.keys);
+    auto next_rekey = s.rekeys.begin();
     std::vector<Bytes> plain_packets;
     json tampered = json::array();
     const net::UdpFrameSpec base = spec(*s.src, s.sport, *s.dst, s.dport, v);
     const uint32_t header_len =
         static_cast<uint32_t>(12 + 4 * s.shape.csrcs.size() + (s.shape.header_extension ? 8 : 0));
     for (uint32_t i = 0; i < s.count; ++i) {
-        const int64_t t = s.start_us + int64_t{i} * kPacketIntervalUs;
+        const int64_t t = s.start_us + int64_t{i} * s.interval_us;
         Bytes plain = s.rtcp ? rtcp_report(s.shape, (i + 1) * 25, t) : rtp_packet(s.shape, i);
         Bytes wire = plain;
+        if (sender && next_rekey != s.rekeys.end() && next_rekey->first == i) {
+            // New master key, same stream: the sequence numbers and the ROC go on.
+            sender = std::make_unique<SrtpSender>(s.shape.ssrc, next_rekey->second);
+            if (!s.rtcp) sender->set_roc((uint32_t{s.shape.start_seq} + i) >> 16);
+            ++next_rekey;
+        }
         if (sender) {
             if (s.rtcp) {
                 wire = sender->protect_rtcp(plain);
@@ -293,6 +178,7 @@ void CallsGenerator::emit_stream(CallRecord& call, const StreamOut& s, const Var
         e.meta["cs_id"] = s.cs_id < 0 ? json(nullptr) : json(s.cs_id);
         e.meta["roc_in_packet"] = s.rcc;
     }
+    for (const auto& [name, value] : s.extra_meta.items()) e.meta[name] = value;
     if (!s.shape.csrcs.empty()) e.meta["csrcs"] = s.shape.csrcs;
     if (s.shape.header_extension) e.meta["header_extension"] = true;
     if (!tampered.empty()) e.meta["tampered"] = tampered;
@@ -306,11 +192,11 @@ void CallsGenerator::emit_stream(CallRecord& call, const StreamOut& s, const Var
     call.streams.push_back(std::move(e));
 }
 
-void CallsGenerator::add_call(Kind kind, const Variation& v) {
-    const uint32_t k = call_index_++;
-    const uint32_t n =
-        v.rollover ? std::max(o_.packets_per_stream, kRolloverMinPackets) : o_.packets_per_stream;
-    const std::string cid = "c" + pad(k, 5);
+CallSetup CallsGenerator::setup_call(Kind kind, const Variation& v) {
+    CallSetup c;
+    c.k = call_index_++;
+    const uint32_t k = c.k;
+    c.cid = "c" + pad(k, 5);
     const uint32_t hi = ((k + 1) >> 8) & 0xFF, lo = (k + 1) & 0xFF;
     auto make = [&](int net_no, uint8_t mac) {
         char buf[64];
@@ -321,68 +207,164 @@ void CallsGenerator::add_call(Kind kind, const Variation& v) {
         }
         return host(buf, mac);
     };
-    const Host caller = make(1, 0x11), callee = make(2, 0x22);
-    const Host server = host(v.ipv6 ? "2001:db8::5060" : "10.0.0.1", 0x01);
-    const Host group_media = host(v.ipv6 ? "2001:db8::4000" : "10.0.0.2", 0x02);
+    c.caller = make(1, 0x11);
+    c.callee = make(2, 0x22);
+    c.server = host(v.ipv6 ? "2001:db8::5060" : "10.0.0.1", 0x01);
+    c.group_media = host(v.ipv6 ? "2001:db8::4000" : "10.0.0.2", 0x02);
     const bool group = kind == Kind::group_call;
-    const Host& peer = group ? group_media : callee;  // the media end the 200 OK names
-    const uint16_t caller_rtp = static_cast<uint16_t>(20000 + 2 * (k % 10000));
-    const uint16_t peer_rtp = static_cast<uint16_t>(40000 + 2 * (k % 10000));
-    const uint16_t caller_sip_port = v.tcp ? static_cast<uint16_t>(50000 + k % 10000) : 5060;
-    const int64_t t0 = kCaptureStartUs + 10000 + int64_t{k} * kCallSpacingUs;
-    const std::string call_id = cid + "-" + hex(rng_.bytes(6)) + "@" + ip_text(caller);
-    const std::string tag_a = hex(rng_.bytes(4)), tag_b = hex(rng_.bytes(4));
+    c.peer = group ? &c.group_media : &c.callee;
+    c.caller_rtp = static_cast<uint16_t>(20000 + 2 * (k % 10000));
+    c.peer_rtp = static_cast<uint16_t>(40000 + 2 * (k % 10000));
+    c.caller_sip_port = v.tcp ? static_cast<uint16_t>(50000 + k % 10000) : 5060;
+    c.t0 = kCaptureStartUs + 10000 + int64_t{k} * kCallSpacingUs;
+    c.call_id = c.cid + "-" + hex(rng_.bytes(6)) + "@" + ip_text(c.caller);
+    c.tag_a = hex(rng_.bytes(4));
+    c.tag_b = hex(rng_.bytes(4));
 
-    CallRecord call;
     const std::string prefix = v.target ? "" : "bg-";
-    std::string caller_id, callee_id, group_id, from_uri, to_uri, request_uri, pai;
-    std::vector<std::string> members;
     const std::string num = pad(k, 5);
     switch (kind) {
         case Kind::private_call:
-            caller_id = "sip:" + prefix + "alice-" + num + "@" + kMcpttDomain;
-            callee_id = "sip:" + prefix + "bob-" + num + "@" + kMcpttDomain;
-            request_uri = to_uri = kPsi;
-            from_uri = "sip:+4917" + std::string(v.target ? "1" : "9") + num + "@" + kImsDomain;
-            pai = from_uri;
+            c.caller_id = "sip:" + prefix + "alice-" + num + "@" + kMcpttDomain;
+            c.callee_id = "sip:" + prefix + "bob-" + num + "@" + kMcpttDomain;
+            c.request_uri = c.to_uri = kPsi;
+            c.from_uri = "sip:+4917" + std::string(v.target ? "1" : "9") + num + "@" + kImsDomain;
+            c.pai = c.from_uri;
             break;
         case Kind::group_call:
-            group_id = "sip:" + prefix + "group-" + num + "@" + kMcpttDomain;
+            c.group_id = "sip:" + prefix + "group-" + num + "@" + kMcpttDomain;
             for (uint32_t m = 0; m < kGroupMembers; ++m) {
-                members.push_back("sip:" + prefix + "member-" + num + "-" + std::to_string(m) +
-                                  "@" + kMcpttDomain);
+                c.members.push_back("sip:" + prefix + "member-" + num + "-" + std::to_string(m) +
+                                    "@" + kMcpttDomain);
             }
-            caller_id = members[0];
-            request_uri = to_uri = kPsi;
-            from_uri = "sip:+4916" + std::string(v.target ? "1" : "9") + num + "@" + kImsDomain;
-            pai = from_uri;
+            c.caller_id = c.members[0];
+            c.request_uri = c.to_uri = kPsi;
+            c.from_uri = "sip:+4916" + std::string(v.target ? "1" : "9") + num + "@" + kImsDomain;
+            c.pai = c.from_uri;
             break;
         case Kind::ims_call:
-            caller_id = "tel:+4940" + std::string(v.target ? "666" : "999") + num;
-            callee_id = "tel:+4930" + std::string(v.target ? "555" : "888") + num;
-            request_uri = v.ims_request_uri.empty() ? callee_id : v.ims_request_uri;
-            to_uri = v.ims_to.empty() ? request_uri : v.ims_to;
-            from_uri = "sip:" + caller_id.substr(4) + "@" + kImsDomain + ";user=phone";
-            pai = caller_id;
+            c.caller_id = "tel:+4940" + std::string(v.target ? "666" : "999") + num;
+            c.callee_id = "tel:+4930" + std::string(v.target ? "555" : "888") + num;
+            c.request_uri = v.ims_request_uri.empty() ? c.callee_id : v.ims_request_uri;
+            c.to_uri = v.ims_to.empty() ? c.request_uri : v.ims_to;
+            c.from_uri = "sip:" + c.caller_id.substr(4) + "@" + kImsDomain + ";user=phone";
+            c.pai = c.caller_id;
             break;
     }
     // The target identity and which side of the dialog it is.
-    std::string target_identity, target_side;
     if (v.target) {
         if (!v.warrant_identity.empty()) {
-            target_identity = v.warrant_identity;
-            target_side = v.expect_match ? "callee" : "";
+            c.target_identity = v.warrant_identity;
+            c.target_side = v.expect_match ? "callee" : "";
         } else if (group) {
-            target_identity = group_id;
-            target_side = "callee";  // the group is the called party
+            c.target_identity = c.group_id;
+            c.target_side = "callee";  // the group is the called party
         } else {
-            target_side = v.target_side;
-            target_identity = target_side == "caller" ? caller_id : callee_id;
+            c.target_side = v.target_side;
+            c.target_identity = c.target_side == "caller" ? c.caller_id : c.callee_id;
         }
+        c.liid = "GEN-" + c.cid.substr(1) + (v.scenario.empty() ? "" : "-S");
+        add_warrant(c.liid, c.target_identity, v.warrant_sdes);
     }
-    const std::string liid =
-        v.target ? "GEN-" + cid.substr(1) + (v.scenario.empty() ? "" : "-S") : "";
-    if (v.target) add_warrant(liid, target_identity);
+    return c;
+}
+
+DialogText CallsGenerator::dialog_text(const CallSetup& c, const Variation& v) {
+    DialogText d;
+    const std::string via_proto = v.tcp ? "SIP/2.0/TCP " : "SIP/2.0/UDP ";
+    d.via =
+        via_proto + host_port(c.caller, c.caller_sip_port) + ";branch=z9hG4bK" + hex(rng_.bytes(5));
+    d.from = "<" + c.from_uri + ">;tag=" + c.tag_a;
+    d.to = "<" + c.to_uri + ">";
+    d.to_tagged = d.to + ";tag=" + c.tag_b;
+    d.call_id = c.call_id;
+    d.request_uri = c.request_uri;
+    d.contact = "<sip:" + host_port(c.caller, c.caller_sip_port) + ">";
+    return d;
+}
+
+SipText DialogText::response(const std::string& status, const std::string& cseq,
+                             bool tagged) const {
+    SipText r;
+    r.start_line = "SIP/2.0 " + status;
+    r.headers = {{"Via", via},
+                 {"From", from},
+                 {"To", tagged ? to_tagged : to},
+                 {"Call-ID", call_id},
+                 {"CSeq", cseq}};
+    return r;
+}
+
+SipText DialogText::request(const std::string& method, const std::string& cseq) const {
+    SipText r;
+    r.start_line = method + " " + request_uri + " SIP/2.0";
+    r.headers = {{"Via", via},      {"Max-Forwards", "70"}, {"From", from},
+                 {"To", to_tagged}, {"Call-ID", call_id},   {"CSeq", cseq}};
+    return r;
+}
+
+StreamOut CallsGenerator::new_stream(const CallSetup& c, int number, bool from_caller,
+                                     const std::string& sender, int64_t media_start, uint32_t n) {
+    StreamOut s;
+    s.id = c.cid + "-s" + std::to_string(number);
+    s.from_caller = from_caller;
+    s.src = from_caller ? &c.caller : c.peer;
+    s.dst = from_caller ? c.peer : &c.caller;
+    s.sport = from_caller ? c.caller_rtp : c.peer_rtp;
+    s.dport = from_caller ? c.peer_rtp : c.caller_rtp;
+    s.shape.ssrc = rng_.next32();
+    s.shape.start_seq = static_cast<uint16_t>(rng_.next32() & 0x3FFF);
+    s.shape.start_ts = rng_.next32();
+    s.shape.tone_hz = 300 + 10 * ((c.k * 7 + static_cast<uint32_t>(number) * 3) % 60);
+    s.shape.cname = sender.substr(sender.find(':') + 1);
+    s.sender = sender;
+    s.start_us = media_start + (from_caller ? 0 : 5000);
+    s.count = n;
+    return s;
+}
+
+StreamOut CallsGenerator::rtcp_stream_of(const StreamOut& rtp, const std::string& id, bool muxed,
+                                         int64_t start_us, uint32_t count) {
+    StreamOut s = rtp;
+    s.id = id;
+    s.rtcp = true;
+    if (!muxed) {  // without rtcp-mux, RTCP on the next port up (RFC 3550 11)
+        s.sport = static_cast<uint16_t>(s.sport + 1);
+        s.dport = static_cast<uint16_t>(s.dport + 1);
+    }
+    s.start_us = start_us;
+    s.count = count;
+    return s;
+}
+
+json CallsGenerator::call_meta(const CallSetup& c, Kind kind, const Variation& v) const {
+    json meta = {{"id", c.cid},
+                 {"kind", kind_name(kind)},
+                 {"scenario", v.scenario},
+                 {"call_id", c.call_id},
+                 {"target", v.target},
+                 {"expect", v.target && v.expect_match ? "intercepted" : "not_intercepted"},
+                 {"warrant", c.liid.empty() ? json(nullptr) : json(c.liid)},
+                 {"target_identity", c.target_identity},
+                 {"target_side", c.target_side},
+                 {"caller", c.caller_id},
+                 {"callee", kind == Kind::group_call ? c.group_id : c.callee_id},
+                 {"request_uri", c.request_uri},
+                 {"ip_version", v.ipv6 ? 6 : 4},
+                 {"vlans", json::array()},
+                 {"sip_transport", v.tcp ? "tcp" : "udp"},
+                 {"invite_fragmented", v.fragment_invite}};
+    for (const auto& tag : v.vlans) meta["vlans"].push_back(tag.tci & 0x0FFF);
+    if (kind == Kind::group_call) meta["members"] = c.members;
+    return meta;
+}
+
+void CallsGenerator::add_call(Kind kind, const Variation& v) {
+    const CallSetup c = setup_call(kind, v);
+    const uint32_t n =
+        v.rollover ? std::max(o_.packets_per_stream, kRolloverMinPackets) : o_.packets_per_stream;
+    const bool group = kind == Kind::group_call;
+    CallRecord call;
 
     // ---- keys ----
     const bool srtp = kind != Kind::ims_call || v.ims_srtp;
@@ -397,20 +379,20 @@ void CallsGenerator::add_call(Kind kind, const Variation& v) {
         key_id = 0x10000000u | (rng_.next32() & 0x0FFFFFFFu);  // purpose tag 1
         caller_keys = pck_keys(tgk, key_id, rand, 0);
         callee_keys = pck_keys(tgk, key_id, rand, 1);
-        key_entry = {{"type", "pck"},         {"key_id", hex(be32(key_id))},
-                     {"key", hex(tgk)},       {"rand", hex(rand)},
-                     {"cs_ids", {0, 1}},      {"initiator", caller_id},
-                     {"receiver", callee_id}, {"not_before", kNotBefore},
+        key_entry = {{"type", "pck"},           {"key_id", hex(be32(key_id))},
+                     {"key", hex(tgk)},         {"rand", hex(rand)},
+                     {"cs_ids", {0, 1}},        {"initiator", c.caller_id},
+                     {"receiver", c.callee_id}, {"not_before", kNotBefore},
                      {"not_after", kNotAfter}};
     } else if (group) {
         tgk = rng_.bytes(16);
         rand = rng_.bytes(16);
         key_id = rng_.next32() & 0x0FFFFFFFu;  // purpose tag 0
-        for (const auto& m : members) member_keys.push_back(gmk_keys(tgk, key_id, rand, m));
+        for (const auto& m : c.members) member_keys.push_back(gmk_keys(tgk, key_id, rand, m));
         key_entry = {
-            {"type", "gmk"},        {"key_id", hex(be32(key_id))}, {"key", hex(tgk)},
-            {"rand", hex(rand)},    {"members", members},          {"cs_ids", {4}},
-            {"group_id", group_id}, {"not_before", kNotBefore},    {"not_after", kNotAfter}};
+            {"type", "gmk"},          {"key_id", hex(be32(key_id))}, {"key", hex(tgk)},
+            {"rand", hex(rand)},      {"members", c.members},        {"cs_ids", {4}},
+            {"group_id", c.group_id}, {"not_before", kNotBefore},    {"not_after", kNotAfter}};
     } else if (srtp) {
         for (SrtpKeys* keys : {&caller_keys, &callee_keys}) {
             keys->master_key = rng_.bytes(16);
@@ -434,34 +416,27 @@ void CallsGenerator::add_call(Kind kind, const Variation& v) {
     }
 
     // ---- signalling ----
-    const std::string via_proto = v.tcp ? "SIP/2.0/TCP " : "SIP/2.0/UDP ";
-    const std::string via =
-        via_proto + host_port(caller, caller_sip_port) + ";branch=z9hG4bK" + hex(rng_.bytes(5));
-    const std::string from = "<" + from_uri + ">;tag=" + tag_a;
-    const std::string to = "<" + to_uri + ">";
-    const std::string to_tagged = to + ";tag=" + tag_b;
-    const std::string contact = "<sip:" + host_port(caller, caller_sip_port) + ">";
-
-    SdpMedia offer{ip_text(caller), caller.ipv6, caller_rtp, srtp, group, ""};
+    const DialogText d = dialog_text(c, v);
+    SdpMedia offer{ip_text(c.caller), c.caller.ipv6, c.caller_rtp, srtp, group, "", {}};
     if (kind == Kind::private_call) {
         MikeyIMessage m;
         m.csb_id = key_id;
-        m.ntp_utc = ntp_of(t0);
+        m.ntp_utc = ntp_of(c.t0);
         m.rand = rand;
-        m.initiator = caller_id;
-        m.responder = callee_id;
+        m.initiator = c.caller_id;
+        m.responder = c.callee_id;
         m.kms = kKms;
         offer.mikey_b64 = base64(mikey_sakke_i_message(m, rng_));
     }
-    const SdpMedia answer{ip_text(peer), peer.ipv6, peer_rtp, srtp, group, ""};
+    const SdpMedia answer{ip_text(*c.peer), c.peer->ipv6, c.peer_rtp, srtp, group, "", {}};
     const uint64_t session = rng_.next32();
 
     SipText invite;
-    invite.start_line = "INVITE " + request_uri + " SIP/2.0";
-    invite.headers = {{"Via", via},         {"Max-Forwards", "70"},
-                      {"From", from},       {"To", to},
-                      {"Call-ID", call_id}, {"CSeq", "1 INVITE"},
-                      {"Contact", contact}, {"P-Asserted-Identity", "<" + pai + ">"}};
+    invite.start_line = "INVITE " + c.request_uri + " SIP/2.0";
+    invite.headers = {{"Via", d.via},         {"Max-Forwards", "70"},
+                      {"From", d.from},       {"To", d.to},
+                      {"Call-ID", c.call_id}, {"CSeq", "1 INVITE"},
+                      {"Contact", d.contact}, {"P-Asserted-Identity", "<" + c.pai + ">"}};
     if (kind != Kind::ims_call) {
         invite.headers.push_back({"P-Preferred-Service", "urn:urn-7:3gpp-service.ims.icsi.mcptt"});
     }
@@ -469,44 +444,28 @@ void CallsGenerator::add_call(Kind kind, const Variation& v) {
     invite.parts.push_back({"application/sdp", sdp(offer, session)});
     if (kind == Kind::private_call) {
         invite.parts.push_back(
-            {"application/vnd.3gpp.mcptt-info+xml", mcptt_info_xml(callee_id, caller_id)});
+            {"application/vnd.3gpp.mcptt-info+xml", mcptt_info_xml(c.callee_id, c.caller_id)});
     } else if (group) {
         invite.parts.push_back(
-            {"application/vnd.3gpp.mcptt-info+xml", mcptt_info_xml(group_id, caller_id)});
+            {"application/vnd.3gpp.mcptt-info+xml", mcptt_info_xml(c.group_id, c.caller_id)});
     }
-    auto response = [&](const std::string& status, const std::string& cseq, bool tagged) {
-        SipText r;
-        r.start_line = "SIP/2.0 " + status;
-        r.headers = {{"Via", via},
-                     {"From", from},
-                     {"To", tagged ? to_tagged : to},
-                     {"Call-ID", call_id},
-                     {"CSeq", cseq}};
-        return r;
-    };
-    auto request = [&](const std::string& method, const std::string& cseq) {
-        SipText r;
-        r.start_line = method + " " + request_uri + " SIP/2.0";
-        r.headers = {{"Via", via},      {"Max-Forwards", "70"}, {"From", from},
-                     {"To", to_tagged}, {"Call-ID", call_id},   {"CSeq", cseq}};
-        return r;
-    };
-    SipText ok = response("200 OK", "1 INVITE", true);
-    ok.headers.push_back({"Contact", "<sip:" + host_port(server, 5060) + ">"});
+    SipText ok = d.response("200 OK", "1 INVITE", true);
+    ok.headers.push_back({"Contact", "<sip:" + host_port(c.server, 5060) + ">"});
     ok.parts.push_back({"application/sdp", sdp(answer, session + 1)});
 
-    const int64_t media_start = t0 + 100000;
+    const int64_t media_start = c.t0 + 100000;
     const uint32_t streams_len = group ? n + 2 * 3 : n;  // members 1, 2 start a bit later
     const int64_t t_bye = media_start + int64_t{streams_len} * kPacketIntervalUs + 50000;
+    const int64_t t0 = c.t0;
     std::vector<SipMessageOut> msgs = {
         {true, invite.render(), t0},
-        {false, response("100 Trying", "1 INVITE", false).render(), t0 + 2000},
-        {false, response("180 Ringing", "1 INVITE", true).render(), t0 + 30000},
+        {false, d.response("100 Trying", "1 INVITE", false).render(), t0 + 2000},
+        {false, d.response("180 Ringing", "1 INVITE", true).render(), t0 + 30000},
         {false, ok.render(), t0 + 60000},
-        {true, request("ACK", "1 ACK").render(), t0 + 70000},
-        {true, request("BYE", "2 BYE").render(), t_bye},
-        {false, response("200 OK", "2 BYE", true).render(), t_bye + 5000}};
-    emit_sip(call, msgs, caller, server, caller_sip_port, v, target_side);
+        {true, d.request("ACK", "1 ACK").render(), t0 + 70000},
+        {true, d.request("BYE", "2 BYE").render(), t_bye},
+        {false, d.response("200 OK", "2 BYE", true).render(), t_bye + 5000}};
+    emit_sip(call, msgs, c.caller, c.server, c.caller_sip_port, v, c.target_side);
 
     // ---- media ----
     const std::string deliver = !(v.target && v.expect_match) ? "none"
@@ -514,40 +473,19 @@ void CallsGenerator::add_call(Kind kind, const Variation& v) {
                                 : keys_given                  ? "decrypted"
                                                               : "encrypted";
     auto stream = [&](int number, bool from_caller, const std::string& sender) {
-        StreamOut s;
-        s.id = cid + "-s" + std::to_string(number);
-        s.from_caller = from_caller;
-        s.src = from_caller ? &caller : &peer;
-        s.dst = from_caller ? &peer : &caller;
-        s.sport = from_caller ? caller_rtp : peer_rtp;
-        s.dport = from_caller ? peer_rtp : caller_rtp;
-        s.shape.ssrc = rng_.next32();
-        s.shape.start_seq = static_cast<uint16_t>(rng_.next32() & 0x3FFF);
-        s.shape.start_ts = rng_.next32();
-        s.shape.tone_hz = 300 + 10 * ((k * 7 + static_cast<uint32_t>(number) * 3) % 60);
-        s.shape.cname = sender.substr(sender.find(':') + 1);
+        StreamOut s = new_stream(c, number, from_caller, sender, media_start, n);
         s.srtp = srtp;
-        s.sender = sender;
-        s.start_us = media_start + (from_caller ? 0 : 5000);
-        s.count = n;
         return s;
     };
+    // Two SRTCP reports of a stream's sender from the middle of its stream on.
     auto rtcp_of = [&](const StreamOut& rtp, int number) {
-        StreamOut s = rtp;
-        s.id = cid + "-s" + std::to_string(number);
-        s.rtcp = true;
-        if (!group) {  // without rtcp-mux, RTCP on the next port up
-            s.sport = static_cast<uint16_t>(s.sport + 1);
-            s.dport = static_cast<uint16_t>(s.dport + 1);
-        }
-        s.start_us = rtp.start_us + int64_t{n} * kPacketIntervalUs / 2 + 7000;
-        s.count = 2;
-        return s;
+        return rtcp_stream_of(rtp, c.cid + "-s" + std::to_string(number), group,
+                              rtp.start_us + int64_t{n} * kPacketIntervalUs / 2 + 7000, 2);
     };
     int number = 0;
     if (kind == Kind::private_call || kind == Kind::ims_call) {
-        StreamOut a = stream(number++, true, caller_id);
-        StreamOut b = stream(number++, false, callee_id);
+        StreamOut a = stream(number++, true, c.caller_id);
+        StreamOut b = stream(number++, false, c.callee_id);
         if (srtp) {
             a.keys = caller_keys;
             b.keys = callee_keys;
@@ -564,11 +502,11 @@ void CallsGenerator::add_call(Kind kind, const Variation& v) {
         }
         Variation untampered = v;
         untampered.tampered = false;
-        emit_stream(call, a, v, target_side, deliver);
-        emit_stream(call, b, untampered, target_side, deliver);
+        emit_stream(call, a, v, c.target_side, deliver);
+        emit_stream(call, b, untampered, c.target_side, deliver);
         if (kind == Kind::private_call) {
-            emit_stream(call, rtcp_of(a, number++), untampered, target_side, deliver);
-            emit_stream(call, rtcp_of(b, number++), untampered, target_side, deliver);
+            emit_stream(call, rtcp_of(a, number++), untampered, c.target_side, deliver);
+            emit_stream(call, rtcp_of(b, number++), untampered, c.target_side, deliver);
         }
     } else {
         // Member 0 (the caller) sends to the group server; the server relays members 1 and 2,
@@ -576,36 +514,20 @@ void CallsGenerator::add_call(Kind kind, const Variation& v) {
         Variation untampered = v;
         untampered.tampered = false;
         for (uint32_t m = 0; m < kGroupMembers; ++m) {
-            StreamOut s = stream(number++, m == 0, members[m]);
+            StreamOut s = stream(number++, m == 0, c.members[m]);
             s.keys = member_keys[m];
             s.cs_id = 4;
             s.rcc = true;
             s.start_us = media_start + int64_t{m} * 3 * kPacketIntervalUs + m * 1000;
             if (v.rollover && m == 0) s.shape.start_seq = kRolloverStartSeq;
-            emit_stream(call, s, m == 0 ? v : untampered, target_side, deliver);
-            if (m == 0) emit_stream(call, rtcp_of(s, 3), untampered, target_side, deliver);
+            emit_stream(call, s, m == 0 ? v : untampered, c.target_side, deliver);
+            if (m == 0) emit_stream(call, rtcp_of(s, 3), untampered, c.target_side, deliver);
         }
     }
-    if (v.scenario == "malformed") add_malformed(media_start + 3000, caller, server, peer_rtp);
+    if (v.scenario == "malformed")
+        add_malformed(media_start + 3000, c.caller, c.server, c.peer_rtp);
 
-    call.meta = {{"id", cid},
-                 {"kind", kind_name(kind)},
-                 {"scenario", v.scenario},
-                 {"call_id", call_id},
-                 {"target", v.target},
-                 {"expect", v.target && v.expect_match ? "intercepted" : "not_intercepted"},
-                 {"warrant", liid.empty() ? json(nullptr) : json(liid)},
-                 {"target_identity", target_identity},
-                 {"target_side", target_side},
-                 {"caller", caller_id},
-                 {"callee", group ? group_id : callee_id},
-                 {"request_uri", request_uri},
-                 {"ip_version", v.ipv6 ? 6 : 4},
-                 {"vlans", json::array()},
-                 {"sip_transport", v.tcp ? "tcp" : "udp"},
-                 {"invite_fragmented", v.fragment_invite}};
-    for (const auto& tag : v.vlans) call.meta["vlans"].push_back(tag.tci & 0x0FFF);
-    if (group) call.meta["members"] = members;
+    call.meta = call_meta(c, kind, v);
     if (srtp) {
         json key = {{"type", kind == Kind::private_call ? "pck"
                              : group                    ? "gmk"
@@ -757,6 +679,8 @@ void CallsGenerator::add_background(uint32_t index) {
     add("tcp", t0 + 8000, tcp_frame(c2s, cs + 1, ss + 1, kTcpAck, {}));
 }
 
+namespace {
+
 std::string toml_string(const std::string& s) {
     std::string out = "\"";
     for (char c : s) {
@@ -765,6 +689,8 @@ std::string toml_string(const std::string& s) {
     }
     return out + "\"";
 }
+
+}  // namespace
 
 void CallsGenerator::write_config(const fs::path& path) const {
     std::ofstream out(path);
@@ -801,6 +727,8 @@ void CallsGenerator::write_config(const fs::path& path) const {
             first = false;
         }
         out << "]\ndestinations = [\"lemf\"]\n";
+        if (w.contains("sdes"))
+            out << "sdes = " << (w["sdes"].get<bool>() ? "true" : "false") << "\n";
     }
     if (!out) throw std::runtime_error(path.string() + ": write failed");
 }
@@ -899,6 +827,8 @@ CallsResult CallsGenerator::run() {
             add_call(Kind::private_call, v);
             invite_flood_ = true;
             add_invite_flood(calls_.back().sip.front().meta["time_us"].get<int64_t>());
+        } else if (is_sdes_scenario(name)) {
+            add_sdes_scenario(name);
         }
     }
 
@@ -980,7 +910,12 @@ CallsResult CallsGenerator::run() {
          "dialog table (max_dialogs in liprobe.toml) before and after the call: the oldest "
          "unconfirmed dialogs are evicted, each flood INVITE is one CIN with one IRI Begin, and "
          "the call is intercepted completely"}};
-    for (const auto& s : scenarios) expectations[s] = texts.at(s);
+    for (const auto& s : scenarios) {
+        if (is_sdes_scenario(s)) continue;
+        expectations[s] = texts.at(s);
+    }
+    for (const auto& [name, text] : sdes_scenario_texts())
+        if (scenarios.count(name) != 0) expectations[name] = text;
     json manifest = {
         {"generator", "liprobe-gen calls"},
         {"seed", o_.seed},
@@ -1023,18 +958,22 @@ CallsResult CallsGenerator::run() {
     return result;
 }
 
-}  // namespace
-
 const std::vector<std::string>& scenario_names() {
     static const std::vector<std::string> names = {
-        "rollover", "missing_key",       "tampered",       "ipv6",
-        "vlan",     "fragmented_invite", "tcp_split",      "uri_normalisation",
-        "csrc_ext", "malformed",         "fragment_flood", "invite_flood"};
+        "rollover",     "missing_key",       "tampered",       "ipv6",
+        "vlan",         "fragmented_invite", "tcp_split",      "uri_normalisation",
+        "csrc_ext",     "malformed",         "fragment_flood", "invite_flood",
+        "sdes",         "sdes_mki",          "sdes_rekey",     "sdes_bad_crypto",
+        "sdes_disabled"};
     return names;
 }
 
 bool is_flood_scenario(const std::string& name) {
     return name == "fragment_flood" || name == "invite_flood";
+}
+
+bool is_in_all(const std::string& name) {
+    return !is_flood_scenario(name) && name != "sdes_disabled";
 }
 
 CallsResult generate_calls(const CallsOptions& options) {

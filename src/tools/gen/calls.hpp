@@ -31,8 +31,11 @@ struct CallsResult {
 
 // The scenario names --scenario accepts.
 const std::vector<std::string>& scenario_names();
-// Floods change the config's table bounds and add thousands of frames: not part of "all".
+// Floods change the config's table bounds and add thousands of frames.
 bool is_flood_scenario(const std::string& name);
+// What "all" means: every scenario but the floods and sdes_disabled (its warrant option is the
+// one thing it tests: run on its own).
+bool is_in_all(const std::string& name);
 
 // Throws std::runtime_error (unknown scenario, bad option, I/O).
 CallsResult generate_calls(const CallsOptions& options);

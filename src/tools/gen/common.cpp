@@ -7,6 +7,7 @@
 #include <mutex>
 #include <stdexcept>
 
+#include "libsrtp_policy.hpp"
 #include "liprobe/crypto/kdf.hpp"
 #include "liprobe/net/checksum.hpp"
 #include "liprobe/net/pcap_file.hpp"
@@ -98,26 +99,32 @@ void srtp_library_init() {
     std::call_once(once, [] { check(srtp_init(), "srtp_init"); });
 }
 
-SrtpSender::SrtpSender(uint32_t ssrc, const Bytes& master_key, const Bytes& master_salt,
-                       const Bytes& mki)
-    : key_and_salt_(master_key), mki_(mki) {
+SrtpSender::SrtpSender(uint32_t ssrc, const SrtpKeys& keys)
+    : key_and_salt_(keys.master_key), mki_(keys.mki), ssrc_(ssrc), use_mki_(!keys.mki.empty()) {
     srtp_library_init();
-    key_and_salt_.insert(key_and_salt_.end(), master_salt.begin(), master_salt.end());
+    const crypto::SrtpProfileInfo& info = crypto::profile_info(keys.profile);
+    if (keys.master_key.size() != info.key_len || keys.master_salt.size() != info.salt_len) {
+        throw std::runtime_error(std::string("SrtpSender: key or salt length does not fit ") +
+                                 info.name);
+    }
+    key_and_salt_.insert(key_and_salt_.end(), keys.master_salt.begin(), keys.master_salt.end());
     srtp_policy_t policy{};
-    srtp_crypto_policy_set_aes_gcm_128_16_auth(&policy.rtp);
-    srtp_crypto_policy_set_aes_gcm_128_16_auth(&policy.rtcp);
+    set_libsrtp_policy(keys.profile, &policy.rtp, &policy.rtcp);
     policy.ssrc.type = ssrc_specific;
     policy.ssrc.value = ssrc;
-    master_.key = key_and_salt_.data();
-    master_.mki_id = mki_.data();
-    master_.mki_size = static_cast<unsigned>(mki_.size());
-    keys_[0] = &master_;
-    policy.keys = keys_;
-    policy.num_master_keys = 1;
+    if (use_mki_) {
+        master_.key = key_and_salt_.data();
+        master_.mki_id = mki_.data();
+        master_.mki_size = static_cast<unsigned>(mki_.size());
+        keys_[0] = &master_;
+        policy.keys = keys_;
+        policy.num_master_keys = 1;
+    } else {
+        policy.key = key_and_salt_.data();
+    }
     policy.window_size = 1024;
     policy.allow_repeat_tx = 0;
     check(srtp_create(&session_, &policy), "srtp_create");
-    ssrc_ = ssrc;
 }
 
 SrtpSender::~SrtpSender() {
@@ -128,17 +135,22 @@ Bytes SrtpSender::protect_rtp(const Bytes& plain, uint32_t* roc) {
     Bytes buf(plain.size() + SRTP_MAX_TRAILER_LEN + 4);
     std::copy(plain.begin(), plain.end(), buf.begin());
     int len = static_cast<int>(plain.size());
-    check(srtp_protect_mki(session_, buf.data(), &len, 1, 0), "srtp_protect_mki");
+    check(srtp_protect_mki(session_, buf.data(), &len, use_mki_ ? 1 : 0, 0), "srtp_protect_mki");
     check(srtp_get_stream_roc(session_, ssrc_, roc), "srtp_get_stream_roc");
     buf.resize(static_cast<size_t>(len));
     return buf;
+}
+
+void SrtpSender::set_roc(uint32_t roc) {
+    check(srtp_set_stream_roc(session_, ssrc_, roc), "srtp_set_stream_roc");
 }
 
 Bytes SrtpSender::protect_rtcp(const Bytes& plain) {
     Bytes buf(plain.size() + SRTP_MAX_TRAILER_LEN + 4);
     std::copy(plain.begin(), plain.end(), buf.begin());
     int len = static_cast<int>(plain.size());
-    check(srtp_protect_rtcp_mki(session_, buf.data(), &len, 1, 0), "srtp_protect_rtcp_mki");
+    check(srtp_protect_rtcp_mki(session_, buf.data(), &len, use_mki_ ? 1 : 0, 0),
+          "srtp_protect_rtcp_mki");
     buf.resize(static_cast<size_t>(len));
     return buf;
 }

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "liprobe/crypto/srtp.hpp"
 #include "liprobe/net/frame_builder.hpp"
 
 namespace liprobe::gen {
@@ -44,18 +45,30 @@ class Random {
 // libsrtp2 initialisation, once per process.
 void srtp_library_init();
 
-// One libsrtp2 sender session for one SSRC, AEAD_AES_128_GCM, one master key with an MKI.
+// The master key material of one SRTP crypto context, the libsrtp2 profile it is used with and
+// the MKI sent in its packets (empty: no MKI field, as most SDES endpoints send).
+struct SrtpKeys {
+    Bytes master_key, master_salt, mki;
+    crypto::SrtpProfile profile = crypto::SrtpProfile::aead_aes_128_gcm;
+};
+
+// One libsrtp2 sender session for one SSRC: any profile crypto::SrtpProfile names, one master
+// key, with or without an MKI. SRTCP of the _32 suites keeps the 80-bit tag (RFC 4568 6.2.2).
 class SrtpSender {
   public:
-    SrtpSender(uint32_t ssrc, const Bytes& master_key, const Bytes& master_salt, const Bytes& mki);
+    SrtpSender(uint32_t ssrc, const SrtpKeys& keys);
     ~SrtpSender();
     SrtpSender(const SrtpSender&) = delete;
     SrtpSender& operator=(const SrtpSender&) = delete;
 
-    // RTP header | ciphertext | tag | MKI; *roc receives the ROC libsrtp2 used.
+    // AEAD: RTP header | ciphertext | tag | MKI; AES-CM: header | ciphertext | MKI | tag.
+    // *roc receives the ROC libsrtp2 used.
     Bytes protect_rtp(const Bytes& plain, uint32_t* roc);
-    // RTCP compound | ciphertext | tag | E||index | MKI.
+    // AEAD: RTCP header | ciphertext | tag | E||index | MKI;
+    // AES-CM: header | ciphertext | E||index | MKI | tag.
     Bytes protect_rtcp(const Bytes& plain);
+    // The ROC of the next packet (a new session after a re-key goes on with the stream's ROC).
+    void set_roc(uint32_t roc);
 
   private:
     Bytes key_and_salt_, mki_;
@@ -63,12 +76,10 @@ class SrtpSender {
     srtp_master_key_t* keys_[1] = {};
     srtp_t session_ = nullptr;
     uint32_t ssrc_ = 0;
+    bool use_mki_ = false;
 };
 
-// The MKI/master key/salt of TS 33.180 7.4 (MIKEY PRF-HMAC-SHA-256).
-struct SrtpKeys {
-    Bytes master_key, master_salt, mki;
-};
+// The MKI/master key/salt of TS 33.180 7.4 (MIKEY PRF-HMAC-SHA-256), AEAD_AES_128_GCM.
 SrtpKeys pck_keys(const Bytes& pck, uint32_t pck_id, const Bytes& rand, uint8_t cs_id);
 SrtpKeys gmk_keys(const Bytes& gmk, uint32_t gmk_id, const Bytes& rand, const std::string& member,
                   uint8_t cs_id = 4);

@@ -170,7 +170,7 @@ GenResult generate(const GenOptions& options) {
     ExpectedCounts& x = result.expected;
     const uint32_t tamper_index = n / 2;
     for (const StreamPlan& s : plans) {
-        SrtpSender sender(s.rtp.ssrc, s.master_key, s.master_salt, s.mki);
+        SrtpSender sender(s.rtp.ssrc, SrtpKeys{s.master_key, s.master_salt, s.mki});
         for (uint32_t i = 0; i < n; ++i) {
             const int64_t t = s.start_us + int64_t{i} * kPacketIntervalUs;
             const Bytes plain = rtp_packet(s.rtp, i);
@@ -211,7 +211,7 @@ GenResult generate(const GenOptions& options) {
         result.rtp_ports.push_back(s.media.dst_port);
     }
     {
-        SrtpSender sender(u.rtp.ssrc, u.master_key, u.master_salt, u.mki);
+        SrtpSender sender(u.rtp.ssrc, SrtpKeys{u.master_key, u.master_salt, u.mki});
         for (uint32_t i = 0; i < kUnknownMkiPackets; ++i) {
             uint32_t roc = 0;
             const Bytes srtp = sender.protect_rtp(rtp_packet(u.rtp, i), &roc);

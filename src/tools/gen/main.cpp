@@ -34,9 +34,14 @@ constexpr const char* kUsage =
     "  DIR/manifest.json and DIR/expected/<stream>.bin. Defaults: 1 call of each kind, 1\n"
     "  background unit, 50 packets per stream, --lemf 127.0.0.1:6543, --plain (tls = false).\n"
     "  Scenarios (repeatable or comma-separated): rollover missing_key tampered ipv6 vlan\n"
-    "  fragmented_invite tcp_split uri_normalisation csrc_ext malformed, or all; and the\n"
-    "  floods (not in all; they set small table bounds in liprobe.toml): fragment_flood\n"
-    "  invite_flood.\n"
+    "  fragmented_invite tcp_split uri_normalisation csrc_ext malformed; SDES calls (RFC 4568\n"
+    "  a=crypto keys in the SDP only, none in keys.json; SRTCP both ways): sdes (one call per\n"
+    "  suite: AES_CM_128_HMAC_SHA1_80/32, AES_256_CM_HMAC_SHA1_80/32, AEAD_AES_128_GCM,\n"
+    "  AEAD_AES_256_GCM), sdes_mki (the same with MKIs), sdes_rekey (new keys by re-INVITE\n"
+    "  mid-call), sdes_bad_crypto (bad lines: media expected encrypted); or all. Not in all:\n"
+    "  sdes_disabled (the warrant sets sdes = false: media expected encrypted) and the floods\n"
+    "  (they set small table bounds in liprobe.toml):\n"
+    "  fragment_flood invite_flood.\n"
     "\n"
     "usage: liprobe-gen noise --in CAPTURE --out NOISY.pcap [--packets N] [--seed N]\n"
     "  Copies CAPTURE with N mutated packets (default 1000000) spread evenly between its\n"
@@ -116,7 +121,8 @@ Parsed parse_args(Args& args, std::string& out_dir, uint64_t& seed, Mode mode) {
     return Parsed::ok;
 }
 
-// --scenario LIST: comma-separated names, "all" for every scenario but the floods.
+// --scenario LIST: comma-separated names, "all" for every scenario but the floods and
+// sdes_disabled.
 bool add_scenarios(const std::string& list, std::vector<std::string>& scenarios) {
     size_t start = 0;
     while (start <= list.size()) {
@@ -126,7 +132,7 @@ bool add_scenarios(const std::string& list, std::vector<std::string>& scenarios)
         if (name.empty()) continue;
         if (name == "all") {
             for (const auto& s : liprobe::gen::scenario_names()) {
-                if (!liprobe::gen::is_flood_scenario(s)) scenarios.push_back(s);
+                if (liprobe::gen::is_in_all(s)) scenarios.push_back(s);
             }
             continue;
         }

@@ -55,10 +55,11 @@ Bytes mikey_sakke_i_message(const MikeyIMessage& m, Random& rng) {
     return b;
 }
 
-std::string sdp(const SdpMedia& m, uint64_t session_id) {
+std::string sdp(const SdpMedia& m, uint64_t session_id, uint64_t version) {
     const std::string ip = m.ipv6 ? "IP6 " : "IP4 ";
     std::string s = "v=0\r\n";
-    s += "o=- " + std::to_string(session_id) + " 1 IN " + ip + m.address + "\r\n";
+    s += "o=- " + std::to_string(session_id) + " " + std::to_string(version) + " IN " + ip +
+         m.address + "\r\n";
     s += "s=-\r\n";
     s += "c=IN " + ip + m.address + "\r\n";
     s += "t=0 0\r\n";
@@ -66,6 +67,7 @@ std::string sdp(const SdpMedia& m, uint64_t session_id) {
     s += "a=rtpmap:0 PCMU/8000\r\n";
     if (m.rtcp_mux) s += "a=rtcp-mux\r\n";
     if (!m.mikey_b64.empty()) s += "a=key-mgmt:mikey " + m.mikey_b64 + "\r\n";
+    for (const std::string& line : m.crypto) s += "a=crypto:" + line + "\r\n";
     s += "a=sendrecv\r\n";
     return s;
 }

@@ -29,8 +29,13 @@ struct SdpMedia {
     bool srtp = true;  // RTP/SAVP, else RTP/AVP
     bool rtcp_mux = false;
     std::string mikey_b64;  // a=key-mgmt:mikey (media level) when not empty
+    // RFC 4568 SDES: one "a=crypto:" line (media level) per value, e.g.
+    // "1 AES_CM_128_HMAC_SHA1_80 inline:<base64 key||salt>|2^31|1:4".
+    std::vector<std::string> crypto;
 };
-std::string sdp(const SdpMedia& m, uint64_t session_id);
+// version: the o= session version, one more in each re-offer (RFC 3264 8: an unchanged version
+// means an unchanged description).
+std::string sdp(const SdpMedia& m, uint64_t session_id, uint64_t version = 1);
 
 // <mcpttinfo><mcptt-Params>... with <mcpttURI> wrapped values; empty values left out.
 std::string mcptt_info_xml(const std::string& request_uri, const std::string& calling_user_id,

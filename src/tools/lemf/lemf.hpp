@@ -23,8 +23,16 @@ namespace liprobe::lemf {
 
 // Synthetic addresses for decrypted RTP whose PDU carries none (ETSI 102 232-5 CC): the
 // target side is 10.0.0.1:50000, the other side 10.0.0.2:50002; direction picks which is the
-// source. Indeterminate direction: 10.0.0.3:50004 -> 10.0.0.4:50006.
+// source. Indeterminate direction: 10.0.0.3:50004 -> 10.0.0.4:50006. Decrypted RTCP (same
+// rtpFrame form; RFC 5761 4: second octet 192..223) goes one port up, 50001 / 50003 / 50005 ->
+// 50007, as RTCP without rtcp-mux would (RFC 3550 11): ETSI CC does not say whether the call
+// muxed, and Decode As RTP on the even port, RTCP on the odd one shows both in Wireshark.
 inline constexpr uint16_t kTargetPort = 50000, kPeerPort = 50002;
+inline constexpr uint16_t kRtcpPortOffset = 1;
+
+// RFC 5761 4: an RTP/RTCP packet whose second octet is 192..223 is RTCP (RTP payload types
+// 64..95 with the marker bit, which RTP avoids for this reason).
+bool is_rtcp(const std::vector<uint8_t>& packet);
 
 class Store {
   public:
@@ -86,7 +94,8 @@ struct Connection {
 void serve_connection(Connection conn, SSL_CTX* ctx, exporter::Format format, Store& store,
                       const std::atomic<bool>& stop);
 
-// The pcap record of a decrypted RTP packet: IPv4 (or IPv6) + UDP + RTP. Exposed for tests.
+// The pcap record of a decrypted RTP or RTCP packet: IPv4 (or IPv6) + UDP + the packet, with
+// the PDU's addresses and ports, else the synthetic ones above. Exposed for tests.
 std::vector<uint8_t> wrap_rtp(const exporter::DecodedPdu& pdu);
 
 }  // namespace liprobe::lemf

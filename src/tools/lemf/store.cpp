@@ -93,6 +93,10 @@ uint32_t checksum_add(uint32_t sum, const uint8_t* p, size_t n) {
 
 }  // namespace
 
+bool is_rtcp(const std::vector<uint8_t>& packet) {
+    return packet.size() >= 2 && packet[1] >= 192 && packet[1] <= 223;
+}
+
 std::vector<uint8_t> wrap_rtp(const DecodedPdu& d) {
     exporter::IpEndpoint src, dst;
     if (d.has_addresses && d.has_ports) {
@@ -114,6 +118,10 @@ std::vector<uint8_t> wrap_rtp(const DecodedPdu& d) {
         } else {
             v4(src, 3, 50004);
             v4(dst, 4, 50006);
+        }
+        if (is_rtcp(d.payload)) {
+            src.port = static_cast<uint16_t>(src.port + kRtcpPortOffset);
+            dst.port = static_cast<uint16_t>(dst.port + kRtcpPortOffset);
         }
     }
     const bool v6 = src.family == 6;
@@ -282,6 +290,13 @@ void Store::record(const DecodedPdu& d, size_t pdu_bytes) {
     }
     if (d.has_ip_protocol) j["ip_protocol"] = d.ip_protocol;
     if (d.kind == PduKind::iri_sip) j["sip"] = first_line(d.payload);
+    if (d.format == exporter::Format::etsi102232 &&
+        (d.kind == PduKind::cc_rtp || d.kind == PduKind::cc_ip)) {
+        // TS 102 232-5 IPMMCC: rtpFrame(2) / ipFrame(0), mMCCprotocol rTP(0) when present.
+        j["frame_type"] = d.frame_type;
+        if (d.mmcc_protocol >= 0) j["mmcc_protocol"] = d.mmcc_protocol;
+    }
+    if (d.kind == PduKind::cc_rtp) j["rtcp"] = is_rtcp(d.payload);
     if (d.format == exporter::Format::x3) {
         j["x_version"] = d.x_version;
         j["payload_format"] = d.x_payload_format;
