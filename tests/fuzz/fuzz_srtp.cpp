@@ -1,7 +1,10 @@
 // libFuzzer harness: the SRTP/SRTCP trailer, MKI lookup, candidate trials and ROC logic of
 // srtp::SrtpDecryptor over a packet sequence (packet_sequence.hpp; the first octet of each packet
-// chooses RTP or RTCP). Small key table: a 4-octet MKI with one context and a 4-octet MKI shared
-// by two contexts (trial decryption), and a small stream table so that eviction is reached.
+// chooses RTP or RTCP, the second bit the SDES path). Small key table: a 4-octet MKI with one
+// context and a 4-octet MKI shared by two contexts (trial decryption), and a small stream table so
+// that eviction is reached. SDES: packets name three flow contexts (AES_CM_128_HMAC_SHA1_80
+// without MKI, AES_CM_128_HMAC_SHA1_32 with a 2-octet MKI, AEAD_AES_128_GCM without MKI), and go
+// through decrypt_burst in bursts of up to 8 so that the burst's HMAC stage is reached.
 #include <rte_eal.h>
 
 #include <cstddef>
@@ -12,6 +15,7 @@
 #include <vector>
 
 #include "eal.hpp"
+#include "liprobe/keys/flow_keys.hpp"
 #include "liprobe/keys/key_table.hpp"
 #include "liprobe/srtp/decryptor.hpp"
 #include "packet_sequence.hpp"
@@ -44,6 +48,8 @@ void install(keys::KeyTable& table, const std::string& name, std::vector<keys::C
 }
 
 keys::KeyTable* table = nullptr;
+keys::FlowKeyPool* sdes_pool = nullptr;
+const keys::SrtpContext* sdes[3] = {};
 
 }  // namespace
 
@@ -58,6 +64,19 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
     install(
         *table, "two",
         {context("two", {0xc0, 0xff, 0xee, 0x02}, 2), context("two", {0xc0, 0xff, 0xee, 0x02}, 3)});
+    sdes_pool = new keys::FlowKeyPool(3, nullptr, 0);
+    static crypto::GcmEngine engine;
+    const uint8_t key[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+    const uint8_t salt[14] = {0xa0, 0xa1, 0xa2, 0xa3, 0xa4, 0xa5, 0xa6,
+                              0xa7, 0xa8, 0xa9, 0xaa, 0xab, 0xac, 0xad};
+    const uint8_t mki[2] = {0x5d, 0xe5};
+    sdes[0] = sdes_pool->create(engine, crypto::SrtpProfile::aes_cm_128_hmac_sha1_80, key, salt,
+                                nullptr, 0);
+    sdes[1] = sdes_pool->create(engine, crypto::SrtpProfile::aes_cm_128_hmac_sha1_32, key, salt,
+                                mki, sizeof(mki));
+    sdes[2] = sdes_pool->create(engine, crypto::SrtpProfile::aead_aes_128_gcm, key,
+                                std::span<const uint8_t>(salt, 12), nullptr, 0);
+    if (sdes[0] == nullptr || sdes[1] == nullptr || sdes[2] == nullptr) __builtin_trap();
     return 0;
 }
 
@@ -65,18 +84,32 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     srtp::DecryptorConfig config;
     config.max_streams = 8;
     srtp::SrtpDecryptor decryptor(*table, config);
-    std::vector<uint8_t> buffer;
+    constexpr size_t kBurst = 8;
+    std::vector<uint8_t> buffers[kBurst];  // exactly sized: ASan sees any overread
+    srtp::Packet burst[kBurst];
+    size_t n = 0;
     uint64_t fed = 0;
+    auto decrypt = [&] {
+        decryptor.decrypt_burst(burst, static_cast<uint16_t>(n));
+        fed += n;
+        n = 0;
+    };
     liprobe::fuzz::for_each_packet(data, size, [&](const uint8_t* packet, uint32_t len) {
         if (len < 1) return;
-        buffer.assign(packet + 1, packet + len);  // exactly sized: ASan sees any overread
-        srtp::Packet p;
-        p.data = buffer.data();
+        buffers[n].assign(packet + 1, packet + len);
+        srtp::Packet& p = burst[n];
+        p = srtp::Packet{};
+        p.data = buffers[n].data();
         p.len = len - 1;
         p.is_rtcp = packet[0] & 1;
-        decryptor.decrypt_one(p);
-        ++fed;
+        if (packet[0] & 2) {
+            p.flow_contexts = sdes;
+            p.flow_context_count = 3;
+            p.flow_stream = packet[0] >> 2;
+        }
+        if (++n == kBurst || (packet[0] & 0x80) != 0) decrypt();
     });
+    if (n > 0) decrypt();
     uint64_t sum = 0;
     for (uint64_t v : decryptor.counters().outcome) sum += v;
     if (sum != fed) __builtin_trap();  // every packet counted under exactly one outcome
