@@ -227,6 +227,65 @@ TEST(Lemf, PlainEtsiCountsGapsDuplicatesAndAnswersKeepalives) {
     fs::remove_all(lemf.dir);
 }
 
+TEST(Lemf, ReportsLiDeactivatedPerLiidAfterItsRecords) {
+    Lemf lemf;
+    lemf.dir = temp_dir("hi1");
+    ASSERT_TRUE(lemf.start({"--plain"})) << "LIPROBE_LEMF not set or lemf did not start";
+    auto enc = PduEncoder::create(Format::etsi102232, probe());
+    std::vector<uint8_t> stream;
+    auto add = [&](const Record& r, const std::string& liid, uint32_t seq) {
+        WarrantInfo w;
+        w.liid = liid;
+        std::vector<uint8_t> pdu(r.len + enc->max_overhead());
+        pdu.resize(enc->encode(r, w, seq, pdu.data(), pdu.size()));
+        ASSERT_FALSE(pdu.empty());
+        stream.insert(stream.end(), pdu.begin(), pdu.end());
+    };
+    test::OwnedRecord rtp(RecordKind::cc_rtp, test::rtp_packet(1, 160));
+    rtp.rec.cin = 4;
+    rtp.rec.time_us = 1700000000000000;
+    for (uint32_t s = 0; s < 3; ++s) add(rtp.rec, "LIID1", s);
+    add(rtp.rec, "LIID2", 0);
+    test::OwnedRecord note(RecordKind::hi1_li_deactivated, {});
+    note.rec.time_us = 1700000000000000;
+    add(note.rec, "LIID1", 0);
+    // A keep-alive last: its answer proves the receiver has read everything before it.
+    std::vector<uint8_t> ka(256);
+    ka.resize(enc->encode_keepalive(0, 1700000000000000, ka.data(), ka.size()));
+    stream.insert(stream.end(), ka.begin(), ka.end());
+    const int fd = connect_to(lemf.port);
+    ASSERT_GE(fd, 0);
+    ASSERT_TRUE(send_all(fd, stream));
+    std::vector<uint8_t> resp(256);
+    size_t have = 0;
+    while (frame_length(Format::etsi102232, resp.data(), have) == 0) {
+        const ssize_t n = recv(fd, resp.data() + have, resp.size() - have, 0);
+        ASSERT_GT(n, 0);
+        have += static_cast<size_t>(n);
+    }
+    close(fd);
+    const std::string printed = lemf.stop();
+    EXPECT_NE(printed.find("  LIID1: 1 liDeactivated"), std::string::npos) << printed;
+
+    const auto s = read_json(lemf.dir + "/summary.json");
+    EXPECT_EQ(s["pdus"], 5);
+    EXPECT_EQ(s["li_deactivated"], nlohmann::json({{"LIID1", 1}}));
+    const auto* hi1 = find_stream(s, "LIID1", 0, "hi1");
+    ASSERT_NE(hi1, nullptr);
+    EXPECT_EQ((*hi1)["pdus"], 1);
+    EXPECT_EQ((*hi1)["missing"], 0);
+    std::ifstream j(lemf.dir + "/LIID1_0.jsonl");
+    std::string text;
+    std::getline(j, text);
+    const auto line = nlohmann::json::parse(text);
+    EXPECT_EQ(line["kind"], "li_deactivated");
+    EXPECT_EQ(line["notification_liid"], "LIID1");
+    EXPECT_EQ(line["notification_operator"], "OP1");
+    EXPECT_EQ(line["notification_time"], "231114221320Z");
+    EXPECT_EQ(line["liid_records_before"], 3);  // LIID2's record is not LIID1's
+    fs::remove_all(lemf.dir);
+}
+
 // ---------------------------------------------------------------- TLS ----------------------
 
 bool make_pki(const std::string& d) {

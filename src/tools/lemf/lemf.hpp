@@ -87,6 +87,7 @@ class Store {
     std::map<StreamKey, Stream> streams_;
     std::map<OutputKey, Output> outputs_;
     std::map<std::string, uint64_t> li_deactivated_;  // by LIID
+    std::map<std::string, uint64_t> liid_records_;    // CC and IRI PDUs by LIID
     size_t open_outputs_ = 0;
     uint64_t connections_ = 0, active_ = 0, malformed_ = 0, tls_failures_ = 0;
     uint64_t keepalives_ = 0, keepalive_responses_ = 0, pdus_ = 0, pcap_skipped_ = 0;

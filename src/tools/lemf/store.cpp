@@ -244,6 +244,7 @@ void Store::record(const DecodedPdu& d, size_t pdu_bytes) {
     const int kind = stream_of(d.kind);
     Stream& s = streams_[{liid, d.cin, kind}];
     if (d.kind == PduKind::li_deactivated) ++li_deactivated_[liid];
+    if (kind != kHi1Stream) ++liid_records_[liid];
     const uint64_t seq = d.sequence;
     if (!s.started) {
         s.started = true;
@@ -293,6 +294,9 @@ void Store::record(const DecodedPdu& d, size_t pdu_bytes) {
         j["notification_liid"] = d.hi1_liid;
         j["notification_operator"] = d.hi1_operator_id;
         j["notification_time"] = d.hi1_time;
+        // CC and IRI PDUs of this LIID received before it, over every connection: equal to the
+        // LIID's total at the end when nothing of it came after the notification.
+        j["liid_records_before"] = liid_records_[liid];
     }
     if (d.format == exporter::Format::x3) {
         j["x_version"] = d.x_version;
