@@ -1,6 +1,6 @@
-// Key derivation functions of the TS 33.180 key chain: HMAC-SHA-256 and SHA-256 on OpenSSL 3
-// (EVP_MAC, EVP_Digest), AES-CTR on Intel IPsec-MB. Algorithms and vectors: refs/specs.md sections
-// 2-4.
+// Key derivation functions of the TS 33.180 key chain: HMAC-SHA-256 and AES-CTR on Intel
+// IPsec-MB (HMAC and CNTR jobs, imb_jobs.hpp), SHA-256 on OpenSSL 3 (EVP_Digest). Algorithms and
+// vectors: refs/specs.md sections 2-4.
 #include "liprobe/crypto/kdf.hpp"
 
 #include <intel-ipsec-mb.h>
@@ -12,6 +12,8 @@
 #include <cstring>
 #include <stdexcept>
 #include <string>
+
+#include "imb_jobs.hpp"
 
 namespace liprobe::crypto {
 namespace {
@@ -87,31 +89,18 @@ class HmacSha256 {
         if (key.size() > kBlockLen)
             throw std::invalid_argument("HMAC-SHA-256 key longer than 64 octets");
         IMB_MGR* mgr = thread_imb();
-        alignas(16) uint8_t block[kBlockLen];
-        std::memset(block, 0x36, sizeof(block));
-        for (size_t i = 0; i < key.size(); ++i) block[i] ^= key[i];
-        IMB_SHA256_ONE_BLOCK(mgr, block, ipad_hash_);
-        std::memset(block, 0x5c, sizeof(block));
-        for (size_t i = 0; i < key.size(); ++i) block[i] ^= key[i];
-        IMB_SHA256_ONE_BLOCK(mgr, block, opad_hash_);
-        OPENSSL_cleanse(block, sizeof(block));
+        detail::hmac_pad_states<kBlockLen>(key.data(), key.size(), ipad_hash_, opad_hash_,
+                                           [mgr](const uint8_t* block, uint8_t* state) {
+                                               IMB_SHA256_ONE_BLOCK(mgr, block, state);
+                                           });
         std::copy(key.begin(), key.end(), key_.begin());
         key_len_ = key.size();
     }
     // HMAC of msg[0 .. len) under the loaded key.
     void mac(const uint8_t* msg, size_t len, uint8_t out[kSha256Len]) {
         IMB_JOB job;
-        std::memset(&job, 0, sizeof(job));
-        job.src = msg;
-        job.hash_start_src_offset_in_bytes = 0;
-        job.msg_len_to_hash_in_bytes = len;
-        job.auth_tag_output = out;
-        job.auth_tag_output_len_in_bytes = kSha256Len;
-        job.u.HMAC._hashed_auth_key_xor_ipad = ipad_hash_;
-        job.u.HMAC._hashed_auth_key_xor_opad = opad_hash_;
-        job.hash_alg = IMB_AUTH_HMAC_SHA_256;
-        job.cipher_mode = IMB_CIPHER_NULL;
-        job.chain_order = IMB_ORDER_HASH_CIPHER;
+        detail::hmac_job(job, IMB_AUTH_HMAC_SHA_256, ipad_hash_, opad_hash_, msg, len, out,
+                         kSha256Len);
         if (IMB_SUBMIT_HASH_BURST(thread_imb(), &job, 1, IMB_AUTH_HMAC_SHA_256) != 1 ||
             job.status != IMB_STATUS_COMPLETED) {
             throw std::runtime_error("IPsec-MB: HMAC-SHA-256 job failed");
@@ -171,29 +160,8 @@ class AesCtr {
         }
         std::fill(out, out + out_len, uint8_t{0});
         if (out_len == 0) return;
-        // RFC 3711 4.1.1 counts in the low 16 bits of the block; IPsec-MB's counter increment
-        // covers them (KDF outputs are a few blocks).
-        IMB_JOB job;
-        std::memset(&job, 0, sizeof(job));
-        job.enc_keys = enc_keys_;
-        job.dec_keys = enc_keys_;  // CTR uses the encryption schedule both ways
-        job.key_len_in_bytes = key_len_;
-        job.src = out;
-        job.dst = out;
-        job.msg_len_to_cipher_in_bytes = out_len;
-        job.iv = iv;
-        job.iv_len_in_bytes = kAesBlockLen;
-        job.cipher_mode = IMB_CIPHER_CNTR;
-        job.cipher_direction = IMB_DIR_ENCRYPT;
-        job.hash_alg = IMB_AUTH_NULL;
-        job.chain_order = IMB_ORDER_CIPHER_HASH;
-        const IMB_KEY_SIZE_BYTES size = key_len_ == 32   ? IMB_KEY_256_BYTES
-                                        : key_len_ == 24 ? IMB_KEY_192_BYTES
-                                                         : IMB_KEY_128_BYTES;
-        if (IMB_SUBMIT_CIPHER_BURST(mgr_, &job, 1, IMB_CIPHER_CNTR, IMB_DIR_ENCRYPT, size) != 1 ||
-            job.status != IMB_STATUS_COMPLETED) {
+        if (!detail::aes_ctr(mgr_, enc_keys_, key_len_, iv, out, out_len))
             throw std::runtime_error("IPsec-MB: AES-CTR job failed");
-        }
     }
 
   private:
