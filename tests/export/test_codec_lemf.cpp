@@ -104,6 +104,31 @@ bool send_all(int fd, const std::vector<uint8_t>& b) {
     return true;
 }
 
+// Sends `stream` and then a keep-alive on a new connection, and waits for the answer: the
+// receiver has then read everything before it. The answer (one PDU), empty when none came.
+std::vector<uint8_t> send_then_keepalive(uint16_t port, PduEncoder& enc,
+                                         std::vector<uint8_t> stream, uint32_t keepalive_seq) {
+    std::vector<uint8_t> ka(256);
+    ka.resize(enc.encode_keepalive(keepalive_seq, 1700000000000000, ka.data(), ka.size()));
+    stream.insert(stream.end(), ka.begin(), ka.end());
+    std::vector<uint8_t> answer;
+    const int fd = connect_to(port);
+    if (fd < 0) return answer;
+    std::vector<uint8_t> resp(256);
+    size_t have = 0;
+    long fl = 0;
+    if (send_all(fd, stream)) {
+        while ((fl = frame_length(Format::etsi102232, resp.data(), have)) == 0) {
+            const ssize_t n = recv(fd, resp.data() + have, resp.size() - have, 0);
+            if (n <= 0) break;
+            have += static_cast<size_t>(n);
+        }
+    }
+    close(fd);
+    if (fl > 0) answer.assign(resp.begin(), resp.begin() + fl);
+    return answer;
+}
+
 std::string temp_dir(const std::string& name) {
     const std::string d =
         ::testing::TempDir() + "/liprobe_lemf_" + name + "_" + std::to_string(getpid());
@@ -165,25 +190,10 @@ TEST(Lemf, PlainEtsiCountsGapsDuplicatesAndAnswersKeepalives) {
     sip.rec.cin = 1;
     sip.rec.iri_type = IriType::begin;
     add(sip.rec, 0);
-    std::vector<uint8_t> ka(256);
-    ka.resize(enc->encode_keepalive(5, 1700000000000000, ka.data(), ka.size()));
-    stream.insert(stream.end(), ka.begin(), ka.end());
-
-    const int fd = connect_to(lemf.port);
-    ASSERT_GE(fd, 0);
-    ASSERT_TRUE(send_all(fd, stream));
     // The keep-alive is answered with a keep-aliveResponse repeating its header.
-    std::vector<uint8_t> resp(256);
-    size_t have = 0;
-    long fl = 0;
-    while ((fl = frame_length(Format::etsi102232, resp.data(), have)) == 0) {
-        const ssize_t n = recv(fd, resp.data() + have, resp.size() - have, 0);
-        ASSERT_GT(n, 0);
-        have += static_cast<size_t>(n);
-    }
-    ASSERT_GT(fl, 0);
-    EXPECT_TRUE(is_keepalive_response(Format::etsi102232, resp.data(), static_cast<size_t>(fl)));
-    close(fd);
+    const std::vector<uint8_t> answer = send_then_keepalive(lemf.port, *enc, stream, 5);
+    ASSERT_FALSE(answer.empty());
+    EXPECT_TRUE(is_keepalive_response(Format::etsi102232, answer.data(), answer.size()));
 
     // Garbage on a second connection: that connection is closed, the receiver lives on.
     const int bad = connect_to(lemf.port);
@@ -249,21 +259,7 @@ TEST(Lemf, ReportsLiDeactivatedPerLiidAfterItsRecords) {
     test::OwnedRecord note(RecordKind::hi1_li_deactivated, {});
     note.rec.time_us = 1700000000000000;
     add(note.rec, "LIID1", 0);
-    // A keep-alive last: its answer proves the receiver has read everything before it.
-    std::vector<uint8_t> ka(256);
-    ka.resize(enc->encode_keepalive(0, 1700000000000000, ka.data(), ka.size()));
-    stream.insert(stream.end(), ka.begin(), ka.end());
-    const int fd = connect_to(lemf.port);
-    ASSERT_GE(fd, 0);
-    ASSERT_TRUE(send_all(fd, stream));
-    std::vector<uint8_t> resp(256);
-    size_t have = 0;
-    while (frame_length(Format::etsi102232, resp.data(), have) == 0) {
-        const ssize_t n = recv(fd, resp.data() + have, resp.size() - have, 0);
-        ASSERT_GT(n, 0);
-        have += static_cast<size_t>(n);
-    }
-    close(fd);
+    ASSERT_FALSE(send_then_keepalive(lemf.port, *enc, stream, 0).empty());
     const std::string printed = lemf.stop();
     EXPECT_NE(printed.find("  LIID1: 1 liDeactivated"), std::string::npos) << printed;
 
