@@ -60,7 +60,7 @@ std::string AuditLog::hash(std::string_view value) const {
 }
 
 void AuditLog::record(std::string_view subject, std::string_view action, std::string_view result,
-                      const nlohmann::json& details) {
+                      nlohmann::json details) {
     if (fd_ < 0) return;
     nlohmann::json line = nlohmann::json::object();
     line["time"] = rfc3339_utc(std::chrono::duration_cast<std::chrono::microseconds>(
@@ -70,7 +70,8 @@ void AuditLog::record(std::string_view subject, std::string_view action, std::st
     line["action"] = std::string(action);
     line["result"] = std::string(result);
     if (details.is_object())
-        for (auto it = details.begin(); it != details.end(); ++it) line[it.key()] = it.value();
+        for (auto it = details.begin(); it != details.end(); ++it)
+            line[it.key()] = std::move(it.value());
     // Invalid UTF-8 (a subject or path from the network) is replaced, never a throw.
     std::string text = line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     text.push_back('\n');

@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "byte_order.hpp"
+#include "imb_jobs.hpp"
 #include "liprobe/crypto/srtp.hpp"
 
 namespace liprobe::crypto {
@@ -36,17 +37,8 @@ constexpr size_t kCmIvLen = 16;
 static_assert(kHmacSha1Len == IMB_SHA1_DIGEST_SIZE_IN_BYTES);
 
 void hmac_job(IMB_JOB& job, const CmHmacKey& k, const uint8_t* msg, size_t len, uint8_t* mac) {
-    std::memset(&job, 0, sizeof(job));
-    job.src = msg;
-    job.hash_start_src_offset_in_bytes = 0;
-    job.msg_len_to_hash_in_bytes = len;
-    job.auth_tag_output = mac;
-    job.auth_tag_output_len_in_bytes = IMB_SHA1_DIGEST_SIZE_IN_BYTES;
-    job.u.HMAC._hashed_auth_key_xor_ipad = k.ipad_hash;
-    job.u.HMAC._hashed_auth_key_xor_opad = k.opad_hash;
-    job.hash_alg = IMB_AUTH_HMAC_SHA_1;
-    job.cipher_mode = IMB_CIPHER_NULL;
-    job.chain_order = IMB_ORDER_HASH_CIPHER;
+    detail::hmac_job(job, IMB_AUTH_HMAC_SHA_1, k.ipad_hash, k.opad_hash, msg, len, mac,
+                     IMB_SHA1_DIGEST_SIZE_IN_BYTES);
 }
 
 // HMAC-SHA1 over msg[0 .. len) with the precomputed pad states; the full 20-octet MAC to mac.
@@ -59,30 +51,10 @@ bool hmac_sha1(IMB_MGR* mgr, const CmHmacKey& k, const uint8_t* msg, size_t len,
     return done == 1 && job.status == IMB_STATUS_COMPLETED;
 }
 
-// AES-CTR over buf[0 .. len) in place with the 16-octet counter block iv (RFC 3711 4.1.1: the
-// block counter is the low 16 bits, which IPsec-MB's 128-bit counter increment covers).
+// AES-CTR over buf[0 .. len) in place with the 16-octet counter block iv.
 bool aes_cm(IMB_MGR* mgr, const CmHmacKey& k, const uint8_t iv[kCmIvLen], uint8_t* buf,
             size_t len) {
-    if (len == 0) return true;
-    IMB_JOB job;
-    std::memset(&job, 0, sizeof(job));
-    job.enc_keys = k.enc_keys;
-    job.dec_keys = k.enc_keys;  // CTR uses the encryption schedule both ways
-    job.key_len_in_bytes = k.key_len;
-    job.src = buf;
-    job.dst = buf;
-    job.cipher_start_src_offset_in_bytes = 0;
-    job.msg_len_to_cipher_in_bytes = len;
-    job.iv = iv;
-    job.iv_len_in_bytes = kCmIvLen;
-    job.cipher_mode = IMB_CIPHER_CNTR;
-    job.cipher_direction = IMB_DIR_ENCRYPT;
-    job.hash_alg = IMB_AUTH_NULL;
-    job.chain_order = IMB_ORDER_CIPHER_HASH;
-    const IMB_KEY_SIZE_BYTES ks = k.key_len == 32 ? IMB_KEY_256_BYTES : IMB_KEY_128_BYTES;
-    const uint32_t done =
-        IMB_SUBMIT_CIPHER_BURST(mgr, &job, 1, IMB_CIPHER_CNTR, IMB_DIR_ENCRYPT, ks);
-    return done == 1 && job.status == IMB_STATUS_COMPLETED;
+    return detail::aes_ctr(mgr, k.enc_keys, k.key_len, iv, buf, len);
 }
 
 // Computes the MAC of msg[0 .. len) || roc (SRTP, with_roc) or of msg[0 .. len) (SRTCP).
@@ -142,14 +114,9 @@ bool expand_cm_keys(const GcmEngine& engine, SrtpProfile profile, std::span<cons
     OPENSSL_cleanse(dec_keys, sizeof(dec_keys));
     // HMAC (RFC 2104) with a 20-octet key: the key padded to one SHA-1 block, XOR ipad / opad,
     // each compressed once; IPsec-MB's HMAC jobs start from these two states.
-    alignas(16) uint8_t block[IMB_SHA1_BLOCK_SIZE];
-    std::memset(block, 0x36, sizeof(block));
-    for (size_t i = 0; i < k_a.size(); ++i) block[i] ^= k_a[i];
-    IMB_SHA1_ONE_BLOCK(mgr, block, out.cm.ipad_hash);
-    std::memset(block, 0x5c, sizeof(block));
-    for (size_t i = 0; i < k_a.size(); ++i) block[i] ^= k_a[i];
-    IMB_SHA1_ONE_BLOCK(mgr, block, out.cm.opad_hash);
-    OPENSSL_cleanse(block, sizeof(block));
+    detail::hmac_pad_states<IMB_SHA1_BLOCK_SIZE>(
+        k_a.data(), k_a.size(), out.cm.ipad_hash, out.cm.opad_hash,
+        [mgr](const uint8_t* block, uint8_t* state) { IMB_SHA1_ONE_BLOCK(mgr, block, state); });
     std::memcpy(out.cm.salt, k_s.data(), kCmSaltLen);
     out.cm.key_len = static_cast<uint8_t>(info.key_len);
     out.cm.tag_len = static_cast<uint8_t>(info.tag_len);

@@ -3,6 +3,7 @@
 #include <rte_rcu_qsbr.h>
 
 #include <algorithm>
+#include <chrono>
 #include <set>
 
 #include "liprobe/dataplane/control_plane.hpp"
@@ -162,6 +163,23 @@ void LivePolicy::drain_replaced() {
     for (auto& ex : batch) retired_.push_back(std::move(ex));
 }
 
+std::set<LivePolicy::Delivery> LivePolicy::deliveries(const media::Policy* policy) const {
+    std::set<Delivery> out;
+    if (policy == nullptr) return out;
+    std::map<uint16_t, const std::pair<const std::string, Running>*> by_slot;
+    for (const auto& entry : running_) by_slot[entry.second.slot] = &entry;
+    for (uint32_t gid = 0; gid < policy->routes.size(); ++gid) {
+        const media::WarrantRoute& r = policy->routes[gid];
+        if (!r.active) continue;
+        for (uint8_t i = 0; i < r.destination_count; ++i) {
+            auto it = by_slot.find(r.destinations[i]);
+            if (it != by_slot.end())
+                out.insert({gid, it->second->first, it->second->second.exporter.get()});
+        }
+    }
+    return out;
+}
+
 bool LivePolicy::rebuild(const control::Config& cfg, const x1::State& x1, std::string& error) {
     // ---- the next destinations: keep equal ones, create the others (not started yet) ----
     std::vector<exporter::DestinationConfig> wanted;
@@ -248,6 +266,9 @@ bool LivePolicy::rebuild(const control::Config& cfg, const x1::State& x1, std::s
     policy->routes.resize(warrant_infos_.size());
 
     // ---- publish ----
+    // What the running policy delivers, before running_ changes: the pairs the next one drops
+    // get their liDeactivated notification below.
+    const std::set<Delivery> delivering = deliveries(published_.get());
     std::vector<Running> replaced;
     for (auto& [id, r] : created) {
         r.exporter->set_warrants(warrant_infos_);
@@ -264,10 +285,20 @@ bool LivePolicy::rebuild(const control::Config& cfg, const x1::State& x1, std::s
         }
     }
     for (auto& [id, r] : created) running_[id] = std::move(r);
+    const std::set<Delivery> next = deliveries(policy.get());
     current_.store(policy.get(), std::memory_order_release);
     // Workers pick the new policy per burst; the old one (and the exporters only it used) goes
     // once every worker has passed a quiescent state.
     if (rcu_ != nullptr && started_) rte_rcu_qsbr_synchronize(rcu_, RTE_QSBR_THRID_INVALID);
+    // Past the grace period no worker submits for a dropped (warrant, destination) any more:
+    // every CC and IRI it had is in that exporter's ring, and the notification goes in behind
+    // them (README, "What the LEMF sees when a task is deactivated"). A destination removed in
+    // the same change still has its exporter here: it drains the notification with the rest.
+    const int64_t now_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                               std::chrono::system_clock::now().time_since_epoch())
+                               .count();
+    for (const Delivery& d : delivering)
+        if (next.count(d) == 0) d.exporter->notify_deactivated(d.warrant, now_us);
     published_ = std::move(policy);
     warrant_count_ = warrants.size();
     // No worker can reach these any more: they drain (drain_replaced) and retire.

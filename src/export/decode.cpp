@@ -311,6 +311,53 @@ bool decode_tri(Ctx& c, const Tlv& tri) {
     return true;
 }
 
+// HI1-Operation (TS 101 671 HI1NotificationOperations): liActivated [1], liDeactivated [2],
+// liModified [3] carry a Notification; alarms and national parameters are `other`.
+bool decode_hi1_operation(Ctx& c, const Tlv& operation) {
+    Tlv choice;
+    if (!only_child(c, operation, choice, "hI1-Operation")) return false;
+    if (choice.tag_class != 2 || !choice.constructed || choice.number < 1 || choice.number > 3) {
+        c.out.kind = PduKind::other;
+        return true;
+    }
+    Reader r(choice.value, choice.length);
+    Tlv t;
+    bool have_liid = false, have_cid = false, have_time = false;
+    while (r.next(t)) {
+        if (t.is_ctx(0, false)) {
+            c.out.hi1_domain_id.assign(t.value, t.value + t.length);
+        } else if (t.is_ctx(1, false)) {
+            if (t.length == 0) return c.fail("bad Notification LIID");
+            c.out.hi1_liid = as_string(t);
+            have_liid = true;
+        } else if (t.is_ctx(2, true)) {  // HI2 CommunicationIdentifier
+            Reader cr(t.value, t.length);
+            Tlv f;
+            while (cr.next(f)) {
+                if (!f.is_ctx(1, true)) continue;  // communication-Identity-Number: unused
+                Reader nr(f.value, f.length);
+                Tlv n;
+                while (nr.next(n))
+                    if (n.is_ctx(0, false)) c.out.hi1_operator_id = as_string(n);
+                if (!c.check(nr, "network-Identifier")) return false;
+                have_cid = true;
+            }
+            if (!c.check(cr, "Notification communicationIdentifier")) return false;
+        } else if (t.is_ctx(3, true)) {  // TimeStamp CHOICE: localTime [0], utcTime [1]
+            Tlv ts;
+            if (!only_child(c, t, ts, "Notification timeStamp")) return false;
+            if (ts.is_ctx(1, false)) c.out.hi1_time = as_string(ts);
+            have_time = true;
+        }
+    }
+    if (!c.check(r, "Notification")) return false;
+    if (!have_liid || !have_cid || !have_time) return c.fail("incomplete HI1 Notification");
+    c.out.kind = choice.number == 1   ? PduKind::li_activated
+                 : choice.number == 2 ? PduKind::li_deactivated
+                                      : PduKind::li_modified;
+    return true;
+}
+
 bool decode_etsi(Ctx& c, const uint8_t* p, size_t len) {
     Reader outer(p, len);
     Tlv pdu;
@@ -333,6 +380,8 @@ bool decode_etsi(Ctx& c, const uint8_t* p, size_t len) {
                 if (!decode_cc(c, choice)) return false;
             } else if (choice.is_ctx(2, true)) {
                 if (!decode_tri(c, choice)) return false;
+            } else if (choice.is_ctx(3, true)) {
+                if (!decode_hi1_operation(c, choice)) return false;
             } else {
                 c.out.kind = PduKind::other;
             }
@@ -465,6 +514,12 @@ const char* pdu_kind_name(PduKind k) {
             return "keepalive";
         case PduKind::keepalive_response:
             return "keepalive_response";
+        case PduKind::li_activated:
+            return "li_activated";
+        case PduKind::li_deactivated:
+            return "li_deactivated";
+        case PduKind::li_modified:
+            return "li_modified";
         default:
             return "other";
     }

@@ -2,6 +2,7 @@
 #include "liprobe/export/etsi102232.hpp"
 
 #include <cstring>
+#include <ctime>
 
 #include "liprobe/export/ber.hpp"
 
@@ -44,6 +45,22 @@ size_t write_ip_address(uint8_t* p, uint8_t tag, const IpEndpoint& ep) {
     o += write_header(p + o, ctx_cons(2), tlv_size(alen));       // iP-value CHOICE
     o += put_octets(p + o, ctx(1), ep.addr, alen);               // iPBinaryAddress
     o += write_uint_tlv(p + o, ctx(3), kAssignmentNotKnown);     // iP-assignment
+    return o;
+}
+
+// UTCTime contents "YYMMDDhhmmssZ" (seconds present, Z: the DER form) of a Unix-microsecond
+// time; written digit by digit (no locale, no allocation).
+size_t write_utc_time(uint8_t* p, int64_t time_us) {
+    const time_t secs = static_cast<time_t>(time_us < 0 ? 0 : time_us / 1000000);
+    tm t{};
+    gmtime_r(&secs, &t);
+    const int fields[] = {t.tm_year % 100, t.tm_mon + 1, t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec};
+    size_t o = 0;
+    for (int v : fields) {
+        p[o++] = static_cast<uint8_t>('0' + v / 10);
+        p[o++] = static_cast<uint8_t>('0' + v % 10);
+    }
+    p[o++] = 'Z';
     return o;
 }
 
@@ -147,6 +164,8 @@ size_t Etsi102232Encoder::encode(const Record& r, const WarrantInfo& warrant, ui
     if (r.len > kMaxRecordBytes || (r.len != 0 && r.data == nullptr)) return 0;
     const CachedHeader* sh = lookup(r.warrant, r.cin, warrant.liid);
     if (sh == nullptr) return 0;
+    if (r.kind == RecordKind::hi1_li_deactivated)
+        return encode_li_deactivated(r, warrant, *sh, sequence, out, cap);
 
     const size_t n = r.len;
     size_t payload;  // content of Payload [2]
@@ -200,6 +219,36 @@ size_t Etsi102232Encoder::encode(const Record& r, const WarrantInfo& warrant, ui
         if (rtp) o += write_uint_tlv(out + o, ctx(4), kMmccRtp);           // mMCCprotocol
     }
     return o;
+}
+
+size_t Etsi102232Encoder::encode_li_deactivated(const Record& r, const WarrantInfo& warrant,
+                                                const CachedHeader& header, uint32_t sequence,
+                                                uint8_t* out, size_t cap) const {
+    const std::string_view liid = warrant.liid;
+    const std::string_view op = std::string_view(probe_.operator_id).substr(0, kHi1OperatorIdMax);
+    // Lengths from the inside out.
+    const size_t network_id = tlv_size(op.size());       // operator-Identifier [0]
+    const size_t comm_id = tlv_size(network_id);         // network-Identifier [1]
+    const size_t time_stamp = tlv_size(kUtcTimeLength);  // utcTime [1]
+    const size_t notification = tlv_size(sizeof(kHi1NotificationDomainId)) + tlv_size(liid.size()) +
+                                tlv_size(comm_id) + tlv_size(time_stamp);
+    const size_t hi1_operation = tlv_size(notification);  // liDeactivated [2]
+    const size_t payload = tlv_size(hi1_operation);       // hI1-Operation [3]
+    size_t o = write_pdu_head(header.bytes, header.length, sequence, r.time_us, tlv_size(payload),
+                              out, cap);
+    if (o == 0) return 0;
+    o += write_header(out + o, ctx_cons(2), payload);                           // payload
+    o += write_header(out + o, ctx_cons(kPayloadHi1Operation), hi1_operation);  // hI1-Operation
+    o += write_header(out + o, ctx_cons(kHi1LiDeactivated), notification);      // liDeactivated
+    o += put_octets(out + o, ctx(0), kHi1NotificationDomainId,
+                    sizeof(kHi1NotificationDomainId));           // domainID
+    o += put_octets(out + o, ctx(1), liid.data(), liid.size());  // LIID
+    o += write_header(out + o, ctx_cons(2), comm_id);            // communicationIdentifier
+    o += write_header(out + o, ctx_cons(1), network_id);         // network-Identifier
+    o += put_octets(out + o, ctx(0), op.data(), op.size());      // operator-Identifier
+    o += write_header(out + o, ctx_cons(3), time_stamp);         // timeStamp
+    o += write_header(out + o, ctx(1), kUtcTimeLength);          // utcTime
+    return o + write_utc_time(out + o, r.time_us);
 }
 
 size_t Etsi102232Encoder::encode_keepalive_for(std::string_view liid, uint32_t cin,

@@ -91,10 +91,10 @@ struct Exporter::Impl {
     Spool spool;
     uint64_t buffer_cap = 0;
 
-    // Sequence numbers per (warrant, CIN), CC and IRI apart.
-    std::unordered_map<uint64_t, uint32_t, SeqKeyHash> seq[2];
-    uint64_t last_key[2] = {~0ull, ~0ull};
-    uint32_t* last_counter[2] = {nullptr, nullptr};
+    // Sequence numbers per (warrant, CIN), CC, IRI and HI1 apart.
+    std::unordered_map<uint64_t, uint32_t, SeqKeyHash> seq[kSeqStreams];
+    uint64_t last_key[kSeqStreams] = {~0ull, ~0ull, ~0ull};
+    uint32_t* last_counter[kSeqStreams] = {nullptr, nullptr, nullptr};
     std::shared_ptr<const std::vector<WarrantInfo>> warrants;
     uint64_t warrants_generation = ~0ull;
 
@@ -315,6 +315,20 @@ bool Exporter::submit(Record* record) {
     counters_.lost_ring_full.fetch_add(1, std::memory_order_relaxed);
     put_record(record);
     return false;
+}
+
+bool Exporter::notify_deactivated(uint32_t warrant, int64_t time_us) {
+    if (config_.format != Format::etsi102232) return false;
+    Record* record = get_record(0);
+    if (record == nullptr) return false;
+    record->kind = RecordKind::hi1_li_deactivated;
+    record->direction = Direction::indeterminate;
+    record->warrant = warrant;
+    record->cin = 0;  // not a communication: CINs of dialogs start at 1
+    record->time_us = time_us;
+    record->src = record->dst = IpEndpoint{};
+    record->len = 0;
+    return submit(record);
 }
 
 double Exporter::thread_cpu_seconds() const {

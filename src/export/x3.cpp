@@ -80,6 +80,9 @@ Direction from_x_direction(uint16_t d) {
 size_t X3Encoder::encode(const Record& r, const WarrantInfo& warrant, uint32_t sequence,
                          uint8_t* out, size_t cap) {
     if (r.len > kMaxRecordBytes || (r.len != 0 && r.data == nullptr)) return 0;
+    // TS 103 221-2 has no PDU for an HI1 notification (Exporter::notify_deactivated never
+    // queues one for x3; refused here so it can never go out as an X3 RTP PDU).
+    if (r.kind == RecordKind::hi1_li_deactivated) return 0;
     const size_t mti = warrant.matched_target.size();
     if (mti > kMaxMatchedTarget) return 0;
     const bool v6 = r.src.family == 6;

@@ -46,9 +46,16 @@ HashKey make_key(const uint8_t* mki, size_t len) {
     return k;
 }
 
-std::string key_bytes(const HashKey& k) {
-    return std::string(reinterpret_cast<const char*>(&k), sizeof(k));
-}
+// Control-plane maps are keyed by the HashKey itself: a 24-octet std::string key (longer than
+// the small-string buffer) cost an allocation per lookup of every MKI of every install. memcmp
+// orders exactly as the former string keys did (unsigned octets), so iteration order is unchanged.
+struct HashKeyLess {
+    bool operator()(const HashKey& a, const HashKey& b) const {
+        return std::memcmp(&a, &b, sizeof(HashKey)) < 0;
+    }
+};
+template <typename T>
+using HashKeyMap = std::map<HashKey, T, HashKeyLess>;
 
 size_t page_size() {
     static const size_t size = static_cast<size_t>(sysconf(_SC_PAGESIZE));
@@ -216,7 +223,7 @@ struct KeyTable::Impl {
     crypto::GcmEngine gcm;  // control-plane key expansion only
     ContextPool pool;
     std::map<std::string, Entry> entries;
-    std::map<std::string, Registration> mkis;  // by key_bytes(HashKey)
+    HashKeyMap<Registration> mkis;
     std::deque<Retired> retired;
     std::atomic<uint32_t> length_mask{0};
     uint32_t length_refs[kMaxMkiLen + 1] = {};
@@ -405,13 +412,11 @@ std::string KeyTable::install(const EntryResult& entry) {
 
     // The new state of every affected MKI: the previous entry of this name is replaced in place.
     auto old_it = im.entries.find(name);
-    std::map<std::string, std::vector<std::pair<std::string, std::vector<const SrtpContext*>>>>
-        next;
+    HashKeyMap<std::vector<std::pair<std::string, std::vector<const SrtpContext*>>>> next;
     auto contributors_of = [&](const HashKey& k) -> auto& {
-        const std::string kb = key_bytes(k);
-        auto [it, inserted] = next.try_emplace(kb);
+        auto [it, inserted] = next.try_emplace(k);
         if (inserted) {
-            auto reg = im.mkis.find(kb);
+            auto reg = im.mkis.find(k);
             if (reg != im.mkis.end()) it->second = reg->second.contributors;
         }
         return it->second;
@@ -434,7 +439,7 @@ std::string KeyTable::install(const EntryResult& entry) {
             bool kept = false;
             for (auto& [fk, fl] : fresh.mkis) kept |= std::memcmp(&fk, &k, sizeof(k)) == 0;
             if (kept) continue;
-            auto& contributors = next[key_bytes(k)];
+            auto& contributors = next[k];
             std::erase_if(contributors, [&](const auto& p) { return p.first == name; });
         }
     }
@@ -451,11 +456,10 @@ std::string KeyTable::install(const EntryResult& entry) {
     Impl::Retired retire;
     im.count_profiles(fresh.contexts, +1);  // before readers can reach them
     // 1. Brand-new MKIs (the only step that can fail: undo it completely then).
-    std::vector<std::string> added;
+    std::vector<HashKey> added;
     for (auto& [kb, contributors] : next) {
         if (contributors.empty() || im.mkis.contains(kb)) continue;
-        HashKey k;
-        std::memcpy(&k, kb.data(), sizeof(k));
+        const HashKey& k = kb;
         std::vector<const SrtpContext*> flat;
         for (auto& p : contributors) flat.insert(flat.end(), p.second.begin(), p.second.end());
         MkiCandidates* block = make_block(flat);
@@ -489,7 +493,10 @@ std::string KeyTable::install(const EntryResult& entry) {
     for (auto& [kb, contributors] : next) {
         auto reg = im.mkis.find(kb);
         if (reg == im.mkis.end() || contributors.empty()) continue;
-        if (std::find(added.begin(), added.end(), kb) != added.end()) continue;
+        if (std::any_of(added.begin(), added.end(), [&](const HashKey& a) {
+                return std::memcmp(&a, &kb, sizeof(HashKey)) == 0;
+            }))
+            continue;
         std::vector<const SrtpContext*> flat;
         for (auto& p : contributors) flat.insert(flat.end(), p.second.begin(), p.second.end());
         MkiCandidates* block = make_block(flat);
@@ -533,7 +540,7 @@ bool KeyTable::revoke(const std::string& key_name) {
     if (it == im.entries.end()) return false;
     Impl::Retired retire;
     for (auto& [k, list] : it->second.mkis) {
-        auto reg = im.mkis.find(key_bytes(k));
+        auto reg = im.mkis.find(k);
         if (reg == im.mkis.end()) continue;
         auto& contributors = reg->second.contributors;
         std::erase_if(contributors, [&](const auto& p) { return p.first == key_name; });

@@ -3,6 +3,9 @@
 // change either publishes a whole new set or leaves the running one as it was.
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <thread>
+
 #include "eal.hpp"
 #include "liprobe/dataplane/live_policy.hpp"
 
@@ -161,6 +164,62 @@ TEST_F(LivePolicyTest, ReloadAddsReplacesAndRemovesConfigDestinations) {
     broken.warrants[0].targets = {"not a uri"};
     EXPECT_FALSE(live.reload(broken, error));
     EXPECT_EQ(live.policy().load(), running);
+    live.stop();
+}
+
+// What one destination's exporter has taken from its ring and encoded so far.
+exporter::ExporterSnapshot snapshot_of(const LivePolicy& live, const std::string& id) {
+    for (const DestinationStats& d : live.destination_stats())
+        if (d.id == id) return d.snapshot;
+    ADD_FAILURE() << "no destination " << id;
+    return {};
+}
+
+// Waits (at most 5 s) until the destination has encoded `pdus` PDUs.
+bool encoded_within(const LivePolicy& live, const std::string& id, uint64_t pdus) {
+    for (int i = 0; i < 500; ++i) {
+        if (snapshot_of(live, id).encoded_pdus == pdus) return true;
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return false;
+}
+
+TEST_F(LivePolicyTest, DroppedWarrantsQueueOneLiDeactivatedPerEtsiDestination) {
+    LivePolicy live(base_config(), 1, {"op", "ne", "DE"}, nullptr);
+    std::string error;
+    ASSERT_TRUE(live.init({}, error)) << error;
+    live.start();
+
+    // An ETSI X1 destination: deactivating the task queues one notification there, none on the
+    // config destination whose warrant stays.
+    x1::State etsi = state_with_task("127.0.0.1", x1::DeliveryType::x2_and_x3);
+    etsi.destinations[kDid].format = control::ExportFormat::etsi102232;
+    ASSERT_FALSE(live.apply(etsi));
+    x1::State deactivated = etsi;
+    deactivated.tasks.clear();
+    ASSERT_FALSE(live.apply(deactivated));
+    EXPECT_TRUE(encoded_within(live, kDid, 1));
+    // Applying the same state again drops nothing more.
+    ASSERT_FALSE(live.apply(deactivated));
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    EXPECT_EQ(snapshot_of(live, kDid).encoded_pdus, 1u);
+    EXPECT_EQ(snapshot_of(live, "lemf").encoded_pdus, 0u);
+
+    // An x3 destination: TS 103 221-2 has no such PDU, nothing is queued (nothing lost either).
+    x1::State x3 = state_with_task("127.0.0.1", x1::DeliveryType::x2_and_x3);
+    ASSERT_FALSE(live.apply(x3));
+    x1::State x3_deactivated = x3;
+    x3_deactivated.tasks.clear();
+    ASSERT_FALSE(live.apply(x3_deactivated));
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    EXPECT_EQ(snapshot_of(live, kDid).dequeued, 0u);
+    EXPECT_EQ(snapshot_of(live, kDid).lost(), 0u);
+
+    // SIGHUP without the config warrant: its destination gets the notification.
+    control::Config next = base_config();
+    next.warrants.clear();
+    ASSERT_TRUE(live.reload(next, error)) << error;
+    EXPECT_TRUE(encoded_within(live, "lemf", 1));
     live.stop();
 }
 

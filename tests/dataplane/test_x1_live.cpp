@@ -6,7 +6,8 @@
 //    to the X1 destination (an exporter created at runtime);
 //  - restart: the task comes back from the state file (mode 0600) and intercepts again;
 //  - DeactivateTask in the middle of a call: that dialog's records stop at once (no CC for its
-//    later packets once their pending time has passed); the next call is not intercepted;
+//    later packets once their pending time has passed); the next call is not intercepted; the
+//    LEMF gets exactly one HI1 liDeactivated for the LIID, after its last CC and IRI;
 //  - SIGHUP with a broken config is refused and the config warrant keeps intercepting; a good
 //    one adds a destination and a warrant at runtime;
 //  - every packet is accounted (outcomes add up to received), and no log or audit line names a
@@ -281,6 +282,26 @@ TEST_F(X1Live, TasksChangeInterceptionForNewDialogsAndSurviveARestart) {
     summary = stop_probe();
     EXPECT_NE(summary.find(": balanced"), std::string::npos) << summary;
     EXPECT_NE(summary.find("lost                 0"), std::string::npos) << summary;
+
+    // The LEMF was told, once, after the last CC and IRI of LIID-X1 (ETSI HI1-Operation
+    // liDeactivated, PSHeader CIN 0, HI1 sequence 0); no other LIID was deactivated.
+    kill(lemf_, SIGTERM);
+    EXPECT_EQ(wait_exit(lemf_), 0);
+    lemf_ = -1;
+    const json lemf = json::parse(slurp(dir_ + "/lemf/summary.json"));
+    EXPECT_EQ(lemf["li_deactivated"], json({{"LIID-X1", 1}})) << lemf.dump();
+    uint64_t liid_records = 0;
+    for (const json& st : lemf["streams"])
+        if (st["liid"] == "LIID-X1" && st["stream"] != "hi1")
+            liid_records += st["pdus"].get<uint64_t>();
+    EXPECT_GT(liid_records, 0u);
+    const auto notes = read_jsonl(dir_ + "/lemf/LIID-X1_0.jsonl");
+    ASSERT_EQ(notes.size(), 1u);
+    EXPECT_EQ(notes[0]["kind"], "li_deactivated");
+    EXPECT_EQ(notes[0]["seq"], 0);
+    EXPECT_EQ(notes[0]["notification_liid"], "LIID-X1");
+    EXPECT_EQ(notes[0]["notification_operator"], "op-t");
+    EXPECT_EQ(notes[0]["liid_records_before"], liid_records) << notes[0].dump();
 
     // Audited: the task changes and the refused reload; no identity in any log or the audit.
     const std::string audit = slurp(dir_ + "/audit.jsonl");

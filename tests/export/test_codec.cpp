@@ -56,6 +56,9 @@ WarrantInfo warrant(const std::string& liid, const std::string& target = "") {
 
 constexpr int64_t kTime = 1700000000LL * 1000000 + 123456;  // 6553f100 s, 01e240 us
 
+bool walk(const uint8_t* p, size_t len, const std::string& path, std::vector<std::string>& out,
+          std::vector<size_t>& lengths);
+
 // refs/specs.md 8.3, synthetic BER example: IPMMCC CC PDU, LIID1, CIN 1, OP1/NE1, NZ, seq 0.
 const char* kRefs83CcPdu =
     "3069a13c80070400020205011181054c4949443182024e5aa313a00a80034f503181034e453181010182024e5a"
@@ -128,6 +131,91 @@ TEST(Etsi102232, ReproducesRefs83KeepAliveAndAnswersIt) {
     // Too small an output buffer: 0, nothing written past cap.
     EXPECT_EQ(enc.encode_keepalive(77, kTime, buf, kn - 1), 0u);
     EXPECT_EQ(enc.encode_keepalive_response(buf, 3, resp, sizeof resp), 0u);
+}
+
+// HI1-Operation liDeactivated for LIID1 with the refs 8.3 identity, CIN 0, seq 0, kTime
+// (2023-11-14 22:13:20 UTC), assembled by hand from TS 102 232-1 Payload, TS 101 671
+// HI1NotificationOperations and HI2Operations (what OpenLI's hi1notification.c emits):
+//   30 6e                       PS-PDU
+//     a1 3c ...                 PSHeader as refs 8.3, communicationIdentityNumber 0 (81 01 00)
+//     a2 2e                     payload
+//       a3 2c                   hI1-Operation [3]
+//         a2 2a                 liDeactivated [2] Notification
+//           80 07 04 00 02 02 00 01 06   domainID hi1OperationId version6
+//           81 05 "LIID1"               lawfulInterceptionIdentifier
+//           a2 07 a1 05 80 03 "OP1"     communicationIdentifier {network-Identifier {op}}
+//           a3 0f 81 0d "231114221320Z" timeStamp utcTime
+const char* kLiDeactivatedPdu =
+    "306ea13c80070400020205011181054c4949443182024e5aa313a00a80034f503181034e453181010082024e5a"
+    "840100a70b80046553f100810301e240880101"
+    "a22ea32ca22a80070400020200010681054c49494431a207a10580034f5031a30f810d"
+    "3233313131343232313332305a";
+
+OwnedRecord li_deactivated_record() {
+    OwnedRecord r(RecordKind::hi1_li_deactivated, {});
+    r.rec.cin = 0;
+    r.rec.time_us = kTime;
+    return r;
+}
+
+TEST(Etsi102232, LiDeactivatedNotificationExactBytes) {
+    auto enc = PduEncoder::create(Format::etsi102232, nz_probe());
+    const OwnedRecord r = li_deactivated_record();
+    const auto pdu = encode(*enc, r.rec, warrant("LIID1"), 0);
+    ASSERT_EQ(to_hex(pdu), kLiDeactivatedPdu);
+    EXPECT_EQ(frame_length(Format::etsi102232, pdu.data(), pdu.size()), 0x70);
+    EXPECT_FALSE(is_keepalive(Format::etsi102232, pdu.data(), pdu.size()));
+    EXPECT_FALSE(is_keepalive_response(Format::etsi102232, pdu.data(), pdu.size()));
+    EXPECT_EQ(seq_stream_of(r.rec), SeqStream::hi1);
+
+    const DecodedPdu d = decode(Format::etsi102232, pdu);
+    EXPECT_EQ(d.kind, PduKind::li_deactivated);
+    EXPECT_STREQ(pdu_kind_name(d.kind), "li_deactivated");
+    EXPECT_EQ(d.liid, "LIID1");
+    EXPECT_EQ(d.hi1_liid, "LIID1");
+    EXPECT_EQ(d.hi1_operator_id, "OP1");
+    EXPECT_EQ(d.hi1_time, "231114221320Z");
+    EXPECT_EQ(to_hex(d.hi1_domain_id), "04000202000106");
+    EXPECT_TRUE(d.has_cin);
+    EXPECT_EQ(d.cin, 0u);
+    EXPECT_EQ(d.sequence, 0u);
+    EXPECT_EQ(d.time_us(), kTime);
+
+    // The independent walker agrees on the tree.
+    std::vector<std::string> tags;
+    std::vector<size_t> lens;
+    ASSERT_TRUE(walk(pdu.data(), pdu.size(), "", tags, lens));
+    const std::vector<std::string> payload(tags.begin() + 16, tags.end());
+    const std::string n = "30/a2/a3/a2";
+    const std::vector<std::string> expected = {
+        "30/a2",      "30/a2/a3",      n,         n + "/80",   n + "/81", n + "/a2",
+        n + "/a2/a1", n + "/a2/a1/80", n + "/a3", n + "/a3/81"};
+    EXPECT_EQ(payload, expected);
+}
+
+TEST(Etsi102232, LiDeactivatedCutsTheOperatorIdToFiveOctetsAndNeedsRoom) {
+    ProbeIdentity p = nz_probe();
+    p.operator_id = "OPERATOR-16-OCTS";
+    auto enc = PduEncoder::create(Format::etsi102232, p);
+    const OwnedRecord r = li_deactivated_record();
+    const auto pdu = encode(*enc, r.rec, warrant("LIID-9"), 7);
+    const DecodedPdu d = decode(Format::etsi102232, pdu);
+    EXPECT_EQ(d.kind, PduKind::li_deactivated);
+    EXPECT_EQ(d.operator_id, "OPERATOR-16-OCTS");  // the PSHeader keeps all of it
+    EXPECT_EQ(d.hi1_operator_id, "OPERA");         // HI2 operator-Identifier SIZE (1..5)
+    EXPECT_EQ(d.hi1_liid, "LIID-9");
+    EXPECT_EQ(d.sequence, 7u);
+    // One octet short of the PDU: nothing.
+    std::vector<uint8_t> out(pdu.size() - 1);
+    EXPECT_EQ(enc->encode(r.rec, warrant("LIID-9"), 7, out.data(), out.size()), 0u);
+}
+
+TEST(X3, HasNoLiDeactivatedPdu) {
+    // TS 103 221-2 has no HI1 notification: the record is refused, never sent as X3 RTP.
+    auto enc = PduEncoder::create(Format::x3, ProbeIdentity{});
+    const OwnedRecord r = li_deactivated_record();
+    std::vector<uint8_t> out(4096);
+    EXPECT_EQ(enc->encode(r.rec, warrant("LIID1"), 0, out.data(), out.size()), 0u);
 }
 
 TEST(Etsi102232, InvalidIdentityGivesNoEncoder) {

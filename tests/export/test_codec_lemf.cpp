@@ -104,6 +104,39 @@ bool send_all(int fd, const std::vector<uint8_t>& b) {
     return true;
 }
 
+// The first whole ETSI PDU that arrives on fd (empty when the connection ends first).
+std::vector<uint8_t> receive_pdu(int fd) {
+    std::vector<uint8_t> pdu(256);
+    size_t have = 0;
+    long length = 0;
+    while ((length = frame_length(Format::etsi102232, pdu.data(), have)) == 0) {
+        const ssize_t n = recv(fd, pdu.data() + have, pdu.size() - have, 0);
+        if (n <= 0) return {};
+        have += static_cast<size_t>(n);
+    }
+    pdu.resize(length > 0 ? static_cast<size_t>(length) : 0);
+    return pdu;
+}
+
+void append_keepalive(PduEncoder& enc, uint32_t seq, std::vector<uint8_t>& out) {
+    std::vector<uint8_t> ka(256);
+    ka.resize(enc.encode_keepalive(seq, 1700000000000000, ka.data(), ka.size()));
+    out.insert(out.end(), ka.begin(), ka.end());
+}
+
+// Sends `stream` and then a keep-alive on a new connection, and waits for the answer: the
+// receiver has then read everything before it. The answer (one PDU), empty when none came.
+std::vector<uint8_t> send_then_keepalive(uint16_t port, PduEncoder& enc,
+                                         std::vector<uint8_t> stream, uint32_t keepalive_seq) {
+    append_keepalive(enc, keepalive_seq, stream);
+    const int fd = connect_to(port);
+    if (fd < 0) return {};
+    std::vector<uint8_t> answer;
+    if (send_all(fd, stream)) answer = receive_pdu(fd);
+    close(fd);
+    return answer;
+}
+
 std::string temp_dir(const std::string& name) {
     const std::string d =
         ::testing::TempDir() + "/liprobe_lemf_" + name + "_" + std::to_string(getpid());
@@ -150,26 +183,7 @@ struct EtsiStream {
         pdu.resize(enc->encode(r, warrant, seq, pdu.data(), pdu.size()));
         bytes.insert(bytes.end(), pdu.begin(), pdu.end());
     }
-    void add_keepalive(uint32_t seq) {
-        std::vector<uint8_t> ka(256);
-        ka.resize(enc->encode_keepalive(seq, 1700000000000000, ka.data(), ka.size()));
-        bytes.insert(bytes.end(), ka.begin(), ka.end());
-    }
 };
-
-// The first whole ETSI PDU that arrives on fd (empty when the connection ends first).
-std::vector<uint8_t> receive_pdu(int fd) {
-    std::vector<uint8_t> pdu(256);
-    size_t have = 0;
-    long length = 0;
-    while ((length = frame_length(Format::etsi102232, pdu.data(), have)) == 0) {
-        const ssize_t n = recv(fd, pdu.data() + have, pdu.size() - have, 0);
-        if (n <= 0) return {};
-        have += static_cast<size_t>(n);
-    }
-    pdu.resize(length > 0 ? static_cast<size_t>(length) : 0);
-    return pdu;
-}
 
 TEST(Lemf, PlainEtsiCountsGapsDuplicatesAndAnswersKeepalives) {
     Lemf lemf;
@@ -191,16 +205,10 @@ TEST(Lemf, PlainEtsiCountsGapsDuplicatesAndAnswersKeepalives) {
     sip.rec.cin = 1;
     sip.rec.iri_type = IriType::begin;
     add(sip.rec, 0);
-    stream.add_keepalive(5);
-
-    const int fd = connect_to(lemf.port);
-    ASSERT_GE(fd, 0);
-    ASSERT_TRUE(send_all(fd, stream.bytes));
     // The keep-alive is answered with a keep-aliveResponse repeating its header.
-    const std::vector<uint8_t> resp = receive_pdu(fd);
+    const std::vector<uint8_t> resp = send_then_keepalive(lemf.port, *stream.enc, stream.bytes, 5);
     ASSERT_FALSE(resp.empty());
     EXPECT_TRUE(is_keepalive_response(Format::etsi102232, resp.data(), resp.size()));
-    close(fd);
 
     // Garbage on a second connection: that connection is closed, the receiver lives on.
     const int bad = connect_to(lemf.port);
@@ -241,6 +249,51 @@ TEST(Lemf, PlainEtsiCountsGapsDuplicatesAndAnswersKeepalives) {
     EXPECT_EQ(line["seq"], 0);
     EXPECT_EQ(line["direction"], "from_target");
     EXPECT_EQ(line["time"], "2023-11-14T22:13:20.000000Z");
+    fs::remove_all(lemf.dir);
+}
+
+TEST(Lemf, ReportsLiDeactivatedPerLiidAfterItsRecords) {
+    Lemf lemf;
+    lemf.dir = temp_dir("hi1");
+    ASSERT_TRUE(lemf.start({"--plain"})) << "LIPROBE_LEMF not set or lemf did not start";
+    auto enc = PduEncoder::create(Format::etsi102232, probe());
+    std::vector<uint8_t> stream;
+    auto add = [&](const Record& r, const std::string& liid, uint32_t seq) {
+        WarrantInfo w;
+        w.liid = liid;
+        std::vector<uint8_t> pdu(r.len + enc->max_overhead());
+        pdu.resize(enc->encode(r, w, seq, pdu.data(), pdu.size()));
+        ASSERT_FALSE(pdu.empty());
+        stream.insert(stream.end(), pdu.begin(), pdu.end());
+    };
+    test::OwnedRecord rtp(RecordKind::cc_rtp, test::rtp_packet(1, 160));
+    rtp.rec.cin = 4;
+    rtp.rec.time_us = 1700000000000000;
+    for (uint32_t s = 0; s < 3; ++s) add(rtp.rec, "LIID1", s);
+    add(rtp.rec, "LIID2", 0);
+    test::OwnedRecord note(RecordKind::hi1_li_deactivated, {});
+    note.rec.time_us = 1700000000000000;
+    add(note.rec, "LIID1", 0);
+    ASSERT_FALSE(send_then_keepalive(lemf.port, *enc, stream, 0).empty());
+    const std::string printed = lemf.stop();
+    EXPECT_NE(printed.find("  LIID1: 1 liDeactivated"), std::string::npos) << printed;
+
+    const auto s = read_json(lemf.dir + "/summary.json");
+    EXPECT_EQ(s["pdus"], 5);
+    EXPECT_EQ(s["li_deactivated"], nlohmann::json({{"LIID1", 1}}));
+    const auto* hi1 = find_stream(s, "LIID1", 0, "hi1");
+    ASSERT_NE(hi1, nullptr);
+    EXPECT_EQ((*hi1)["pdus"], 1);
+    EXPECT_EQ((*hi1)["missing"], 0);
+    std::ifstream j(lemf.dir + "/LIID1_0.jsonl");
+    std::string text;
+    std::getline(j, text);
+    const auto line = nlohmann::json::parse(text);
+    EXPECT_EQ(line["kind"], "li_deactivated");
+    EXPECT_EQ(line["notification_liid"], "LIID1");
+    EXPECT_EQ(line["notification_operator"], "OP1");
+    EXPECT_EQ(line["notification_time"], "231114221320Z");
+    EXPECT_EQ(line["liid_records_before"], 3);  // LIID2's record is not LIID1's
     fs::remove_all(lemf.dir);
 }
 
@@ -420,12 +473,7 @@ TEST(Lemf, DecryptedRtcpLandsOnePortAboveItsRtp) {
         add(report, d);
     }
     // A keep-alive last: once it is answered, every PDU before it has been written.
-    stream.add_keepalive(1);
-    const int fd = connect_to(lemf.port);
-    ASSERT_GE(fd, 0);
-    ASSERT_TRUE(send_all(fd, stream.bytes));
-    ASSERT_FALSE(receive_pdu(fd).empty());
-    close(fd);
+    ASSERT_FALSE(send_then_keepalive(lemf.port, *stream.enc, stream.bytes, 1).empty());
     lemf.stop();
 
     const std::string pcap = lemf.dir + "/LIID2_7.pcap";

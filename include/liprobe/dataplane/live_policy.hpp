@@ -13,7 +13,9 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "liprobe/control/config.hpp"
@@ -84,6 +86,17 @@ class LivePolicy : public x1::Backend {
         std::unique_ptr<exporter::Exporter> exporter;
         uint16_t slot = 0;
     };
+    // One (warrant, destination) pair a policy delivers to, with the exporter of its slot.
+    struct Delivery {
+        uint32_t warrant = 0;
+        std::string destination;
+        exporter::Exporter* exporter = nullptr;
+        bool operator<(const Delivery& o) const {
+            return std::tie(warrant, destination) < std::tie(o.warrant, o.destination);
+        }
+    };
+    // The pairs `policy` delivers to, resolved through running_ as it is now.
+    std::set<Delivery> deliveries(const media::Policy* policy) const;
     bool rebuild(const control::Config& config, const x1::State& x1, std::string& error);
     // Stops the exporters the last change replaced, outside the lock.
     void drain_replaced();

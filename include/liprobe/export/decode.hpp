@@ -12,7 +12,18 @@
 
 namespace liprobe::exporter {
 
-enum class PduKind : uint8_t { cc_rtp, cc_ip, iri_sip, keepalive, keepalive_response, other };
+enum class PduKind : uint8_t {
+    cc_rtp,
+    cc_ip,
+    iri_sip,
+    keepalive,
+    keepalive_response,
+    // ETSI 102 232-1 Payload hI1-Operation [3] with a Notification (TS 101 671)
+    li_activated,
+    li_deactivated,
+    li_modified,
+    other
+};
 const char* pdu_kind_name(PduKind k);
 const char* direction_name(Direction d);
 const char* iri_type_name(IriType t);
@@ -45,6 +56,10 @@ struct DecodedPdu {
     bool has_timestamp_qualifier = false;
     uint32_t frame_type = 0;     // IPMMCC frameType
     int32_t mmcc_protocol = -1;  // IPMMCC mMCCprotocol, -1 when absent
+    // HI1-Operation Notification (kind li_activated / li_deactivated / li_modified)
+    std::vector<uint8_t> hi1_domain_id;  // domainID contents octets (empty when absent)
+    std::string hi1_liid, hi1_operator_id;
+    std::string hi1_time;  // timeStamp as sent: utcTime "YYMMDDhhmmssZ" (or localTime text)
 
     // ETSI TS 103 221-2
     uint16_t x_version = 0, x_pdu_type = 0, x_payload_format = 0, x_payload_direction = 0;

@@ -17,14 +17,23 @@ enum class Format : uint8_t { etsi102232, x3 };
 bool parse_format(std::string_view text, Format& out);
 const char* format_name(Format f);
 
-// Which logical sequence-number stream a record belongs to: per (LIID, CIN), CC and IRI apart.
-enum class SeqStream : uint8_t { cc = 0, iri = 1 };
+// Which logical sequence-number stream a record belongs to: per (LIID, CIN), CC and IRI apart;
+// HI1 notifications (CIN 0) count in a stream of their own per LIID.
+enum class SeqStream : uint8_t { cc = 0, iri = 1, hi1 = 2 };
+inline constexpr size_t kSeqStreams = 3;
 inline SeqStream seq_stream_of(const Record& r) {
-    return r.kind == RecordKind::iri_sip ? SeqStream::iri : SeqStream::cc;
+    switch (r.kind) {
+        case RecordKind::iri_sip:
+            return SeqStream::iri;
+        case RecordKind::hi1_li_deactivated:
+            return SeqStream::hi1;
+        default:
+            return SeqStream::cc;
+    }
 }
 
 class PduEncoder {
-public:
+  public:
     virtual ~PduEncoder() = default;
     static std::unique_ptr<PduEncoder> create(Format format, const ProbeIdentity& probe);
 

@@ -26,6 +26,21 @@ inline constexpr uint8_t kPsDomainId[] = {0x04, 0x00, 0x02, 0x02, 0x05, 0x01, 0x
 inline constexpr uint8_t kIpmmccObjId[] = {0x05, 0x05, 0x06, 0x02};
 inline constexpr uint8_t kIpmmiriObjId[] = {0x05, 0x05, 0x06, 0x01};
 
+// HI1 notification of a deactivated warrant (RecordKind::hi1_li_deactivated), as OpenLI sends
+// it: Payload hI1-Operation [3] (TS 102 232-1), HI1-Operation liDeactivated [2] Notification
+// (ETSI TS 101 671 HI1NotificationOperations) with domainID = hi1OperationId {itu-t(0)
+// identified-organization(4) etsi(0) securityDomain(2) lawfulIntercept(2) hi1(0)
+// notificationOperations(1) version6(6)}, lawfulInterceptionIdentifier, communicationIdentifier
+// {network-Identifier {operator-Identifier}} and timeStamp utcTime. The PSHeader names the LIID
+// with CIN 0 (dialog CINs start at 1) and a sequence number of its own per LIID.
+inline constexpr uint8_t kHi1NotificationDomainId[] = {0x04, 0x00, 0x02, 0x02, 0x00, 0x01, 0x06};
+inline constexpr uint8_t kPayloadHi1Operation = 3;  // Payload CHOICE hI1-Operation [3]
+inline constexpr uint8_t kHi1LiDeactivated = 2;     // HI1-Operation CHOICE liDeactivated [2]
+// HI2Operations operator-Identifier is OCTET STRING (SIZE (1..5)): the first 5 octets of
+// [probe] operator_id (the PSHeader carries all of it).
+inline constexpr size_t kHi1OperatorIdMax = 5;
+inline constexpr size_t kUtcTimeLength = 13;  // "YYMMDDhhmmssZ"
+
 // TS 102 232-5 FrameType / MMCCprotocol values we emit.
 inline constexpr uint8_t kFrameIp = 0;
 inline constexpr uint8_t kFrameRtp = 2;
@@ -88,6 +103,10 @@ class Etsi102232Encoder final : public PduEncoder {
     // written by the caller afterwards. Returns the offset where the payload starts, or 0.
     size_t write_pdu_head(const uint8_t* static_hdr, size_t static_len, uint32_t sequence,
                           int64_t time_us, size_t payload_tlv_len, uint8_t* out, size_t cap) const;
+    // The PS-PDU of a RecordKind::hi1_li_deactivated record (see kHi1NotificationDomainId).
+    size_t encode_li_deactivated(const Record& record, const WarrantInfo& warrant,
+                                 const CachedHeader& header, uint32_t sequence, uint8_t* out,
+                                 size_t cap) const;
 
     ProbeIdentity probe_;
     std::vector<CachedHeader> cache_;  // kCacheSets * kCacheWays, allocated once

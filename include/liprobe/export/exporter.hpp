@@ -200,6 +200,15 @@ class Exporter {
     // Gives back a record that will not be submitted.
     static void put_record(Record* record);
 
+    // --- control plane ---
+    // Queues the HI1 notification that `warrant` (its LIID) is deactivated, behind every record
+    // already in the ring: called after the workers have passed an RCU grace period under a
+    // policy without the warrant, it reaches the LEMF after that LIID's last CC and IRI.
+    // ETSI 102 232 only (an HI1-Operation liDeactivated PS-PDU); for x3 nothing is queued and
+    // false returned (TS 103 221-2 has no such PDU). A full ring or empty pool is counted
+    // (lost_ring_full / lost_no_record) like a worker's record.
+    bool notify_deactivated(uint32_t warrant, int64_t time_us);
+
     const DestinationConfig& config() const { return config_; }
     const ExporterCounters& counters() const { return counters_; }
     ExporterSnapshot snapshot() const;

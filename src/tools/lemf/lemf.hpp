@@ -64,7 +64,24 @@ class Store {
         FILE* jsonl = nullptr;
         uint64_t pdus = 0, pcap_packets = 0;
     };
-    using StreamKey = std::tuple<std::string, uint64_t, int>;  // (LIID or XID, CIN, 0 CC/1 IRI)
+    // Sequence-number streams per (LIID or XID, CIN): CC, IRI, and HI1 notifications (CIN 0).
+    static constexpr int kCcStream = 0, kIriStream = 1, kHi1Stream = 2;
+    static int stream_of(exporter::PduKind kind) {
+        switch (kind) {
+            case exporter::PduKind::iri_sip:
+                return kIriStream;
+            case exporter::PduKind::li_activated:
+            case exporter::PduKind::li_deactivated:
+            case exporter::PduKind::li_modified:
+                return kHi1Stream;
+            default:
+                return kCcStream;
+        }
+    }
+    static const char* stream_name(int stream) {
+        return stream == kIriStream ? "iri" : stream == kHi1Stream ? "hi1" : "cc";
+    }
+    using StreamKey = std::tuple<std::string, uint64_t, int>;  // (LIID or XID, CIN, stream)
     using OutputKey = std::pair<std::string, uint64_t>;
 
     Output& output_for(const OutputKey& key);
@@ -77,6 +94,8 @@ class Store {
     exporter::Format format_;
     std::map<StreamKey, Stream> streams_;
     std::map<OutputKey, Output> outputs_;
+    std::map<std::string, uint64_t> li_deactivated_;  // by LIID
+    std::map<std::string, uint64_t> liid_records_;    // CC and IRI PDUs by LIID
     size_t open_outputs_ = 0;
     uint64_t connections_ = 0, active_ = 0, malformed_ = 0, tls_failures_ = 0;
     uint64_t keepalives_ = 0, keepalive_responses_ = 0, pdus_ = 0, pcap_skipped_ = 0;

@@ -184,9 +184,15 @@ bool Store::resume(std::string& error) {
             x.first_seq = st.at("first_seq").get<uint64_t>();
             x.next_seq = st.at("next_seq").get<uint64_t>();
             x.started = true;
-            const int kind = st.at("stream").get<std::string>() == "iri" ? 1 : 0;
+            const std::string stream = st.at("stream").get<std::string>();
+            const int kind = stream == "iri"   ? kIriStream
+                             : stream == "hi1" ? kHi1Stream
+                                               : kCcStream;
             streams_[{st.at("liid").get<std::string>(), st.at("cin").get<uint64_t>(), kind}] = x;
         }
+        if (s.contains("li_deactivated"))
+            for (const auto& [liid, n] : s.at("li_deactivated").items())
+                li_deactivated_[liid] = n.get<uint64_t>();
     } catch (const std::exception& e) {
         error = path + ": " + e.what();
         return false;
@@ -243,8 +249,10 @@ void Store::record(const DecodedPdu& d, size_t pdu_bytes) {
     std::lock_guard<std::mutex> lock(mu_);
     ++pdus_;
     const std::string liid = liid_of(d);
-    const int kind = d.kind == PduKind::iri_sip ? 1 : 0;
+    const int kind = stream_of(d.kind);
     Stream& s = streams_[{liid, d.cin, kind}];
+    if (d.kind == PduKind::li_deactivated) ++li_deactivated_[liid];
+    if (kind != kHi1Stream) ++liid_records_[liid];
     const uint64_t seq = d.sequence;
     if (!s.started) {
         s.started = true;
@@ -297,6 +305,14 @@ void Store::record(const DecodedPdu& d, size_t pdu_bytes) {
         if (d.mmcc_protocol >= 0) j["mmcc_protocol"] = d.mmcc_protocol;
     }
     if (d.kind == PduKind::cc_rtp) j["rtcp"] = is_rtcp(d.payload);
+    if (kind == kHi1Stream) {  // the Notification's own fields, as sent
+        j["notification_liid"] = d.hi1_liid;
+        j["notification_operator"] = d.hi1_operator_id;
+        j["notification_time"] = d.hi1_time;
+        // CC and IRI PDUs of this LIID received before it, over every connection: equal to the
+        // LIID's total at the end when nothing of it came after the notification.
+        j["liid_records_before"] = liid_records_[liid];
+    }
     if (d.format == exporter::Format::x3) {
         j["x_version"] = d.x_version;
         j["payload_format"] = d.x_payload_format;
@@ -356,7 +372,7 @@ json Store::summary_locked() const {
         dups += st.duplicates;
         streams.push_back({{"liid", std::get<0>(k)},
                            {"cin", std::get<1>(k)},
-                           {"stream", std::get<2>(k) ? "iri" : "cc"},
+                           {"stream", stream_name(std::get<2>(k))},
                            {"pdus", st.pdus},
                            {"first_seq", st.first_seq},
                            {"next_seq", st.next_seq},
@@ -367,6 +383,10 @@ json Store::summary_locked() const {
     s["missing"] = missing;
     s["duplicates"] = dups;
     s["streams"] = streams;
+    // HI1 liDeactivated notifications received, per LIID (README: "what the LEMF sees when a
+    // task is deactivated").
+    s["li_deactivated"] = json::object();
+    for (const auto& [liid, n] : li_deactivated_) s["li_deactivated"][liid] = n;
     return s;
 }
 
@@ -403,6 +423,9 @@ void Store::print_summary(const json& s, FILE* out) {
                      st["missing"].get<uint64_t>(), st["gap_events"].get<uint64_t>(),
                      st["duplicates"].get<uint64_t>());
     }
+    if (s.contains("li_deactivated"))
+        for (const auto& [liid, n] : s["li_deactivated"].items())
+            std::fprintf(out, "  %s: %" PRIu64 " liDeactivated\n", liid.c_str(), n.get<uint64_t>());
     std::fflush(out);
 }
 
