@@ -5,103 +5,19 @@
 #include <algorithm>
 #include <cstring>
 
-#include "sdes_keys.hpp"
+#include "dialog.hpp"
 
 namespace liprobe::media {
 
 namespace {
 
-using detail::DialogSdes;
-using detail::hash_bytes;
-
-constexpr size_t kMaxCallId = 256;  // longer Call-IDs: prefix + full length + 64-bit hash
-constexpr size_t kMaxTag = 64;
-constexpr size_t kMaxEndpoints = sip::kMaxMediaStreams * 2;  // RTP + RTCP per m= line
-constexpr unsigned kSweepPerTick = 64;
-
-struct Endpoint {
-    FlowKey key;
-    FlowKind kind = FlowKind::rtp;
-    bool secure = false;
-    uint8_t media = 0;  // its m= line in the side's SDP (offer and answer align by index)
-};
-
-struct DialogWarrant {
-    uint32_t warrant = 0;  // global id
-    uint32_t cin = 0;
-    Side target_side = Side::unknown;
-    bool begun = false;
-};
-
-enum class DialogState : uint8_t { free = 0, early, confirmed, ended };
-
-// The age queues of the dialogs that may be evicted (least recent message first); confirmed
-// dialogs are in none. The order is the eviction preference.
-enum AgeQueue : uint8_t { kEndedQueue = 0, kUnansweredQueue, kProceedingQueue, kAgeQueues };
-constexpr uint8_t kNoQueue = 0xFF;
-
-struct Dialog {
-    uint64_t hash = 0;
-    int32_t next = -1;  // bucket chain, or free list
-    uint32_t generation = 0;
-    DialogState state = DialogState::free;
-    uint8_t queue = kNoQueue;
-    int32_t older = -1, newer = -1;  // in its age queue
-    bool invite_dialog = false;
-    bool has_mikey = false;
-    uint8_t tag_len = 0;
-    uint16_t call_id_len = 0;       // stored prefix
-    uint32_t call_id_full_len = 0;  // as received
-    char call_id[kMaxCallId] = {};
-    char initiator_tag[kMaxTag] = {};
-    uint32_t initial_cseq = 0;
-    sip::Method initial_method = sip::Method::unknown;
-    int64_t last_us = 0, end_us = 0;
-    // Retransmission detection: the previous message.
-    uint32_t last_cseq = 0;
-    uint16_t last_status = 0;
-    sip::Method last_method = sip::Method::unknown;
-    Side last_sender = Side::unknown;
-    uint8_t warrant_count = 0;
-    DialogWarrant warrants[kMaxDialogWarrants];
-    uint8_t endpoint_count[2] = {};
-    Endpoint endpoints[2][kMaxEndpoints];  // the latest SDP of each side
-    uint8_t installed_count = 0;
-    FlowKey installed[2 * kMaxEndpoints];
-    DialogSdes sdes;  // keys of its a=crypto lines and the offer/answer state they follow
-    // MIKEY in the SDP, for key correlation (CSB ID, first CS's SPI = MKI).
-    uint32_t csb_id = 0;
-    uint8_t mki_len = 0;
-    uint8_t mki[keys::kMaxMkiLen] = {};
-};
-static_assert(sizeof(Dialog) <= 4096, "design: at most 4 KiB per dialog");
+using namespace detail;  // the per-dialog records (dialog.hpp)
 
 uint32_t pow2_at_least(uint32_t v) {
     uint32_t p = 1;
     while (p < v) p <<= 1;
     return p;
 }
-
-struct Staged {
-    UdpPacket pkt;
-    net::ParsedPacket parsed;
-    const FlowInfo* info;
-    Side sender;
-    bool is_rtcp;
-};
-
-struct PendingSlot {
-    int64_t time_us = 0;
-    uint32_t ip_len = 0;
-    uint32_t payload_offset = 0;  // in the IP packet copy
-    uint32_t payload_len = 0;
-    bool is_rtcp = false;
-    Side sender = Side::unknown;
-    exporter::IpEndpoint src, dst;
-    uint8_t warrant_count = 0;
-    FlowWarrant warrants[kMaxDialogWarrants];
-    uint8_t* bytes = nullptr;
-};
 
 void fill_endpoints(const net::ParsedPacket& p, exporter::Record& r) {
     r.src.family = r.dst.family = p.ip_version == 6 ? 6 : 4;
@@ -157,11 +73,7 @@ struct Interceptor::Impl {
     Staged staged[srtp::kMaxBurst];
     uint16_t staged_count = 0;
 
-    std::vector<PendingSlot> slots;
-    std::vector<uint8_t> slot_bytes;
-    std::vector<uint32_t> pending_ring;  // FIFO of slot indices
-    std::vector<uint32_t> free_slots;    // stack
-    size_t pending_head = 0, pending_count = 0, free_count = 0;
+    PendingSlots pending;
     uint64_t key_generation = 0;
     int64_t now_us = 0;
 
@@ -174,22 +86,14 @@ struct Interceptor::Impl {
           sink(s),
           cin_counter(cins),
           decryptor(k),
-          sdes(c.sdes_contexts, f.rcu(), c.worker, decryptor.gcm(), o.counters_) {
+          sdes(c.sdes_contexts, f.rcu(), c.worker, decryptor.gcm(), o.counters_),
+          pending(c.pending_packets < 1 ? 1 : c.pending_packets, c.pending_slot_bytes) {
         const uint32_t n = c.max_dialogs < 16 ? 16 : c.max_dialogs;
         dialogs.resize(n);
         for (uint32_t i = 0; i < n; ++i) dialogs[i].next = i + 1 < n ? int32_t(i + 1) : -1;
         free_head = 0;
         buckets.assign(pow2_at_least(n * 2), -1);
         bucket_mask = static_cast<uint32_t>(buckets.size() - 1);
-        const uint32_t np = c.pending_packets < 1 ? 1 : c.pending_packets;
-        slots.resize(np);
-        slot_bytes.resize(size_t{np} * c.pending_slot_bytes);
-        for (uint32_t i = 0; i < np; ++i)
-            slots[i].bytes = slot_bytes.data() + size_t{i} * c.pending_slot_bytes;
-        pending_ring.resize(np);
-        free_slots.resize(np);
-        for (uint32_t i = 0; i < np; ++i) free_slots[i] = np - 1 - i;
-        free_count = np;
     }
 
     InterceptorCounters& ctr() { return owner.counters_; }
@@ -774,18 +678,6 @@ struct Interceptor::Impl {
                           ps.bytes, ps.ip_len, true);
     }
 
-    uint32_t pop_pending() {
-        const uint32_t idx = pending_ring[pending_head];
-        pending_head = (pending_head + 1) % pending_ring.size();
-        --pending_count;
-        return idx;
-    }
-    void push_pending(uint32_t idx) {
-        pending_ring[(pending_head + pending_count) % pending_ring.size()] = idx;
-        ++pending_count;
-    }
-    void free_slot(uint32_t idx) { free_slots[free_count++] = idx; }
-
     void queue_pending(const Staged& s, const FlowInfo& info, const exporter::Record& eps) {
         const net::ParsedPacket& p = s.parsed;
         const uint32_t ip_len = p.l3_end - p.l3_offset;
@@ -795,14 +687,14 @@ struct Interceptor::Impl {
                               eps.dst, s.pkt.frame + p.l3_offset, ip_len, true);
             return;
         }
-        if (free_count == 0) {  // full: the oldest goes out encrypted, never silently
-            const uint32_t old = pop_pending();
-            deliver_slot_encrypted(slots[old]);
+        if (!pending.any_free()) {  // full: the oldest goes out encrypted, never silently
+            const uint32_t old = pending.pop();
+            deliver_slot_encrypted(pending.at(old));
             ctr().pending_overflow.add();
-            free_slot(old);
+            pending.give_back(old);
         }
-        const uint32_t idx = free_slots[--free_count];
-        PendingSlot& ps = slots[idx];
+        const uint32_t idx = pending.take_free();
+        PendingSlot& ps = pending.at(idx);
         ps.time_us = s.pkt.time_us;
         ps.ip_len = ip_len;
         ps.payload_offset = p.payload_offset - p.l3_offset;
@@ -814,20 +706,20 @@ struct Interceptor::Impl {
         ps.warrant_count = info.warrant_count;
         for (uint8_t w = 0; w < info.warrant_count; ++w) ps.warrants[w] = info.warrants[w];
         std::memcpy(ps.bytes, s.pkt.frame + p.l3_offset, ip_len);
-        push_pending(idx);
+        pending.push(idx);
         ctr().pending_queued.add();
     }
 
     void retry_pending() {
-        size_t remaining = pending_count;
+        size_t remaining = pending.waiting();
         while (remaining > 0) {
             srtp::Packet batch[srtp::kMaxBurst];
             uint32_t idx[srtp::kMaxBurst];
             uint16_t n = 0;
             while (n < srtp::kMaxBurst && remaining > 0) {
-                idx[n] = pop_pending();
+                idx[n] = pending.pop();
                 --remaining;
-                PendingSlot& ps = slots[idx[n]];
+                PendingSlot& ps = pending.at(idx[n]);
                 batch[n] = srtp::Packet{};
                 batch[n].data = ps.bytes + ps.payload_offset;
                 batch[n].len = ps.payload_len;
@@ -840,10 +732,10 @@ struct Interceptor::Impl {
             }
             decryptor.decrypt_burst(batch, n);
             for (uint16_t j = 0; j < n; ++j) {
-                PendingSlot& ps = slots[idx[j]];
+                PendingSlot& ps = pending.at(idx[j]);
                 switch (batch[j].outcome) {
                     case srtp::Outcome::unknown_mki:
-                        push_pending(idx[j]);  // still waiting, order kept
+                        pending.push(idx[j]);  // still waiting, order kept
                         continue;
                     case srtp::Outcome::decrypted:
                         ctr().pending_resolved.add();
@@ -859,7 +751,7 @@ struct Interceptor::Impl {
                         deliver_slot_encrypted(ps);
                         break;
                 }
-                free_slot(idx[j]);
+                pending.give_back(idx[j]);
             }
         }
     }
@@ -884,14 +776,13 @@ struct Interceptor::Impl {
         if (now > now_us) now_us = now;
         if (generation != key_generation) {
             key_generation = generation;
-            if (pending_count > 0) retry_pending();
+            if (pending.waiting() > 0) retry_pending();
         }
-        while (pending_count > 0 &&
-               slots[pending_ring[pending_head]].time_us + config.pending_us <= now_us) {
-            const uint32_t idx = pop_pending();
-            deliver_slot_encrypted(slots[idx]);
+        while (pending.waiting() > 0 && pending.oldest().time_us + config.pending_us <= now_us) {
+            const uint32_t idx = pending.pop();
+            deliver_slot_encrypted(pending.at(idx));
             ctr().pending_expired.add();
-            free_slot(idx);
+            pending.give_back(idx);
         }
         expire_queues();
         sdes.reclaim();
@@ -910,11 +801,11 @@ struct Interceptor::Impl {
 
     void finish() {
         flush();
-        while (pending_count > 0) {
-            const uint32_t idx = pop_pending();
-            deliver_slot_encrypted(slots[idx]);
+        while (pending.waiting() > 0) {
+            const uint32_t idx = pending.pop();
+            deliver_slot_encrypted(pending.at(idx));
             ctr().pending_flushed.add();
-            free_slot(idx);
+            pending.give_back(idx);
         }
     }
 };
@@ -958,7 +849,7 @@ size_t Interceptor::active_dialogs() const {
     return impl_->active;
 }
 size_t Interceptor::pending() const {
-    return impl_->pending_count;
+    return impl_->pending.waiting();
 }
 size_t Interceptor::take_notes(DialogNote* out, size_t max) {
     return impl_->sdes.take_notes(out, max);

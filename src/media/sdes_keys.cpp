@@ -141,7 +141,7 @@ void SdesKeys::take_answer(DialogSdes& d, Side answerer, const sip::SdpSession& 
         const bool keep_all = any_line && !chosen;
         auto picked = [&](const SdesSlot& x) {
             return x.context != nullptr && x.sender == offerer && x.media == m &&
-                   x.role == SdesRole::offered && (keep_all || x.tag == tag);
+                   x.role == SdesRole::offered && (keep_all || (chosen && x.tag == tag));
         };
         bool offered_picked = false;
         for (const SdesSlot& x : d.slots) offered_picked = offered_picked || picked(x);
