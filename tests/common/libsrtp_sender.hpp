@@ -23,30 +23,21 @@ inline void set_libsrtp_policy(crypto::SrtpProfile profile, srtp_policy_t& polic
 // A libsrtp2 session of one master key (key || salt; with an MKI when mki_len > 0), replay window
 // 1024. rtcp_auth_only: SRTCP authenticated but not encrypted (E = 0). srtp_create copies the key
 // material, so the caller's buffers need not outlive the call.
+// liprobe-gen's builder (libsrtp_policy.hpp); a refused session is a test failure (nullptr).
 inline srtp_t make_libsrtp_session(crypto::SrtpProfile profile, srtp_ssrc_type_t direction,
                                    uint8_t* key_salt, uint8_t* mki, size_t mki_len,
-                                   bool rtcp_auth_only = false) {
+                                   bool rtcp_auth_only = false, uint32_t ssrc = 0) {
     // Once per process; a suite may have initialised libsrtp2 already (a second srtp_init then
     // fails harmlessly). A real failure shows as srtp_create's.
     static const srtp_err_status_t init_status = srtp_init();
     (void)init_status;
-    srtp_policy_t policy;
-    std::memset(&policy, 0, sizeof(policy));
-    set_libsrtp_policy(profile, policy);
-    if (rtcp_auth_only) policy.rtcp.sec_serv = sec_serv_auth;
-    policy.ssrc.type = direction;
-    srtp_master_key_t master{key_salt, mki, static_cast<unsigned>(mki_len)};
-    srtp_master_key_t* list[1] = {&master};
-    if (mki_len > 0) {
-        policy.keys = list;
-        policy.num_master_keys = 1;
-    } else {
-        policy.key = key_salt;
+    try {
+        return gen::libsrtp_session(profile, srtp_ssrc_t{direction, ssrc}, key_salt, mki, mki_len,
+                                    rtcp_auth_only);
+    } catch (const std::exception& e) {
+        ADD_FAILURE() << e.what();
+        return nullptr;
     }
-    policy.window_size = 1024;
-    srtp_t session = nullptr;
-    EXPECT_EQ(srtp_create(&session, &policy), srtp_err_status_ok);
-    return session;
 }
 
 class LibsrtpSender {

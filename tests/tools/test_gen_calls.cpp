@@ -174,13 +174,9 @@ class LibsrtpReceiver {
         key_salt_.assign(k.key_salt, k.key_salt + k.key_salt_len);
         for (size_t i = 0; i < k.mki_len; ++i)
             mki_.insert(mki_.begin(), static_cast<uint8_t>(i < 8 ? k.mki >> (8 * i) : 0));
-        srtp_policy_t policy{};
-        liprobe::gen::set_libsrtp_policy(c.suite, &policy.rtp, &policy.rtcp);
-        policy.ssrc.type = ssrc_specific;
-        policy.ssrc.value = ssrc;
-        policy.key = key_salt_.data();
-        policy.window_size = 1024;
-        EXPECT_EQ(srtp_create(&session_, &policy), srtp_err_status_ok);
+        // ssrc_specific: the stream exists at once, so set_roc works before its first packet.
+        session_ = liprobe::gen::libsrtp_session(c.suite, srtp_ssrc_t{ssrc_specific, ssrc},
+                                                 key_salt_.data(), nullptr, 0);
     }
     ~LibsrtpReceiver() {
         if (session_ != nullptr) srtp_dealloc(session_);

@@ -108,23 +108,8 @@ SrtpSender::SrtpSender(uint32_t ssrc, const SrtpKeys& keys)
                                  info.name);
     }
     key_and_salt_.insert(key_and_salt_.end(), keys.master_salt.begin(), keys.master_salt.end());
-    srtp_policy_t policy{};
-    set_libsrtp_policy(keys.profile, &policy.rtp, &policy.rtcp);
-    policy.ssrc.type = ssrc_specific;
-    policy.ssrc.value = ssrc;
-    if (use_mki_) {
-        master_.key = key_and_salt_.data();
-        master_.mki_id = mki_.data();
-        master_.mki_size = static_cast<unsigned>(mki_.size());
-        keys_[0] = &master_;
-        policy.keys = keys_;
-        policy.num_master_keys = 1;
-    } else {
-        policy.key = key_and_salt_.data();
-    }
-    policy.window_size = 1024;
-    policy.allow_repeat_tx = 0;
-    check(srtp_create(&session_, &policy), "srtp_create");
+    session_ = libsrtp_session(keys.profile, srtp_ssrc_t{ssrc_specific, ssrc}, key_and_salt_.data(),
+                               mki_.data(), mki_.size());
 }
 
 SrtpSender::~SrtpSender() {

@@ -72,11 +72,9 @@ class SrtpSender {
 
   private:
     Bytes key_and_salt_, mki_;
-    srtp_master_key_t master_{};
-    srtp_master_key_t* keys_[1] = {};
-    srtp_t session_ = nullptr;
     uint32_t ssrc_ = 0;
     bool use_mki_ = false;
+    srtp_t session_ = nullptr;
 };
 
 // The MKI/master key/salt of TS 33.180 7.4 (MIKEY PRF-HMAC-SHA-256), AEAD_AES_128_GCM.

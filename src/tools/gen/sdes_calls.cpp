@@ -40,9 +40,10 @@ const std::vector<std::string>& bad_crypto_reasons() {
     return reasons;
 }
 
-// The RTP packet index at which the re-keyed call's second offer/answer takes effect; the
-// re-INVITE goes out 1.5 packet intervals earlier, so one packet each way crosses the
-// transaction still under the old keys (RFC 4568 7.1.4: new keys once the answer is in).
+// The RTP packet index at which the re-keyed call's second offer/answer takes effect: its 200 OK
+// comes 2 ms before the caller's packet rk, the re-INVITE 30 ms before that, so one packet each
+// way crosses the transaction still under the old keys (RFC 4568 7.1.4: new keys once the
+// answer is in).
 uint32_t rekey_packet(uint32_t n) {
     return n / 2;
 }
