@@ -493,8 +493,9 @@ std::string KeyTable::install(const EntryResult& entry) {
     for (auto& [kb, contributors] : next) {
         auto reg = im.mkis.find(kb);
         if (reg == im.mkis.end() || contributors.empty()) continue;
-        if (std::any_of(added.begin(), added.end(), [&](const HashKey& a) {
-                return std::memcmp(&a, &kb, sizeof(HashKey)) == 0;
+        const HashKey& key = kb;  // clang 14 cannot capture a structured binding
+        if (std::any_of(added.begin(), added.end(), [&key](const HashKey& a) {
+                return std::memcmp(&a, &key, sizeof(HashKey)) == 0;
             }))
             continue;
         std::vector<const SrtpContext*> flat;
