@@ -12,9 +12,12 @@
 
 #include <cerrno>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <functional>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
@@ -139,5 +142,37 @@ inline void enter_private_loopback(const std::string& dir) {
         ASSERT_EQ(wait_exit(ip), 0) << slurp(dir + "/ip.err");
     }
 }
+
+// The fixture of the tests that run a probe and a LEMF as child processes (LEMF_BIN): a temporary
+// directory, a test CA with the API server's certificate and one API client certificate, and the
+// two processes, killed at the end if still running.
+class LiveProbeTest : public ::testing::Test {
+  protected:
+    // client: the client certificate's name and CN; stem: of the EAL file prefix (unique per test
+    // binary, so parallel suites never share an EAL runtime directory).
+    void set_up(const std::string& client, const std::string& client_cn, const std::string& stem) {
+        dir_ = make_temp_dir();
+        std::filesystem::create_directories(dir_ + "/lemf");
+        ca_ = std::make_unique<TestCa>(dir_, "ca");
+        server_ = ca_->issue("api", {{"O", "liprobe test"}, {"CN", "localhost"}}, true);
+        client_ = ca_->issue(client, {{"O", "Operator"}, {"CN", client_cn}}, false);
+        prefix_ = stem + std::to_string(getpid());
+    }
+    void TearDown() override {
+        for (pid_t* p : {&probe_, &lemf_})
+            if (*p > 0) {
+                kill(*p, SIGKILL);
+                wait_exit(*p);
+            }
+        if (!HasFailure()) std::filesystem::remove_all(dir_);
+    }
+
+    int start_lemf() { return start_plain_lemf(LEMF_BIN, dir_, lemf_); }
+
+    std::string dir_, prefix_;
+    std::unique_ptr<TestCa> ca_;
+    std::pair<std::string, std::string> server_, client_;  // certificate, key
+    pid_t probe_ = -1, lemf_ = -1;
+};
 
 }  // namespace liprobe::test

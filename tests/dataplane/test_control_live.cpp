@@ -34,26 +34,9 @@ namespace {
 
 using namespace liprobe::test;  // NOLINT: the test helpers (spawn, slurp, wait_exit, ...)
 
-class ControlLive : public ::testing::Test {
+class ControlLive : public LiveProbeTest {
   protected:
-    void SetUp() override {
-        dir_ = liprobe::test::make_temp_dir();
-        fs::create_directories(dir_ + "/lemf");
-        ca_ = std::make_unique<liprobe::test::TestCa>(dir_, "ca");
-        server_ = ca_->issue("api", {{"O", "liprobe test"}, {"CN", "localhost"}}, true);
-        mf_ = ca_->issue("mf", {{"O", "Operator"}, {"CN", "mf1"}}, false);
-        prefix_ = "lpctl" + std::to_string(getpid());
-    }
-    void TearDown() override {
-        for (pid_t* p : {&probe_, &lemf_})
-            if (*p > 0) {
-                kill(*p, SIGKILL);
-                wait_exit(*p);
-            }
-        if (!HasFailure()) fs::remove_all(dir_);
-    }
-
-    int start_lemf() { return start_plain_lemf(LEMF_BIN, dir_, lemf_); }
+    void SetUp() override { set_up("mf", "mf1", "lpctl"); }
 
     std::string config(int lemf_port) {
         return "[probe]\nnetwork_element_id = \"probe-t\"\noperator_id = \"op-t\"\n"
@@ -80,9 +63,10 @@ class ControlLive : public ::testing::Test {
         return run_curl(dir_, args, body);
     }
     std::vector<std::string> api(const std::string& method, const std::string& path) {
-        return {"--cacert", ca_->ca_pem(), "--cert",
-                mf_.first,  "--key",       mf_.second,
-                "-X",       method,        "https://localhost:" + std::to_string(api_port_) + path};
+        return {
+            "--cacert",    ca_->ca_pem(), "--cert",
+            client_.first, "--key",       client_.second,
+            "-X",          method,        "https://localhost:" + std::to_string(api_port_) + path};
     }
 
     json scrape() { return scrape_metrics(dir_, metrics_port_); }
@@ -149,11 +133,8 @@ class ControlLive : public ::testing::Test {
             << slurp(dir_ + "/probe.err");
     }
 
-    std::string dir_, prefix_, live_config_;
-    std::unique_ptr<liprobe::test::TestCa> ca_;
-    std::pair<std::string, std::string> server_, mf_;
+    std::string live_config_;
     int api_port_ = free_port(), metrics_port_ = free_port();
-    pid_t probe_ = -1, lemf_ = -1;
 };
 
 TEST_F(ControlLive, KeyPostedAfterTheMediaReleasesThePendingPacketsDecrypted) {

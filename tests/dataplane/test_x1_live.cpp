@@ -30,26 +30,9 @@ namespace {
 
 using namespace liprobe::test;  // NOLINT: the test helpers
 
-class X1Live : public ::testing::Test {
+class X1Live : public LiveProbeTest {
   protected:
-    void SetUp() override {
-        dir_ = make_temp_dir();
-        fs::create_directories(dir_ + "/lemf");
-        ca_ = std::make_unique<TestCa>(dir_, "ca");
-        server_ = ca_->issue("api", {{"O", "liprobe test"}, {"CN", "localhost"}}, true);
-        admf_ = ca_->issue("admf", {{"O", "Operator"}, {"CN", "admf1"}}, false);
-        prefix_ = "lpx1" + std::to_string(getpid());
-    }
-    void TearDown() override {
-        for (pid_t* p : {&probe_, &lemf_})
-            if (*p > 0) {
-                kill(*p, SIGKILL);
-                wait_exit(*p);
-            }
-        if (!HasFailure()) fs::remove_all(dir_);
-    }
-
-    int start_lemf() { return start_plain_lemf(LEMF_BIN, dir_, lemf_); }
+    void SetUp() override { set_up("admf", "admf1", "lpx1"); }
 
     // A config warrant for carol; X1 destinations get no TLS (loopback lab use).
     std::string config(const std::string& extra = "") {
@@ -115,12 +98,12 @@ class X1Live : public ::testing::Test {
     std::string x1(const std::vector<std::string>& messages, int expect_http = 200) {
         write_text(dir_ + "/x1.xml", x1_request(messages), 0600);
         std::string body;
-        const int http =
-            run_curl(dir_,
-                     {"--cacert", ca_->ca_pem(), "--cert", admf_.first, "--key", admf_.second, "-H",
-                      "Content-Type: application/xml", "--data-binary", "@" + dir_ + "/x1.xml",
-                      "https://localhost:" + std::to_string(api_port_) + "/X1/NE"},
-                     body);
+        const int http = run_curl(
+            dir_,
+            {"--cacert", ca_->ca_pem(), "--cert", client_.first, "--key", client_.second, "-H",
+             "Content-Type: application/xml", "--data-binary", "@" + dir_ + "/x1.xml",
+             "https://localhost:" + std::to_string(api_port_) + "/X1/NE"},
+            body);
         EXPECT_EQ(http, expect_http) << body << slurp(dir_ + "/curl.err");
         return body;
     }
@@ -149,11 +132,7 @@ class X1Live : public ::testing::Test {
         const Call call = make_call(caller, call_id, rtp_base);
         send_frames(call, 0, call.frames.size());
     }
-    std::string dir_, prefix_;
-    std::unique_ptr<TestCa> ca_;
-    std::pair<std::string, std::string> server_, admf_;
     int api_port_ = -1, metrics_port_ = -1, lemf_port_ = -1;
-    pid_t probe_ = -1, lemf_ = -1;
     size_t last_call_frames_ = 0;
 };
 
