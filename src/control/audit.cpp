@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -59,13 +60,34 @@ std::string AuditLog::hash(std::string_view value) const {
     return out;
 }
 
+void append_json_string(std::string& out, std::string_view s) {
+    const bool plain = std::all_of(
+        s.begin(), s.end(), [](char c) { return c >= 0x20 && c < 0x7f && c != '"' && c != '\\'; });
+    if (!plain) {
+        out += nlohmann::json(std::string(s))
+                   .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+        return;
+    }
+    out += '"';
+    out += s;
+    out += '"';
+}
+
+namespace {
+
+std::string now_rfc3339() {
+    return rfc3339_utc(std::chrono::duration_cast<std::chrono::microseconds>(
+                           std::chrono::system_clock::now().time_since_epoch())
+                           .count());
+}
+
+}  // namespace
+
 void AuditLog::record(std::string_view subject, std::string_view action, std::string_view result,
                       nlohmann::json details) {
     if (fd_ < 0) return;
     nlohmann::json line = nlohmann::json::object();
-    line["time"] = rfc3339_utc(std::chrono::duration_cast<std::chrono::microseconds>(
-                                   std::chrono::system_clock::now().time_since_epoch())
-                                   .count());
+    line["time"] = now_rfc3339();
     line["subject"] = std::string(subject);
     line["action"] = std::string(action);
     line["result"] = std::string(result);
@@ -74,6 +96,31 @@ void AuditLog::record(std::string_view subject, std::string_view action, std::st
             line[it.key()] = std::move(it.value());
     // Invalid UTF-8 (a subject or path from the network) is replaced, never a throw.
     std::string text = line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    write_line(text);
+}
+
+void AuditLog::record_members(std::string_view subject, std::string_view action,
+                              std::string_view result, std::string_view members) {
+    if (fd_ < 0) return;
+    std::string text;
+    text.reserve(members.size() + subject.size() + 128);
+    text += "{\"action\":";
+    append_json_string(text, action);
+    if (!members.empty()) {
+        text += ',';
+        text += members;
+    }
+    text += ",\"result\":";
+    append_json_string(text, result);
+    text += ",\"subject\":";
+    append_json_string(text, subject);
+    text += ",\"time\":";
+    append_json_string(text, now_rfc3339());
+    text += '}';
+    write_line(text);
+}
+
+void AuditLog::write_line(std::string& text) {
     text.push_back('\n');
     std::lock_guard<std::mutex> lock(mutex_);
     // One write() per line on an O_APPEND descriptor: lines from concurrent writers never mix.

@@ -34,20 +34,6 @@ HttpResponse json_response(int status, const json& body) {
     return r;
 }
 
-// Appends s as a JSON string, exactly as json::dump (no ASCII escaping, invalid UTF-8 replaced)
-// writes it: the common case (printable ASCII without quote or backslash) without a json value.
-void append_json_string(std::string& out, const std::string& s) {
-    const bool plain = std::all_of(
-        s.begin(), s.end(), [](char c) { return c >= 0x20 && c < 0x7f && c != '"' && c != '\\'; });
-    if (!plain) {
-        out += json(s).dump(-1, ' ', false, json::error_handler_t::replace);
-        return;
-    }
-    out += '"';
-    out += s;
-    out += '"';
-}
-
 // derive_keys reports a body it cannot read as one failed result whose reason names the body
 // or its "keys" member (an entry's reasons name the entry's own fields).
 bool is_body_failure(const std::vector<keys::EntryResult>& results) {
@@ -90,7 +76,10 @@ HttpResponse KeyService::post_keys(const HttpRequest& request) {
     // serialise it): the same text json::dump gives, keys in sorted order.
     std::string answers;
     answers.reserve(64 * results.size());
-    json audit_entries = json::array();
+    // The audit line's members, "entries" first (sorted order): one outcome per entry.
+    constexpr std::string_view kAuditEntriesOpen = "\"entries\":[";
+    std::string audited(kAuditEntriesOpen);
+    audited.reserve(128 * results.size() + 64);
     size_t ok = 0;
     {
         std::lock_guard<std::mutex> lock(mutex_);
@@ -121,11 +110,24 @@ HttpResponse KeyService::post_keys(const HttpRequest& request) {
                 append_json_string(answers, e.type);
             }
             answers += '}';
-            json audited = {{"index", e.index}, {"result", reason.empty() ? "ok" : "refused"}};
-            if (!e.key_name.empty()) audited["key_id_sha256"] = audit_.hash(e.key_name);
-            if (!e.type.empty()) audited["type"] = e.type;
-            if (!reason.empty()) audited["reason"] = reason;
-            audit_entries.push_back(std::move(audited));
+            // The audit outcome, keys in sorted order as a JSON tree would write them.
+            audited += audited.size() == kAuditEntriesOpen.size() ? "{\"index\":" : ",{\"index\":";
+            audited += std::to_string(e.index);
+            if (!e.key_name.empty()) {
+                audited += ",\"key_id_sha256\":\"";
+                audited += audit_.hash(e.key_name);
+                audited += '"';
+            }
+            if (!reason.empty()) {
+                audited += ",\"reason\":";
+                append_json_string(audited, reason);
+            }
+            audited += reason.empty() ? ",\"result\":\"ok\"" : ",\"result\":\"refused\"";
+            if (!e.type.empty()) {
+                audited += ",\"type\":";
+                append_json_string(audited, e.type);
+            }
+            audited += '}';
         }
         if (ok > 0) key_generation_.fetch_add(1, std::memory_order_release);
         refresh_sizes();
@@ -135,8 +137,9 @@ HttpResponse KeyService::post_keys(const HttpRequest& request) {
     counters_.refused.fetch_add(refused);
     results.clear();  // SecretBytes wipe themselves
     // One line per batch: a batch of 100 entries is one audited request with its 100 outcomes.
-    audit_.record(request.client_subject, "keys.post", refused == 0 ? "ok" : "partial",
-                  {{"installed", ok}, {"refused", refused}, {"entries", std::move(audit_entries)}});
+    audited += "],\"installed\":" + std::to_string(ok) + ",\"refused\":" + std::to_string(refused);
+    audit_.record_members(request.client_subject, "keys.post", refused == 0 ? "ok" : "partial",
+                          audited);
     HttpResponse reply;
     reply.status = 200;
     reply.body = "{\"installed\":" + std::to_string(ok) +

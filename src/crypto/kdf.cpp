@@ -193,17 +193,34 @@ void append_param(Bytes& out, ByteView param) {
 }  // namespace
 
 std::array<uint8_t, 32> kdf_33220(ByteView key, uint8_t fc, std::span<const ByteView> params) {
-    Bytes s;
     size_t total = 1;
-    for (const ByteView p : params) total += p.size() + 2;
-    s.reserve(total);
-    s.push_back(fc);
-    for (const ByteView p : params) append_param(s, p);
+    for (const ByteView p : params) {
+        if (p.size() > 0xFFFF)
+            throw std::invalid_argument("KDF parameter longer than 65535 octets");
+        total += p.size() + 2;
+    }
+    // S = FC || P0 || L0 || ...: on the stack for the usual short identities (one per GMK member
+    // on the key API's path), on the heap beyond.
+    uint8_t small[256];
+    Bytes large;
+    uint8_t* s = small;
+    if (total > sizeof(small)) {
+        large.resize(total);
+        s = large.data();
+    }
+    size_t at = 0;
+    s[at++] = fc;
+    for (const ByteView p : params) {
+        if (!p.empty()) std::memcpy(s + at, p.data(), p.size());
+        at += p.size();
+        s[at++] = static_cast<uint8_t>(p.size() >> 8);
+        s[at++] = static_cast<uint8_t>(p.size());
+    }
 
     std::array<uint8_t, 32> out{};
     HmacSha256& hmac = thread_hmac();
     hmac.set_key(key);
-    hmac.mac(s.data(), s.size(), out.data());
+    hmac.mac(s, total, out.data());
     return out;
 }
 
@@ -267,18 +284,29 @@ std::array<uint8_t, 32> mikey_sakke_uid(std::string_view uri, std::string_view k
     return out;
 }
 
-Bytes mikey_prf_sha256(ByteView inkey, ByteView label, size_t out_len) {
+namespace {
+
+// P(s, label, m) of RFC 3830 4.1.2 XORed over the inkey chunks, written to out[0 .. out_len).
+void mikey_prf_into(ByteView inkey, ByteView label, uint8_t* out, size_t out_len) {
     constexpr size_t kChunkLen = 32;  // 256-bit inkey chunks (refs 3.1)
     const size_t blocks = (out_len + kSha256Len - 1) / kSha256Len;
     const size_t chunks = std::max<size_t>(1, (inkey.size() + kChunkLen - 1) / kChunkLen);
 
-    Bytes out(blocks * kSha256Len, 0);
     HmacSha256& hmac = thread_hmac();
-    // A_i || label, contiguous for the HMAC job; A_0 = label alone.
-    Bytes message(kSha256Len + label.size());
-    std::copy(label.begin(), label.end(), message.begin() + kSha256Len);
-    uint8_t* a = message.data();
+    // A_i || label, contiguous for the HMAC job; A_0 = label alone. On the stack for the MIKEY
+    // labels (constant || CS-ID || CSB-ID || RAND of at most 255 octets), on the heap beyond.
+    uint8_t small[kSha256Len + 9 + 255];
+    Bytes large;
+    const size_t message_len = kSha256Len + label.size();
+    uint8_t* message = small;
+    if (message_len > sizeof(small)) {
+        large.resize(message_len);
+        message = large.data();
+    }
+    if (!label.empty()) std::memcpy(message + kSha256Len, label.data(), label.size());
+    uint8_t* a = message;
     uint8_t block[kSha256Len];
+    std::fill(out, out + out_len, uint8_t{0});
     for (size_t c = 0; c < chunks; ++c) {
         const size_t begin = c * kChunkLen;
         const size_t len = std::min(kChunkLen, inkey.size() - std::min(begin, inkey.size()));
@@ -286,40 +314,50 @@ Bytes mikey_prf_sha256(ByteView inkey, ByteView label, size_t out_len) {
         // P(s, label, m): A_0 = label, A_i = HMAC(s, A_{i-1}), block_i = HMAC(s, A_i || label).
         for (size_t i = 0; i < blocks; ++i) {
             if (i == 0) {
-                hmac.mac(message.data() + kSha256Len, label.size(), a);
+                hmac.mac(message + kSha256Len, label.size(), a);
             } else {
                 hmac.mac(a, kSha256Len, block);  // not in place: a job's input and tag apart
                 std::memcpy(a, block, kSha256Len);
             }
-            hmac.mac(message.data(), message.size(), block);
-            uint8_t* dst = out.data() + i * kSha256Len;
-            for (size_t k = 0; k < kSha256Len; ++k) dst[k] ^= block[k];
+            hmac.mac(message, message_len, block);
+            const size_t from = i * kSha256Len;
+            const size_t n = std::min(kSha256Len, out_len - from);
+            for (size_t k = 0; k < n; ++k) out[from + k] ^= block[k];
         }
     }
-    OPENSSL_cleanse(message.data(), message.size());
+    OPENSSL_cleanse(message, message_len);
     OPENSSL_cleanse(block, sizeof(block));
-    if (out.size() > out_len) {
-        OPENSSL_cleanse(out.data() + out_len, out.size() - out_len);
-        out.resize(out_len);
-    }
+}
+
+}  // namespace
+
+Bytes mikey_prf_sha256(ByteView inkey, ByteView label, size_t out_len) {
+    Bytes out(out_len);
+    mikey_prf_into(inkey, label, out.data(), out.size());
     return out;
+}
+
+void mikey_derive_into(ByteView tgk, uint32_t constant, uint8_t cs_id, uint32_t csb_id,
+                       ByteView rand, uint8_t* out, size_t out_len) {
+    if (rand.size() > 255) throw std::invalid_argument("MIKEY RAND longer than 255 octets");
+    // RFC 3830 4.1.3: label = constant || cs_id || csb_id || RAND (big-endian integers).
+    uint8_t label[9 + 255];
+    for (int i = 0; i < 4; ++i) label[i] = static_cast<uint8_t>(constant >> (24 - 8 * i));
+    label[4] = cs_id;
+    for (int i = 0; i < 4; ++i) label[5 + i] = static_cast<uint8_t>(csb_id >> (24 - 8 * i));
+    if (!rand.empty()) std::memcpy(label + 9, rand.data(), rand.size());
+    mikey_prf_into(tgk, ByteView(label, 9 + rand.size()), out, out_len);
 }
 
 Bytes mikey_derive(ByteView tgk, uint32_t constant, uint8_t cs_id, uint32_t csb_id, ByteView rand,
                    size_t out_len) {
-    // RFC 3830 4.1.3: label = constant || cs_id || csb_id || RAND (big-endian integers).
-    Bytes label;
-    label.reserve(9 + rand.size());
-    for (int shift = 24; shift >= 0; shift -= 8)
-        label.push_back(static_cast<uint8_t>(constant >> shift));
-    label.push_back(cs_id);
-    for (int shift = 24; shift >= 0; shift -= 8)
-        label.push_back(static_cast<uint8_t>(csb_id >> shift));
-    label.insert(label.end(), rand.begin(), rand.end());
-    return mikey_prf_sha256(tgk, label, out_len);
+    Bytes out(out_len);
+    mikey_derive_into(tgk, constant, cs_id, csb_id, rand, out.data(), out.size());
+    return out;
 }
 
-Bytes srtp_kdf(ByteView master_key, ByteView master_salt, SrtpKdfLabel label, size_t out_len) {
+void srtp_kdf_into(ByteView master_key, ByteView master_salt, SrtpKdfLabel label, uint8_t* out,
+                   size_t out_len) {
     if (master_salt.size() != kSrtpSaltLen && master_salt.size() != kAeadMasterSaltLen) {
         throw std::invalid_argument("SRTP master salt must be 12 or 14 octets, got " +
                                     std::to_string(master_salt.size()));
@@ -330,9 +368,13 @@ Bytes srtp_kdf(ByteView master_key, ByteView master_salt, SrtpKdfLabel label, si
     std::array<uint8_t, kAesBlockLen> iv{};
     std::copy(master_salt.begin(), master_salt.end(), iv.begin());
     iv[7] ^= static_cast<uint8_t>(label);
-    Bytes out(out_len);
-    thread_aes_ctr().keystream(master_key, iv.data(), out.data(), out.size());
+    thread_aes_ctr().keystream(master_key, iv.data(), out, out_len);
     OPENSSL_cleanse(iv.data(), iv.size());
+}
+
+Bytes srtp_kdf(ByteView master_key, ByteView master_salt, SrtpKdfLabel label, size_t out_len) {
+    Bytes out(out_len);
+    srtp_kdf_into(master_key, master_salt, label, out.data(), out.size());
     return out;
 }
 

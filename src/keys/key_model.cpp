@@ -7,13 +7,18 @@
 
 #include <array>
 #include <cstdint>
+#include <cstring>
 #include <exception>
 #include <map>
+#include <memory_resource>
 #include <nlohmann/json.hpp>
+#include <stdexcept>
 #include <string_view>
+#include <unordered_map>
 #include <unordered_set>
 #include <utility>
 
+#include "key_json.hpp"
 #include "liprobe/crypto/kdf.hpp"
 
 namespace liprobe::keys {
@@ -21,34 +26,53 @@ namespace liprobe::keys {
 // ---------------------------------------------------------------------------------------------
 // SecretBytes
 
+SecretBytes::SecretBytes(std::vector<uint8_t> v) {
+    if (v.size() > kCapacity) {
+        OPENSSL_cleanse(v.data(), v.size());
+        throw std::length_error("SecretBytes: more than 32 octets");
+    }
+    if (!v.empty()) std::memcpy(bytes_, v.data(), v.size());
+    size_ = static_cast<uint8_t>(v.size());
+    if (!v.empty()) OPENSSL_cleanse(v.data(), v.size());
+}
+
+void SecretBytes::copy_from(const SecretBytes& o) {
+    std::memcpy(bytes_, o.bytes_, o.size_);
+    size_ = o.size_;
+}
+
 SecretBytes& SecretBytes::operator=(const SecretBytes& o) {
     if (this != &o) {
         wipe();
-        bytes_ = o.bytes_;
+        copy_from(o);
     }
     return *this;
 }
 
-SecretBytes::SecretBytes(SecretBytes&& o) noexcept : bytes_(std::move(o.bytes_)) {
-    o.bytes_.clear();
+SecretBytes::SecretBytes(SecretBytes&& o) noexcept {
+    copy_from(o);
+    o.wipe();
 }
 
 SecretBytes& SecretBytes::operator=(SecretBytes&& o) noexcept {
     if (this != &o) {
         wipe();
-        bytes_ = std::move(o.bytes_);
-        o.bytes_.clear();
+        copy_from(o);
+        o.wipe();
     }
     return *this;
 }
 
-SecretBytes::~SecretBytes() {
+uint8_t* SecretBytes::overwrite(size_t n) {
+    if (n > kCapacity) throw std::length_error("SecretBytes: more than 32 octets");
     wipe();
+    size_ = static_cast<uint8_t>(n);
+    return bytes_;
 }
 
 void SecretBytes::wipe() {
-    if (!bytes_.empty()) OPENSSL_cleanse(bytes_.data(), bytes_.size());
-    bytes_.clear();
+    if (size_ != 0) OPENSSL_cleanse(bytes_, size_);
+    size_ = 0;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -197,6 +221,7 @@ namespace {
 using crypto::ByteView;
 using crypto::SrtpKdfLabel;
 using nlohmann::json;
+using Value = detail::JsonValue;
 
 constexpr size_t kKeyIdLen = 4;
 constexpr size_t kTgkLen = 16;            // TS 33.180: GMK and PCK are 16 octets
@@ -215,22 +240,20 @@ struct EntryError {
     throw EntryError{std::move(reason)};
 }
 
-const json* find_field(const json& entry, const char* name) {
-    const auto it = entry.find(name);
-    return it == entry.end() ? nullptr : &*it;
+std::optional<Value> find_field(Value entry, const char* name) {
+    return entry.find(name);
 }
 
-const std::string& require_string(const json& entry, const char* name) {
-    const json* v = find_field(entry, name);
-    if (v == nullptr) fail(std::string(name) + ": missing");
+std::string_view require_string(Value entry, const char* name) {
+    const std::optional<Value> v = find_field(entry, name);
+    if (!v) fail(std::string(name) + ": missing");
     if (!v->is_string()) fail(std::string(name) + ": expected a string");
-    return v->get_ref<const std::string&>();
+    return v->str();
 }
 
 // Hex field of an allowed length range; the value itself never appears in a reason.
-std::vector<uint8_t> require_hex(const json& entry, const char* name, size_t min_len,
-                                 size_t max_len) {
-    const std::string& text = require_string(entry, name);
+std::vector<uint8_t> require_hex(Value entry, const char* name, size_t min_len, size_t max_len) {
+    const std::string_view text = require_string(entry, name);
     std::optional<std::vector<uint8_t>> bytes = parse_hex(text);
     if (!bytes) fail(std::string(name) + ": not a hex string");
     if (bytes->size() < min_len || bytes->size() > max_len) {
@@ -244,22 +267,21 @@ std::vector<uint8_t> require_hex(const json& entry, const char* name, size_t min
     return std::move(*bytes);
 }
 
-SecretBytes require_secret_hex(const json& entry, const char* name, size_t min_len,
-                               size_t max_len) {
+SecretBytes require_secret_hex(Value entry, const char* name, size_t min_len, size_t max_len) {
     return SecretBytes(require_hex(entry, name, min_len, max_len));
 }
 
 // Integer in [min, max]; `what` names the field (e.g. "cs_ids[2]").
-int64_t require_integer(const json& v, const std::string& what, int64_t min, int64_t max) {
+int64_t require_integer(Value v, const std::string& what, int64_t min, int64_t max) {
     if (!v.is_number_integer()) fail(what + ": expected an integer");
     if (v.is_number_unsigned()) {
-        const uint64_t u = v.get<uint64_t>();
+        const uint64_t u = v.as_uint64();
         if (u > static_cast<uint64_t>(max)) {
             fail(what + ": out of range " + std::to_string(min) + ".." + std::to_string(max));
         }
         return static_cast<int64_t>(u);
     }
-    const int64_t i = v.get<int64_t>();
+    const int64_t i = v.as_int64();
     if (i < min || i > max) {
         fail(what + ": out of range " + std::to_string(min) + ".." + std::to_string(max));
     }
@@ -279,7 +301,7 @@ void put_be32(uint32_t v, uint8_t* out) {
 
 // Rejects fields the type does not define: a misspelt "not_after" must not silently mean
 // "valid forever". The field name is the client's own text, shortened.
-void check_known_fields(const json& entry, KeyType type) {
+void check_known_fields(Value entry, KeyType type) {
     static const std::unordered_set<std::string_view> kCommon = {"type", "roc_rate", "not_before",
                                                                  "not_after"};
     static const std::unordered_set<std::string_view> kGmk = {"key",     "key_id", "rand",
@@ -289,15 +311,21 @@ void check_known_fields(const json& entry, KeyType type) {
     static const std::unordered_set<std::string_view> kSrtp = {"mki", "master_key", "master_salt",
                                                                "profile"};
     const auto& specific = type == KeyType::gmk ? kGmk : type == KeyType::pck ? kPck : kSrtp;
-    for (const auto& item : entry.items()) {
-        const std::string& name = item.key();
-        if (kCommon.count(name) == 0 && specific.count(name) == 0) {
-            std::string shown = name.size() > 40 ? name.substr(0, 40) + "..." : name;
-            for (char& c : shown) {
-                if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) c = '?';
-            }
-            fail("\"" + shown + "\": unknown field for type " + key_type_name(type));
+    // The first unknown name in sorted order is reported (as an nlohmann object, sorted by
+    // name, would list them), whatever the client's order.
+    std::optional<std::string_view> unknown;
+    for (const Value member : entry) {
+        const std::string_view name = member.key();
+        if (kCommon.count(name) == 0 && specific.count(name) == 0 && (!unknown || name < *unknown))
+            unknown = name;
+    }
+    if (unknown) {
+        std::string shown(unknown->size() > 40 ? unknown->substr(0, 40) : *unknown);
+        if (unknown->size() > 40) shown += "...";
+        for (char& c : shown) {
+            if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) c = '?';
         }
+        fail("\"" + shown + "\": unknown field for type " + key_type_name(type));
     }
 }
 
@@ -308,32 +336,32 @@ struct CommonFields {
     uint32_t roc_rate = 0;
 };
 
-int64_t optional_time(const json& entry, const char* name) {
-    const json* v = find_field(entry, name);
-    if (v == nullptr || v->is_null()) return 0;
+int64_t optional_time(Value entry, const char* name) {
+    const std::optional<Value> v = find_field(entry, name);
+    if (!v || v->is_null()) return 0;
     if (!v->is_string()) fail(std::string(name) + ": expected an RFC 3339 time string");
-    const std::optional<int64_t> us = parse_rfc3339_us(v->get_ref<const std::string&>());
+    const std::optional<int64_t> us = parse_rfc3339_us(std::string(v->str()));
     if (!us) fail(std::string(name) + ": not a valid RFC 3339 time");
     return *us;
 }
 
-CommonFields parse_common(const json& entry, uint32_t default_roc_rate) {
+CommonFields parse_common(Value entry, uint32_t default_roc_rate) {
     CommonFields c;
     c.not_before_us = optional_time(entry, "not_before");
     c.not_after_us = optional_time(entry, "not_after");
-    if (find_field(entry, "not_before") && find_field(entry, "not_after") &&
+    if (find_field(entry, "not_before").has_value() && find_field(entry, "not_after").has_value() &&
         c.not_before_us > c.not_after_us) {
         fail("not_after: earlier than not_before");
     }
     c.roc_rate = default_roc_rate;
-    if (const json* v = find_field(entry, "roc_rate"); v != nullptr) {
+    if (const std::optional<Value> v = find_field(entry, "roc_rate"); v) {
         c.roc_rate = static_cast<uint32_t>(require_integer(*v, "roc_rate", 0, kMaxRocRate));
     }
     return c;
 }
 
 // GMK-ID / PCK-ID with its purpose tag checked against the type.
-uint32_t parse_key_id(const json& entry, KeyType type, uint32_t expected_tag) {
+uint32_t parse_key_id(Value entry, KeyType type, uint32_t expected_tag) {
     const uint32_t id = be32(require_hex(entry, "key_id", kKeyIdLen, kKeyIdLen));
     const uint32_t tag = id >> 28;
     if (tag != expected_tag) {
@@ -343,16 +371,17 @@ uint32_t parse_key_id(const json& entry, KeyType type, uint32_t expected_tag) {
     return id;
 }
 
-std::vector<uint8_t> parse_cs_ids(const json& entry, std::vector<uint8_t> defaults) {
-    const json* v = find_field(entry, "cs_ids");
-    if (v == nullptr) return defaults;
+std::vector<uint8_t> parse_cs_ids(Value entry, std::vector<uint8_t> defaults) {
+    const std::optional<Value> v = find_field(entry, "cs_ids");
+    if (!v) return defaults;
     if (!v->is_array()) fail("cs_ids: expected an array of integers");
     if (v->empty()) fail("cs_ids: empty");
     std::vector<uint8_t> out;
     out.reserve(v->size());
-    for (size_t i = 0; i < v->size(); ++i) {
-        const std::string what = "cs_ids[" + std::to_string(i) + "]";
-        const auto cs = static_cast<uint8_t>(require_integer((*v)[i], what, 0, 255));
+    size_t i = 0;
+    for (const Value cs_value : *v) {
+        const std::string what = "cs_ids[" + std::to_string(i++) + "]";
+        const auto cs = static_cast<uint8_t>(require_integer(cs_value, what, 0, 255));
         for (uint8_t seen : out) {
             if (seen == cs) fail(what + ": duplicate CS-ID " + std::to_string(cs));
         }
@@ -362,45 +391,47 @@ std::vector<uint8_t> parse_cs_ids(const json& entry, std::vector<uint8_t> defaul
 }
 
 // Optional MC Service user ID field (pck initiator/receiver, gmk group_id).
-std::string optional_user_id(const json& entry, const char* name) {
-    const json* v = find_field(entry, name);
-    if (v == nullptr || v->is_null()) return {};
+std::string optional_user_id(Value entry, const char* name) {
+    const std::optional<Value> v = find_field(entry, name);
+    if (!v || v->is_null()) return {};
     if (!v->is_string()) fail(std::string(name) + ": expected a string");
-    const std::string& s = v->get_ref<const std::string&>();
+    const std::string_view s = v->str();
     if (s.empty()) fail(std::string(name) + ": empty");
     if (s.size() > kMaxUserIdLen) fail(std::string(name) + ": longer than 65535 octets");
-    return s;
+    return std::string(s);
 }
 
 // Session keys of one context from its master key and salt (RFC 3711 KDF, KDR 0).
 // The profile gives the lengths: AEAD salts are 12 octets (RFC 7714) and there is no auth key;
 // AES-CM takes a 14-octet salt and a 20-octet HMAC-SHA1 key (RFC 3711 4.3.3, n_a = 160).
 void derive_session_keys(ContextSpec& spec) {
-    const ByteView mk(spec.master_key.bytes());
-    const ByteView ms(spec.master_salt.bytes());
+    const ByteView mk = spec.master_key.bytes();
+    const ByteView ms = spec.master_salt.bytes();
     const size_t key_len = mk.size();
     const crypto::SrtpProfileInfo& info = crypto::profile_info(spec.profile);
-    spec.rtp_key = SecretBytes(crypto::srtp_kdf(mk, ms, SrtpKdfLabel::rtp_encryption, key_len));
-    spec.rtp_salt = SecretBytes(crypto::srtp_kdf(mk, ms, SrtpKdfLabel::rtp_salt, info.salt_len));
-    spec.rtcp_key = SecretBytes(crypto::srtp_kdf(mk, ms, SrtpKdfLabel::rtcp_encryption, key_len));
-    spec.rtcp_salt = SecretBytes(crypto::srtp_kdf(mk, ms, SrtpKdfLabel::rtcp_salt, info.salt_len));
+    auto derive = [&](SecretBytes& out, SrtpKdfLabel label, size_t len) {
+        crypto::srtp_kdf_into(mk, ms, label, out.overwrite(len), len);
+    };
+    derive(spec.rtp_key, SrtpKdfLabel::rtp_encryption, key_len);
+    derive(spec.rtp_salt, SrtpKdfLabel::rtp_salt, info.salt_len);
+    derive(spec.rtcp_key, SrtpKdfLabel::rtcp_encryption, key_len);
+    derive(spec.rtcp_salt, SrtpKdfLabel::rtcp_salt, info.salt_len);
     if (info.auth_key_len != 0) {
-        spec.rtp_auth =
-            SecretBytes(crypto::srtp_kdf(mk, ms, SrtpKdfLabel::rtp_auth, info.auth_key_len));
-        spec.rtcp_auth =
-            SecretBytes(crypto::srtp_kdf(mk, ms, SrtpKdfLabel::rtcp_auth, info.auth_key_len));
+        derive(spec.rtp_auth, SrtpKdfLabel::rtp_auth, info.auth_key_len);
+        derive(spec.rtcp_auth, SrtpKdfLabel::rtcp_auth, info.auth_key_len);
     }
 }
 
 // Master key (16) and salt (12) from a TGK (GMK/PCK) by the MIKEY PRF (TS 33.180 7.4).
 void derive_master(ContextSpec& spec, ByteView tgk, ByteView rand) {
-    spec.master_key = SecretBytes(crypto::mikey_derive(tgk, crypto::kMikeyTekConstant, spec.cs_id,
-                                                       spec.csb_id, rand, kTgkLen));
-    spec.master_salt = SecretBytes(crypto::mikey_derive(tgk, crypto::kMikeySaltConstant, spec.cs_id,
-                                                        spec.csb_id, rand, crypto::kAeadSaltLen));
+    crypto::mikey_derive_into(tgk, crypto::kMikeyTekConstant, spec.cs_id, spec.csb_id, rand,
+                              spec.master_key.overwrite(kTgkLen), kTgkLen);
+    crypto::mikey_derive_into(tgk, crypto::kMikeySaltConstant, spec.cs_id, spec.csb_id, rand,
+                              spec.master_salt.overwrite(crypto::kAeadSaltLen),
+                              crypto::kAeadSaltLen);
 }
 
-void derive_gmk(const json& entry, EntryResult& result) {
+void derive_gmk(Value entry, EntryResult& result) {
     check_known_fields(entry, KeyType::gmk);
     const uint32_t gmk_id = parse_key_id(entry, KeyType::gmk, kPurposeGmk);
     std::vector<uint8_t> short_mki(kKeyIdLen);  // MKI = GMK-ID, shared by all members
@@ -409,17 +440,20 @@ void derive_gmk(const json& entry, EntryResult& result) {
     const SecretBytes gmk = require_secret_hex(entry, "key", kTgkLen, kTgkLen);
     const std::vector<uint8_t> rand = require_hex(entry, "rand", 1, kMaxRandLen);
 
-    const json* members = find_field(entry, "members");
-    if (members == nullptr) fail("members: missing");
+    const std::optional<Value> members = find_field(entry, "members");
+    if (!members) fail("members: missing");
     if (!members->is_array()) fail("members: expected an array of MC Service user IDs");
     if (members->empty()) fail("members: empty");
-    std::unordered_set<std::string_view> seen;
+    // Node allocations from the stack: this runs for every GMK of every key POST.
+    alignas(std::max_align_t) std::byte arena_buffer[8 * 1024];
+    std::pmr::monotonic_buffer_resource arena(arena_buffer, sizeof(arena_buffer));
+    std::pmr::unordered_set<std::string_view> seen(&arena);
     seen.reserve(members->size());
-    for (size_t i = 0; i < members->size(); ++i) {
-        const json& m = (*members)[i];
-        const std::string what = "members[" + std::to_string(i) + "]";
+    size_t i = 0;
+    for (const Value m : *members) {
+        const std::string what = "members[" + std::to_string(i++) + "]";
         if (!m.is_string()) fail(what + ": expected a string");
-        const std::string& id = m.get_ref<const std::string&>();
+        const std::string_view id = m.str();
         if (id.empty()) fail(what + ": empty");
         if (id.size() > kMaxUserIdLen) fail(what + ": longer than 65535 octets");
         if (!seen.insert(id).second) fail(what + ": duplicate member");
@@ -430,8 +464,8 @@ void derive_gmk(const json& entry, EntryResult& result) {
 
     const ByteView gmk_view(gmk.bytes());
     result.contexts.reserve(members->size() * cs_ids.size());
-    for (const json& m : *members) {
-        const std::string& id = m.get_ref<const std::string&>();
+    for (const Value m : *members) {
+        const std::string_view id = m.str();
         // TS 33.180 F.1.3: GUK-ID = GMK-ID XOR User Salt; the sender puts it in its MKI.
         const uint32_t guk = crypto::guk_id(gmk_id, gmk_view, id);
         for (const uint8_t cs : cs_ids) {
@@ -442,7 +476,7 @@ void derive_gmk(const json& entry, EntryResult& result) {
             spec.csb_id = guk;  // TS 33.180 7.4: CSB ID = GUK-ID for group calls
             spec.cs_id = cs;
             spec.member = id;
-            spec.mki.resize(2 * kKeyIdLen);  // GMK-ID || GUK-ID
+            spec.mki.assign(2 * kKeyIdLen, 0);  // GMK-ID || GUK-ID
             put_be32(gmk_id, spec.mki.data());
             put_be32(guk, spec.mki.data() + kKeyIdLen);
             spec.short_mki = short_mki;
@@ -456,7 +490,7 @@ void derive_gmk(const json& entry, EntryResult& result) {
     }
 }
 
-void derive_pck(const json& entry, EntryResult& result) {
+void derive_pck(Value entry, EntryResult& result) {
     check_known_fields(entry, KeyType::pck);
     const uint32_t pck_id = parse_key_id(entry, KeyType::pck, kPurposePck);
     std::vector<uint8_t> mki(kKeyIdLen);
@@ -499,15 +533,15 @@ void derive_pck(const json& entry, EntryResult& result) {
     }
 }
 
-void derive_srtp(const json& entry, EntryResult& result) {
+void derive_srtp(Value entry, EntryResult& result) {
     check_known_fields(entry, KeyType::srtp);
     std::vector<uint8_t> mki = require_hex(entry, "mki", 1, kMaxMkiLen);
     result.key_name = to_hex(mki.data(), mki.size());
     // The profile first: it gives the lengths of the master key and salt.
     crypto::SrtpProfile profile = crypto::SrtpProfile::aead_aes_128_gcm;
-    if (const json* v = find_field(entry, "profile"); v != nullptr) {
+    if (const std::optional<Value> v = find_field(entry, "profile"); v) {
         if (!v->is_string()) fail("profile: expected a string");
-        const std::string& p = v->get_ref<const std::string&>();
+        const std::string_view p = v->str();
         if (!crypto::profile_from_name(p.data(), p.size(), profile)) {
             fail(
                 "profile: unknown profile (expected aead_aes_128_gcm, aead_aes_256_gcm, "
@@ -516,10 +550,13 @@ void derive_srtp(const json& entry, EntryResult& result) {
         }
     }
     const crypto::SrtpProfileInfo& info = crypto::profile_info(profile);
-    SecretBytes master_key = require_secret_hex(entry, "master_key", 0, SIZE_MAX);
-    if (master_key.size() != 16 && master_key.size() != 32) {
-        fail("master_key: expected 16 or 32 octets, got " + std::to_string(master_key.size()));
+    std::vector<uint8_t> master_key_octets = require_hex(entry, "master_key", 0, SIZE_MAX);
+    if (master_key_octets.size() != 16 && master_key_octets.size() != 32) {
+        const size_t got = master_key_octets.size();
+        OPENSSL_cleanse(master_key_octets.data(), got);
+        fail("master_key: expected 16 or 32 octets, got " + std::to_string(got));
     }
+    SecretBytes master_key(std::move(master_key_octets));
     SecretBytes master_salt =
         require_secret_hex(entry, "master_salt", info.salt_len, info.salt_len);
     if (info.key_len != master_key.size()) {
@@ -547,12 +584,12 @@ void derive_srtp(const json& entry, EntryResult& result) {
     derive_session_keys(spec);
 }
 
-EntryResult derive_entry(const json& entry, size_t index) {
+EntryResult derive_entry(Value entry, size_t index) {
     EntryResult result;
     result.index = index;
     try {
         if (!entry.is_object()) fail("entry: expected a JSON object");
-        const std::string& type = require_string(entry, "type");
+        const std::string_view type = require_string(entry, "type");
         if (type == "gmk") {
             result.type = type;
             derive_gmk(entry, result);
@@ -585,10 +622,30 @@ EntryResult body_failure(std::string reason) {
 // The batch rule of key_model.hpp: the first entry with a key_id or MKI stays, later ones are
 // refused. Reasons name the earlier entry's index, never the key_id or MKI itself.
 void refuse_duplicates(std::vector<EntryResult>& results) {
-    std::map<std::string, size_t> names;
-    // MKI octets as a string key (a map of vectors trips GCC 12's -Wstringop-overread at -O3).
-    std::map<std::string, size_t> mkis;
-    auto mki_key = [](const std::vector<uint8_t>& m) { return std::string(m.begin(), m.end()); };
+    // An MKI (1..16 octets) as two zero-padded words and its length: no allocation per MKI.
+    struct MkiKey {
+        uint64_t words[2];
+        size_t len;
+        bool operator==(const MkiKey& o) const {
+            return len == o.len && words[0] == o.words[0] && words[1] == o.words[1];
+        }
+    };
+    struct MkiKeyHash {
+        size_t operator()(const MkiKey& k) const {
+            return std::hash<uint64_t>()(k.words[0] * 0x9E3779B97F4A7C15ull ^ k.words[1] ^ k.len);
+        }
+    };
+    auto mki_key = [](const MkiBytes& m) {
+        MkiKey k{{0, 0}, m.size()};
+        load_mki_words(m.data(), m.size(), k.words);
+        return k;
+    };
+    // Node allocations from the stack (and beyond it, the heap), freed at once.
+    alignas(std::max_align_t) std::byte arena_buffer[48 * 1024];
+    std::pmr::monotonic_buffer_resource arena(arena_buffer, sizeof(arena_buffer));
+    std::pmr::unordered_map<std::string_view, size_t> names(&arena);
+    std::pmr::unordered_map<MkiKey, size_t, MkiKeyHash> mkis(&arena);
+    names.reserve(results.size());
     for (EntryResult& r : results) {
         if (!r.ok) continue;
         if (const auto it = names.find(r.key_name); it != names.end()) {
@@ -599,7 +656,7 @@ void refuse_duplicates(std::vector<EntryResult>& results) {
         } else {
             for (const ContextSpec& spec : r.contexts) {
                 for (const auto* mki : {&spec.mki, &spec.short_mki}) {
-                    if (mki->empty()) continue;
+                    if (mki->empty() || mki->size() > kMaxMkiLen) continue;
                     const auto found = mkis.find(mki_key(*mki));
                     if (found != mkis.end() && found->second != r.index) {
                         r.ok = false;
@@ -613,10 +670,12 @@ void refuse_duplicates(std::vector<EntryResult>& results) {
             r.contexts.clear();  // SecretBytes wipe themselves
             continue;
         }
+        // results is not resized from here on: the view stays valid while names is used.
         names.emplace(r.key_name, r.index);
         for (const ContextSpec& spec : r.contexts) {
-            mkis.emplace(mki_key(spec.mki), r.index);
-            if (!spec.short_mki.empty()) mkis.emplace(mki_key(spec.short_mki), r.index);
+            if (spec.mki.size() <= kMaxMkiLen) mkis.emplace(mki_key(spec.mki), r.index);
+            if (!spec.short_mki.empty() && spec.short_mki.size() <= kMaxMkiLen)
+                mkis.emplace(mki_key(spec.short_mki), r.index);
         }
     }
 }
@@ -644,22 +703,24 @@ std::string install_problem(const EntryResult& entry) {
     return "";
 }
 
-std::vector<EntryResult> derive_keys(const json& body) {
-    const json* entries = nullptr;
+namespace {
+
+std::vector<EntryResult> derive_document(Value body) {
+    std::optional<Value> entries;
     if (body.is_array()) {
-        entries = &body;
+        entries = body;
     } else if (body.is_object()) {
-        const auto it = body.find("keys");
-        if (it == body.end()) return {body_failure("keys: missing")};
-        if (!it->is_array()) return {body_failure("keys: expected an array")};
-        entries = &*it;
+        entries = body.find("keys");
+        if (!entries) return {body_failure("keys: missing")};
+        if (!entries->is_array()) return {body_failure("keys: expected an array")};
     } else {
         return {body_failure("body: expected {\"keys\": [...]} or an array of entries")};
     }
     std::vector<EntryResult> results;
     results.reserve(entries->size());
-    for (size_t i = 0; i < entries->size(); ++i) {
-        results.push_back(derive_entry((*entries)[i], i));
+    size_t i = 0;
+    for (const Value entry : *entries) {
+        results.push_back(derive_entry(entry, i++));
         EntryResult& r = results.back();
         if (r.ok) {
             if (std::string why = install_problem(r); !why.empty()) {
@@ -673,22 +734,23 @@ std::vector<EntryResult> derive_keys(const json& body) {
     return results;
 }
 
+}  // namespace
+
 std::vector<EntryResult> derive_keys_text(const std::string& json_text) {
-    json body = json::parse(json_text, nullptr, /*allow_exceptions=*/false);
-    if (body.is_discarded()) return {body_failure("body: not valid JSON")};
-    std::vector<EntryResult> results = derive_keys(body);
-    // The parsed tree holds key hex in heap strings: wipe them before they are freed.
-    struct Wiper {
-        static void wipe(json& j) {
-            if (j.is_string()) {
-                auto& s = j.get_ref<std::string&>();
-                if (!s.empty()) OPENSSL_cleanse(s.data(), s.size());
-            } else if (j.is_structured()) {
-                for (auto& child : j) wipe(child);
-            }
-        }
-    };
-    Wiper::wipe(body);
+    detail::KeyJson& doc = detail::KeyJson::for_this_thread();
+    // The document's arena holds the batch's key hex: wiped however derivation ends.
+    struct WipeAtExit {
+        detail::KeyJson& doc;
+        ~WipeAtExit() { doc.wipe(); }
+    } wipe_at_exit{doc};
+    if (!doc.parse(json_text)) return {body_failure("body: not valid JSON")};
+    return derive_document(doc.root());
+}
+
+std::vector<EntryResult> derive_keys(const json& body) {
+    std::string text = body.dump(-1, ' ', false, json::error_handler_t::replace);
+    std::vector<EntryResult> results = derive_keys_text(text);
+    OPENSSL_cleanse(text.data(), text.size());
     return results;
 }
 

@@ -20,7 +20,10 @@
 #include <deque>
 #include <map>
 #include <new>
+#include <ranges>
+#include <span>
 #include <stdexcept>
+#include <unordered_map>
 
 namespace liprobe::keys {
 
@@ -46,16 +49,19 @@ HashKey make_key(const uint8_t* mki, size_t len) {
     return k;
 }
 
-// Control-plane maps are keyed by the HashKey itself: a 24-octet std::string key (longer than
-// the small-string buffer) cost an allocation per lookup of every MKI of every install. memcmp
-// orders exactly as the former string keys did (unsigned octets), so iteration order is unchanged.
-struct HashKeyLess {
+// Control-plane map of the registered MKIs, keyed by the HashKey itself (a std::string of it,
+// longer than the small-string buffer, cost an allocation per lookup) and hashed like rte_hash
+// does: an install looks up every MKI of its entry, in a table of up to a million MKIs.
+struct HashKeyHash {
+    size_t operator()(const HashKey& k) const { return rte_hash_crc(&k, sizeof(HashKey), 0); }
+};
+struct HashKeyEqual {
     bool operator()(const HashKey& a, const HashKey& b) const {
-        return std::memcmp(&a, &b, sizeof(HashKey)) < 0;
+        return std::memcmp(&a, &b, sizeof(HashKey)) == 0;
     }
 };
 template <typename T>
-using HashKeyMap = std::map<HashKey, T, HashKeyLess>;
+using HashKeyMap = std::unordered_map<HashKey, T, HashKeyHash, HashKeyEqual>;
 
 size_t page_size() {
     static const size_t size = static_cast<size_t>(sysconf(_SC_PAGESIZE));
@@ -129,18 +135,38 @@ class ContextPool {
     std::vector<void*> free_;
 };
 
-// One published MkiCandidates block: a lone context's own embedded block, else a heap block with
-// its pointer array right behind it.
-MkiCandidates* make_block(const std::vector<const SrtpContext*>& list) {
-    if (list.size() == 1) return const_cast<MkiCandidates*>(&list[0]->self_candidates);
-    const size_t bytes = sizeof(MkiCandidates) + list.size() * sizeof(const SrtpContext*);
+// The contexts an MKI resolves to, per contributing key_name, in registration order.
+using Contributors = std::vector<std::pair<std::string, std::vector<const SrtpContext*>>>;
+
+// One published MkiCandidates block for lists of contexts taken in order: a lone context's own
+// embedded block, else a heap block with its pointer array right behind it.
+template <typename Lists>
+MkiCandidates* make_block_of(const Lists& lists) {
+    size_t count = 0;
+    const SrtpContext* first = nullptr;
+    for (const std::vector<const SrtpContext*>& list : lists) {
+        if (count == 0 && !list.empty()) first = list.front();
+        count += list.size();
+    }
+    if (count == 1) return const_cast<MkiCandidates*>(&first->self_candidates);
+    const size_t bytes = sizeof(MkiCandidates) + count * sizeof(const SrtpContext*);
     void* mem = ::operator new(bytes);
     auto* block = new (mem) MkiCandidates;
     auto** array = reinterpret_cast<const SrtpContext**>(block + 1);
-    for (size_t i = 0; i < list.size(); ++i) array[i] = list[i];
-    block->count = static_cast<uint32_t>(list.size());
+    size_t at = 0;
+    for (const std::vector<const SrtpContext*>& list : lists)
+        for (const SrtpContext* c : list) array[at++] = c;
+    block->count = static_cast<uint32_t>(count);
     block->contexts = array;
     return block;
+}
+
+MkiCandidates* make_block(const std::vector<const SrtpContext*>& list) {
+    return make_block_of(std::span(&list, 1));
+}
+
+MkiCandidates* make_block(const Contributors& contributors) {
+    return make_block_of(contributors | std::views::values);
 }
 
 // Embedded blocks go with their context (which is retired no earlier than the block); blocks are
@@ -209,7 +235,7 @@ struct KeyTable::Impl {
     // One registered MKI: contributors in registration order, and what readers see now.
     struct Registration {
         HashKey key;
-        std::vector<std::pair<std::string, std::vector<const SrtpContext*>>> contributors;
+        Contributors contributors;
         MkiCandidates* published = nullptr;
     };
     // Things a reader may still hold, freed when the grace period of token has ended.
@@ -234,11 +260,11 @@ struct KeyTable::Impl {
     uint32_t capacity = 0;
 
     void destroy_context(SrtpContext* c) {
-        crypto::wipe(c->rtp);
-        crypto::wipe(c->rtcp);
+        // The key schedules live in the slot, which release() cleanses whole; only the member
+        // string may have a buffer of its own.
         OPENSSL_cleanse(c->member.data(), c->member.size());
         c->~SrtpContext();
-        pool.release(c);  // cleanses the whole slot
+        pool.release(c);
     }
 
     void update_mask() {
@@ -400,7 +426,7 @@ std::string KeyTable::install(const EntryResult& entry) {
         c->member = s.member;
         c->key_name = s.key_name;
         // Group the entry's contexts by MKI: the full MKI, and the short one (GMK-ID) if any.
-        auto add = [&](const std::vector<uint8_t>& mki) {
+        auto add = [&](const MkiBytes& mki) {
             const HashKey k = make_key(mki.data(), mki.size());
             for (auto& [key, list] : fresh.mkis)
                 if (std::memcmp(&key, &k, sizeof(k)) == 0) return list.push_back(c);
@@ -410,44 +436,35 @@ std::string KeyTable::install(const EntryResult& entry) {
         if (!s.short_mki.empty() && s.short_mki != s.mki) add(s.short_mki);
     }
 
-    // The new state of every affected MKI: the previous entry of this name is replaced in place.
-    auto old_it = im.entries.find(name);
-    HashKeyMap<std::vector<std::pair<std::string, std::vector<const SrtpContext*>>>> next;
-    auto contributors_of = [&](const HashKey& k) -> auto& {
-        auto [it, inserted] = next.try_emplace(k);
-        if (inserted) {
-            auto reg = im.mkis.find(k);
-            if (reg != im.mkis.end()) it->second = reg->second.contributors;
-        }
-        return it->second;
+    // Every MKI the change touches: those of the fresh entry (whose contributor `name` gets the
+    // fresh list) and those only the replaced entry had (whose contributor `name` goes).
+    struct Change {
+        HashKey key;
+        Impl::Registration* reg;                       // nullptr: a brand-new MKI
+        const std::vector<const SrtpContext*>* fresh;  // nullptr: name stops contributing
     };
-    if (old_it != im.entries.end()) {
-        for (auto& [k, list] : old_it->second.mkis) contributors_of(k);  // materialise
-    }
+    auto old_it = im.entries.find(name);
+    std::vector<Change> changes;
+    changes.reserve(fresh.mkis.size() +
+                    (old_it != im.entries.end() ? old_it->second.mkis.size() : 0));
+    size_t new_keys = 0;
     for (auto& [k, list] : fresh.mkis) {
-        auto& contributors = contributors_of(k);
-        bool replaced = false;
-        for (auto& [who, ctxs] : contributors)
-            if (who == name) {
-                ctxs = list;
-                replaced = true;
-            }
-        if (!replaced) contributors.push_back({name, list});
+        auto reg = im.mkis.find(k);
+        Impl::Registration* r = reg == im.mkis.end() ? nullptr : &reg->second;
+        new_keys += r == nullptr;
+        changes.push_back({k, r, &list});
     }
-    if (old_it != im.entries.end()) {  // MKIs of the old entry that the new one does not have
+    if (old_it != im.entries.end()) {
         for (auto& [k, list] : old_it->second.mkis) {
-            bool kept = false;
-            for (auto& [fk, fl] : fresh.mkis) kept |= std::memcmp(&fk, &k, sizeof(k)) == 0;
+            const bool kept = std::any_of(
+                fresh.mkis.begin(), fresh.mkis.end(),
+                [&k](const auto& f) { return std::memcmp(&f.first, &k, sizeof(HashKey)) == 0; });
             if (kept) continue;
-            auto& contributors = next[k];
-            std::erase_if(contributors, [&](const auto& p) { return p.first == name; });
+            auto reg = im.mkis.find(k);
+            if (reg != im.mkis.end()) changes.push_back({k, &reg->second, nullptr});
         }
     }
-
     // Capacity: only brand-new MKIs need a slot.
-    size_t new_keys = 0;
-    for (auto& [kb, contributors] : next)
-        if (!contributors.empty() && !im.mkis.contains(kb)) ++new_keys;
     if (im.mkis.size() + new_keys > im.capacity) {
         drop_fresh();
         return "key table full";
@@ -455,23 +472,21 @@ std::string KeyTable::install(const EntryResult& entry) {
 
     Impl::Retired retire;
     im.count_profiles(fresh.contexts, +1);  // before readers can reach them
-    // 1. Brand-new MKIs (the only step that can fail: undo it completely then).
+    // 1. Brand-new MKIs (the only step that can fail: undo it completely then). Their only
+    // contributor is this entry.
     std::vector<HashKey> added;
-    for (auto& [kb, contributors] : next) {
-        if (contributors.empty() || im.mkis.contains(kb)) continue;
-        const HashKey& k = kb;
-        std::vector<const SrtpContext*> flat;
-        for (auto& p : contributors) flat.insert(flat.end(), p.second.begin(), p.second.end());
-        MkiCandidates* block = make_block(flat);
-        if (rte_hash_add_key_data(hash_, &k, block) < 0) {
+    for (const Change& ch : changes) {
+        if (ch.reg != nullptr) continue;
+        MkiCandidates* block = make_block(*ch.fresh);
+        if (rte_hash_add_key_data(hash_, &ch.key, block) < 0) {
             retire.blocks.push_back(block);
             for (auto& a : added) {
-                auto& reg = im.mkis[a];
-                const int32_t pos = rte_hash_del_key(hash_, &reg.key);
+                auto reg = im.mkis.find(a);
+                const int32_t pos = rte_hash_del_key(hash_, &reg->second.key);
                 if (pos >= 0) retire.key_positions.push_back(pos);
-                retire.blocks.push_back(reg.published);
-                --im.length_refs[reg.key.len];
-                im.mkis.erase(a);
+                retire.blocks.push_back(reg->second.published);
+                --im.length_refs[reg->second.key.len];
+                im.mkis.erase(reg);
             }
             // Readers may have seen the fresh contexts: they go through the grace period too.
             im.update_mask();
@@ -481,49 +496,48 @@ std::string KeyTable::install(const EntryResult& entry) {
             im.retired.push_back(std::move(retire));
             return "key table full";
         }
-        Impl::Registration reg;
-        reg.key = k;
-        reg.contributors = contributors;
+        Impl::Registration& reg = im.mkis[ch.key];
+        reg.key = ch.key;
+        reg.contributors.push_back({name, *ch.fresh});
         reg.published = block;
-        im.mkis.emplace(kb, std::move(reg));
-        added.push_back(kb);
-        ++im.length_refs[k.len];
+        added.push_back(ch.key);
+        ++im.length_refs[ch.key.len];
     }
-    // 2. Existing MKIs: replace the data pointer (an update in place, cannot run out of space).
-    for (auto& [kb, contributors] : next) {
-        auto reg = im.mkis.find(kb);
-        if (reg == im.mkis.end() || contributors.empty()) continue;
-        const HashKey& key = kb;  // clang 14 cannot capture a structured binding
-        if (std::any_of(added.begin(), added.end(), [&key](const HashKey& a) {
-                return std::memcmp(&a, &key, sizeof(HashKey)) == 0;
-            }))
+    // 2. MKIs registered before: this entry's contexts replace its earlier ones in place (the
+    // order of contributors is the order of trial), or join at the end; the data pointer is
+    // replaced (an update in place, cannot run out of space). 3. An MKI nobody registers any
+    // more leaves the hash.
+    for (const Change& ch : changes) {
+        if (ch.reg == nullptr) continue;
+        auto& contributors = ch.reg->contributors;
+        if (ch.fresh != nullptr) {
+            auto mine = std::find_if(contributors.begin(), contributors.end(),
+                                     [&name](const auto& p) { return p.first == name; });
+            if (mine != contributors.end())
+                mine->second = *ch.fresh;
+            else
+                contributors.push_back({name, *ch.fresh});
+        } else {
+            std::erase_if(contributors, [&name](const auto& p) { return p.first == name; });
+        }
+        retire.blocks.push_back(ch.reg->published);
+        if (contributors.empty()) {
+            const int32_t pos = rte_hash_del_key(hash_, &ch.reg->key);
+            if (pos >= 0) retire.key_positions.push_back(pos);
+            --im.length_refs[ch.key.len];
+            im.mkis.erase(ch.key);
             continue;
-        std::vector<const SrtpContext*> flat;
-        for (auto& p : contributors) flat.insert(flat.end(), p.second.begin(), p.second.end());
-        MkiCandidates* block = make_block(flat);
-        rte_hash_add_key_data(hash_, &reg->second.key, block);
-        retire.blocks.push_back(reg->second.published);
-        reg->second.published = block;
-        reg->second.contributors = contributors;
-    }
-    // 3. MKIs nobody registers any more.
-    for (auto& [kb, contributors] : next) {
-        if (!contributors.empty()) continue;
-        auto reg = im.mkis.find(kb);
-        if (reg == im.mkis.end()) continue;
-        const int32_t pos = rte_hash_del_key(hash_, &reg->second.key);
-        if (pos >= 0) retire.key_positions.push_back(pos);
-        retire.blocks.push_back(reg->second.published);
-        --im.length_refs[reg->second.key.len];
-        im.mkis.erase(reg);
+        }
+        ch.reg->published = make_block(ch.reg->contributors);
+        rte_hash_add_key_data(hash_, &ch.reg->key, ch.reg->published);
     }
     im.update_mask();
 
     im.live_contexts += fresh.contexts.size();
     if (old_it != im.entries.end()) {
-        retire.contexts = old_it->second.contexts;
-        im.live_contexts -= old_it->second.contexts.size();
-        im.count_profiles(old_it->second.contexts, -1);
+        retire.contexts = std::move(old_it->second.contexts);
+        im.live_contexts -= retire.contexts.size();
+        im.count_profiles(retire.contexts, -1);
         old_it->second = std::move(fresh);
     } else {
         im.entries.emplace(name, std::move(fresh));
@@ -552,9 +566,7 @@ bool KeyTable::revoke(const std::string& key_name) {
             --im.length_refs[k.len];
             im.mkis.erase(reg);
         } else {
-            std::vector<const SrtpContext*> flat;
-            for (auto& p : contributors) flat.insert(flat.end(), p.second.begin(), p.second.end());
-            reg->second.published = make_block(flat);
+            reg->second.published = make_block(contributors);
             rte_hash_add_key_data(hash_, &reg->second.key, reg->second.published);
         }
     }

@@ -16,10 +16,9 @@ namespace {
 
 using nlohmann::json;
 
-std::string hex_of(const std::vector<uint8_t>& b) {
-    return to_hex(b.data(), b.size());
-}
-std::string hex_of(const SecretBytes& b) {
+// Vectors, SecretBytes and MkiBytes alike.
+template <typename Octets>
+std::string hex_of(const Octets& b) {
     return to_hex(b.data(), b.size());
 }
 
@@ -535,19 +534,35 @@ TEST(Hex, ParseAndFormat) {
 TEST(SecretBytes, CopyMoveAndAssign) {
     SecretBytes a(std::vector<uint8_t>{1, 2, 3});
     SecretBytes b(a);
-    EXPECT_EQ(b.bytes(), (std::vector<uint8_t>{1, 2, 3}));
+    EXPECT_EQ(hex_of(b), "010203");
     SecretBytes c(std::move(a));
     EXPECT_EQ(c.size(), 3u);
     EXPECT_EQ(a.size(), 0u);  // NOLINT(bugprone-use-after-move): moved-from must be empty
     SecretBytes d(std::vector<uint8_t>{9, 9});
     d = b;
-    EXPECT_EQ(d.bytes(), (std::vector<uint8_t>{1, 2, 3}));
+    EXPECT_EQ(hex_of(d), "010203");
     d = std::move(c);
-    EXPECT_EQ(d.bytes(), (std::vector<uint8_t>{1, 2, 3}));
+    EXPECT_EQ(hex_of(d), "010203");
     EXPECT_EQ(c.size(), 0u);  // NOLINT(bugprone-use-after-move)
     SecretBytes& alias = d;
     d = alias;  // self-assignment keeps the contents
     EXPECT_EQ(d.size(), 3u);
+}
+
+// The octets live inline: a moved-from or reassigned SecretBytes keeps no copy of its old secret,
+// and overwrite() hands out exactly the room asked for.
+TEST(SecretBytes, WipesInlineStorageAndBoundsItsSize) {
+    SecretBytes a(std::vector<uint8_t>(32, 0xAB));
+    const uint8_t* storage = a.data();
+    SecretBytes b(std::move(a));
+    for (size_t i = 0; i < SecretBytes::kCapacity; ++i)
+        ASSERT_EQ(storage[i], 0) << "moved-from octet " << i;  // NOLINT(bugprone-use-after-move)
+    uint8_t* room = b.overwrite(12);
+    EXPECT_EQ(b.size(), 12u);
+    for (size_t i = 0; i < 12; ++i)
+        ASSERT_EQ(room[i], 0) << "overwrite starts from a wiped buffer, " << i;
+    EXPECT_THROW(b.overwrite(33), std::length_error);
+    EXPECT_THROW(SecretBytes(std::vector<uint8_t>(33, 1)), std::length_error);
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstring>
+#include <span>
 #include <thread>
 
 #include "eal.hpp"
@@ -58,7 +59,7 @@ bool salt_matches(const SrtpContext& c, const uint8_t* mki, size_t len) {
     return c.id != 0;
 }
 
-const MkiCandidates* lookup(const KeyTable& t, const std::vector<uint8_t>& mki) {
+const MkiCandidates* lookup(const KeyTable& t, std::span<const uint8_t> mki) {
     return t.lookup(mki.data(), mki.size());
 }
 
@@ -98,9 +99,9 @@ TEST_F(KeyTableTest, InstallLookupRevoke) {
     EXPECT_EQ(ctx.rtp.key.profile, crypto::AeadProfile::aes_128_gcm);
 
     // Other lengths or bytes of the same prefix are different MKIs.
-    EXPECT_EQ(lookup(t, {0xde, 0xad, 0xbe}), nullptr);
-    EXPECT_EQ(lookup(t, {0xde, 0xad, 0xbe, 0xef, 0x00}), nullptr);
-    EXPECT_EQ(lookup(t, {0xde, 0xad, 0xbe, 0xee}), nullptr);
+    EXPECT_EQ(lookup(t, std::vector<uint8_t>{0xde, 0xad, 0xbe}), nullptr);
+    EXPECT_EQ(lookup(t, std::vector<uint8_t>{0xde, 0xad, 0xbe, 0xef, 0x00}), nullptr);
+    EXPECT_EQ(lookup(t, std::vector<uint8_t>{0xde, 0xad, 0xbe, 0xee}), nullptr);
     EXPECT_EQ(t.lookup(mki.data(), 0), nullptr);
     EXPECT_EQ(t.lookup(mki.data(), 17), nullptr);
 
@@ -135,7 +136,7 @@ TEST_F(KeyTableTest, GmkFullAndShortMkis) {
     EXPECT_EQ(t.mki_length_mask(), (1u << 4) | (1u << 8));
 
     for (int m = 0; m < 3; ++m) {
-        const MkiCandidates* c = lookup(t, specs[m].mki);
+        const MkiCandidates* c = lookup(t, {specs[m].mki.data(), specs[m].mki.size()});
         ASSERT_NE(c, nullptr);
         ASSERT_EQ(c->count, 1u);
         EXPECT_EQ(c->contexts[0]->csb_id, guk_ids[m]);
@@ -244,8 +245,12 @@ TEST_F(KeyTableTest, BadEntriesChangeNothing) {
     failed.reason = "key: must be 16 octets";
     EXPECT_EQ(t.install(failed), "key: must be 16 octets");
 
-    ContextSpec long_mki = make_spec("long", std::vector<uint8_t>(17, 1), 1);
-    EXPECT_NE(t.install(make_entry({long_mki})), "");
+    // An MKI longer than 16 octets cannot even be held by a ContextSpec (MkiBytes), and an
+    // empty one is refused by install.
+    EXPECT_THROW(make_spec("long", std::vector<uint8_t>(17, 1), 1), std::length_error);
+    ContextSpec no_mki = make_spec("none", {11}, 1);
+    no_mki.mki.clear();
+    EXPECT_EQ(t.install(make_entry({no_mki})), "MKI length must be 1..16 octets");
     ContextSpec short_key = make_spec("short", {8}, 1);
     short_key.rtp_key = SecretBytes(std::vector<uint8_t>(15, 1));
     EXPECT_NE(t.install(make_entry({short_key})), "");
@@ -269,7 +274,7 @@ TEST_F(KeyTableTest, Aes256Profile) {
     s.rtp_key = SecretBytes(std::vector<uint8_t>(32, 0x11));
     s.rtcp_key = SecretBytes(std::vector<uint8_t>(32, 0x22));
     ASSERT_EQ(t.install(make_entry({s})), "");
-    const MkiCandidates* c = lookup(t, {1, 2, 3});
+    const MkiCandidates* c = lookup(t, std::vector<uint8_t>{1, 2, 3});
     ASSERT_NE(c, nullptr);
     EXPECT_EQ(c->contexts[0]->rtp.key.profile, crypto::AeadProfile::aes_256_gcm);
 }
@@ -327,7 +332,8 @@ TEST_F(KeyTableTest, DerivedGmkEntryFromPublishedVectors) {
     EXPECT_EQ(t.mki_length_mask(), (1u << 4) | (1u << 8));
 
     // refs 4.4 row 1: SRTP session salt (synthetic, computed from the published master salt).
-    const MkiCandidates* c = lookup(t, {0x09, 0xbf, 0x9d, 0x37, 0x01, 0xc8, 0xde, 0x7b});
+    const MkiCandidates* c =
+        lookup(t, std::vector<uint8_t>{0x09, 0xbf, 0x9d, 0x37, 0x01, 0xc8, 0xde, 0x7b});
     ASSERT_NE(c, nullptr);
     ASSERT_EQ(c->count, 1u);
     const uint8_t salt[12] = {0x88, 0x86, 0x29, 0xf7, 0xce, 0x02,
@@ -340,7 +346,7 @@ TEST_F(KeyTableTest, DerivedGmkEntryFromPublishedVectors) {
     EXPECT_EQ(c->contexts[0]->roc_rate, 1u);  // design.md 3.3: gmk default R = 1
     EXPECT_EQ(c->contexts[0]->cs_id, 4);
 
-    const MkiCandidates* shorts = lookup(t, {0x09, 0xbf, 0x9d, 0x37});
+    const MkiCandidates* shorts = lookup(t, std::vector<uint8_t>{0x09, 0xbf, 0x9d, 0x37});
     ASSERT_NE(shorts, nullptr);
     ASSERT_EQ(shorts->count, 3u);
     EXPECT_EQ(shorts->contexts[0]->csb_id, 0x01c8de7bu);

@@ -47,6 +47,10 @@ inline constexpr uint32_t kMikeyKemacAuthConstant = 0x1B5C7973;
 // PRF(TGK, constant || cs_id || csb_id || RAND) truncated to out_len (16/32 key, 12 salt).
 Bytes mikey_derive(ByteView tgk, uint32_t constant, uint8_t cs_id, uint32_t csb_id, ByteView rand,
                    size_t out_len);
+// The same into out[0 .. out_len), allocating nothing (RAND at most 255 octets, as MIKEY's
+// one-octet length allows): the key API derives every GMK member's keys this way.
+void mikey_derive_into(ByteView tgk, uint32_t constant, uint8_t cs_id, uint32_t csb_id,
+                       ByteView rand, uint8_t* out, size_t out_len);
 
 // RFC 3711 4.3 AES-CM PRF with key derivation rate 0. master_salt is 14 octets, or the 12-octet
 // AEAD salt, which is padded with two zero octets on the right (RFC 7714 / errata 4938).
@@ -60,6 +64,8 @@ enum class SrtpKdfLabel : uint8_t {
     rtcp_salt = 5,
 };
 Bytes srtp_kdf(ByteView master_key, ByteView master_salt, SrtpKdfLabel label, size_t out_len);
+void srtp_kdf_into(ByteView master_key, ByteView master_salt, SrtpKdfLabel label, uint8_t* out,
+                   size_t out_len);
 
 // AES-CTR keystream (OpenSSL), exposed for the RFC 3711 B.2 test vector.
 Bytes aes_ctr_keystream(ByteView key, const std::array<uint8_t, 16>& iv, size_t out_len);

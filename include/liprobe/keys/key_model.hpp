@@ -4,8 +4,11 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <nlohmann/json_fwd.hpp>
 #include <optional>
+#include <span>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -13,23 +16,78 @@
 
 namespace liprobe::keys {
 
-// A byte vector that OPENSSL_cleanse()s its contents when destroyed or reassigned.
+// Secret octets (a key, salt or TGK of at most kCapacity octets) held inline, so that deriving a
+// context allocates nothing for its nine secrets; OPENSSL_cleanse()d when destroyed, reassigned
+// or moved from.
 class SecretBytes {
   public:
+    static constexpr size_t kCapacity = 32;  // AES-256 keys; salts are 12/14, auth keys 20
+
     SecretBytes() = default;
-    explicit SecretBytes(std::vector<uint8_t> v) : bytes_(std::move(v)) {}
-    SecretBytes(const SecretBytes&) = default;
+    // Takes the octets of v and cleanses v; throws std::length_error above kCapacity.
+    explicit SecretBytes(std::vector<uint8_t> v);
+    SecretBytes(const SecretBytes& o) { copy_from(o); }
     SecretBytes& operator=(const SecretBytes& o);
     SecretBytes(SecretBytes&& o) noexcept;
     SecretBytes& operator=(SecretBytes&& o) noexcept;
-    ~SecretBytes();
-    const std::vector<uint8_t>& bytes() const { return bytes_; }
-    const uint8_t* data() const { return bytes_.data(); }
-    size_t size() const { return bytes_.size(); }
+    ~SecretBytes() { wipe(); }
+    std::span<const uint8_t> bytes() const { return {bytes_, size_}; }
+    const uint8_t* data() const { return bytes_; }
+    size_t size() const { return size_; }
+    bool empty() const { return size_ == 0; }
+    // Drops the old content and returns room for n octets (n <= kCapacity) for the caller to
+    // write: how the derivation fills a secret in place.
+    uint8_t* overwrite(size_t n);
 
   private:
     void wipe();
-    std::vector<uint8_t> bytes_;
+    void copy_from(const SecretBytes& o);
+    uint8_t bytes_[kCapacity] = {};
+    uint8_t size_ = 0;
+};
+
+// An MKI's octets (at most kMaxMkiLen) held inline: every derived GMK member carries two, and as
+// vectors they were two allocations per member of every key POST. Reads like the vector it
+// replaced; growing past kMaxMkiLen throws std::length_error.
+class MkiBytes {
+  public:
+    MkiBytes() = default;
+    MkiBytes(const std::vector<uint8_t>& v) { assign(v.data(), v.data() + v.size()); }  // NOLINT
+    MkiBytes& operator=(const std::vector<uint8_t>& v) {
+        assign(v.data(), v.data() + v.size());
+        return *this;
+    }
+    void assign(const uint8_t* first, const uint8_t* last) {
+        const auto n = static_cast<size_t>(last - first);
+        if (n > kMaxMkiLen) throw std::length_error("MKI longer than 16 octets");
+        if (n != 0) std::memcpy(octets_, first, n);
+        len_ = static_cast<uint8_t>(n);
+    }
+    void assign(size_t n, uint8_t value) {
+        if (n > kMaxMkiLen) throw std::length_error("MKI longer than 16 octets");
+        std::memset(octets_, value, n);
+        len_ = static_cast<uint8_t>(n);
+    }
+    void push_back(uint8_t v) {
+        if (len_ >= kMaxMkiLen) throw std::length_error("MKI longer than 16 octets");
+        octets_[len_++] = v;
+    }
+    void clear() { len_ = 0; }
+    const uint8_t* data() const { return octets_; }
+    uint8_t* data() { return octets_; }
+    size_t size() const { return len_; }
+    bool empty() const { return len_ == 0; }
+    const uint8_t* begin() const { return octets_; }
+    const uint8_t* end() const { return octets_ + len_; }
+    uint8_t operator[](size_t i) const { return octets_[i]; }
+    std::vector<uint8_t> to_vector() const { return {begin(), end()}; }
+    bool operator==(const MkiBytes& o) const {
+        return len_ == o.len_ && std::memcmp(octets_, o.octets_, len_) == 0;
+    }
+
+  private:
+    uint8_t octets_[kMaxMkiLen] = {};
+    uint8_t len_ = 0;
 };
 
 // One SRTP crypto context, fully derived, before key expansion.
@@ -41,8 +99,8 @@ struct ContextSpec {
     uint8_t cs_id = 0;
     std::string member;  // gmk: the member's MC Service user ID
     PckDirection direction = PckDirection::none;
-    std::vector<uint8_t> mki;        // full MKI (gmk: GMK-ID || GUK-ID; pck: PCK-ID; srtp: given)
-    std::vector<uint8_t> short_mki;  // gmk only: GMK-ID, shared by all members (trial)
+    MkiBytes mki;        // full MKI (gmk: GMK-ID || GUK-ID; pck: PCK-ID; srtp: given)
+    MkiBytes short_mki;  // gmk only: GMK-ID, shared by all members (trial)
     crypto::SrtpProfile profile = crypto::SrtpProfile::aead_aes_128_gcm;  // of the RTP; SRTCP:
                                                                           // srtcp_profile()
     uint32_t roc_rate = 0;

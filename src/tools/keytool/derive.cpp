@@ -9,10 +9,9 @@
 namespace liprobe::keytool {
 namespace {
 
-std::string hex(const std::vector<uint8_t>& b) {
-    return keys::to_hex(b.data(), b.size());
-}
-std::string hex(const keys::SecretBytes& b) {
+// SecretBytes and MkiBytes alike.
+template <typename Octets>
+std::string hex(const Octets& b) {
     return keys::to_hex(b.data(), b.size());
 }
 
