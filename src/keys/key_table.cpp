@@ -20,8 +20,6 @@
 #include <deque>
 #include <map>
 #include <new>
-#include <ranges>
-#include <span>
 #include <stdexcept>
 #include <unordered_map>
 
@@ -138,35 +136,39 @@ class ContextPool {
 // The contexts an MKI resolves to, per contributing key_name, in registration order.
 using Contributors = std::vector<std::pair<std::string, std::vector<const SrtpContext*>>>;
 
-// One published MkiCandidates block for lists of contexts taken in order: a lone context's own
-// embedded block, else a heap block with its pointer array right behind it.
-template <typename Lists>
-MkiCandidates* make_block_of(const Lists& lists) {
+// One published MkiCandidates block for lists of contexts taken in order (for_each_list calls
+// its argument with each list): a lone context's own embedded block, else a heap block with its
+// pointer array right behind it.
+template <typename ForEachList>
+MkiCandidates* make_block_of(ForEachList for_each_list) {
     size_t count = 0;
     const SrtpContext* first = nullptr;
-    for (const std::vector<const SrtpContext*>& list : lists) {
+    for_each_list([&](const std::vector<const SrtpContext*>& list) {
         if (count == 0 && !list.empty()) first = list.front();
         count += list.size();
-    }
+    });
     if (count == 1) return const_cast<MkiCandidates*>(&first->self_candidates);
     const size_t bytes = sizeof(MkiCandidates) + count * sizeof(const SrtpContext*);
     void* mem = ::operator new(bytes);
     auto* block = new (mem) MkiCandidates;
     auto** array = reinterpret_cast<const SrtpContext**>(block + 1);
     size_t at = 0;
-    for (const std::vector<const SrtpContext*>& list : lists)
+    for_each_list([&](const std::vector<const SrtpContext*>& list) {
         for (const SrtpContext* c : list) array[at++] = c;
+    });
     block->count = static_cast<uint32_t>(count);
     block->contexts = array;
     return block;
 }
 
 MkiCandidates* make_block(const std::vector<const SrtpContext*>& list) {
-    return make_block_of(std::span(&list, 1));
+    return make_block_of([&list](auto&& visit) { visit(list); });
 }
 
 MkiCandidates* make_block(const Contributors& contributors) {
-    return make_block_of(contributors | std::views::values);
+    return make_block_of([&contributors](auto&& visit) {
+        for (const auto& contributor : contributors) visit(contributor.second);
+    });
 }
 
 // Embedded blocks go with their context (which is retired no earlier than the block); blocks are
@@ -392,6 +394,8 @@ std::string KeyTable::install(const EntryResult& entry) {
     fresh.type = entry.contexts.front().type;
     fresh.not_before_us = entry.contexts.front().not_before_us;
     fresh.not_after_us = entry.contexts.front().not_after_us;
+    fresh.contexts.reserve(entry.contexts.size());
+    fresh.mkis.reserve(entry.contexts.size() + 1);  // a full MKI each, and a shared short one
     auto drop_fresh = [&] {
         for (auto* c : fresh.contexts) im.destroy_context(c);
     };
@@ -455,7 +459,8 @@ std::string KeyTable::install(const EntryResult& entry) {
         changes.push_back({k, r, &list});
     }
     if (old_it != im.entries.end()) {
-        for (auto& [k, list] : old_it->second.mkis) {
+        for (const auto& old_mki : old_it->second.mkis) {
+            const HashKey& k = old_mki.first;  // clang 14 cannot capture a structured binding
             const bool kept = std::any_of(
                 fresh.mkis.begin(), fresh.mkis.end(),
                 [&k](const auto& f) { return std::memcmp(&f.first, &k, sizeof(HashKey)) == 0; });
@@ -471,6 +476,7 @@ std::string KeyTable::install(const EntryResult& entry) {
     }
 
     Impl::Retired retire;
+    retire.blocks.reserve(changes.size());
     im.count_profiles(fresh.contexts, +1);  // before readers can reach them
     // 1. Brand-new MKIs (the only step that can fail: undo it completely then). Their only
     // contributor is this entry.
