@@ -84,6 +84,8 @@ class KeyJson {
 
     // This thread's document: its arena and node array are reused across requests.
     static KeyJson& for_this_thread();
+    // The whole character arena, used or not: for the tests that check it is wiped.
+    std::string_view arena() const { return chars_; }
 
   private:
     friend class JsonValue;

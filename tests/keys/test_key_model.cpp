@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "../../src/keys/key_json.hpp"
 #include "liprobe/crypto/kdf.hpp"
 #include "liprobe/keys/key_model.hpp"
 
@@ -563,6 +564,61 @@ TEST(SecretBytes, WipesInlineStorageAndBoundsItsSize) {
         ASSERT_EQ(room[i], 0) << "overwrite starts from a wiped buffer, " << i;
     EXPECT_THROW(b.overwrite(33), std::length_error);
     EXPECT_THROW(SecretBytes(std::vector<uint8_t>(33, 1)), std::length_error);
+}
+
+// ---- The request document (src/keys/key_json.hpp): nlohmann's SAX events into a flat tree ----
+
+TEST(KeyJson, ReadsValuesAsNlohmannsTreeWould) {
+    detail::KeyJson doc;
+    ASSERT_TRUE(doc.parse(R"({"a":1,"b":[true,null,"x\u00e9",-7,2.5,{}],"a":-2,"c":{"d":"e"}})"));
+    const detail::JsonValue root = doc.root();
+    ASSERT_TRUE(root.is_object());
+    EXPECT_EQ(root.size(), 4u);  // members as written, the repeated "a" included
+    ASSERT_TRUE(root.find("a").has_value());
+    EXPECT_EQ(root.find("a")->as_int64(), -2);  // the last of a repeated name, as a tree keeps
+    EXPECT_FALSE(root.find("a")->is_number_unsigned());
+    EXPECT_FALSE(root.find("z").has_value());
+    const detail::JsonValue b = *root.find("b");
+    ASSERT_TRUE(b.is_array());
+    std::vector<detail::JsonKind> kinds;
+    for (const detail::JsonValue v : b) kinds.push_back(v.kind());
+    EXPECT_EQ(kinds, (std::vector<detail::JsonKind>{
+                         detail::JsonKind::boolean, detail::JsonKind::null,
+                         detail::JsonKind::string, detail::JsonKind::integer,
+                         detail::JsonKind::floating, detail::JsonKind::object}));
+    auto third = b.begin();
+    ++third;
+    ++third;
+    EXPECT_EQ((*third).str(), "x\xc3\xa9");  // decoded UTF-8
+    EXPECT_EQ(root.find("c")->find("d")->str(), "e");
+    EXPECT_EQ(root.find("c")->find("d")->key(), "d");
+    EXPECT_TRUE(doc.parse("[18446744073709551615]"));
+    EXPECT_TRUE((*doc.root().begin()).is_number_unsigned());
+    EXPECT_EQ((*doc.root().begin()).as_uint64(), UINT64_MAX);
+    for (const char* bad : {"", "{", "{\"a\":1} x", "[1,]", "{\"a\" 1}", "nul"})
+        EXPECT_FALSE(doc.parse(bad)) << bad;
+    EXPECT_TRUE(doc.parse("7"));  // a scalar is a document too; derive_keys refuses it
+}
+
+// The arena holds every decoded string of a batch, key hex among them: after derive_keys_text
+// nothing of it is left, whether the batch was accepted or refused.
+TEST(KeyJson, ArenaIsWipedAfterEveryBatch) {
+    const std::string key_hex = "5ac0ffee11223344556677889900aabb";
+    const std::string salt_hex = "a1b2c3d4e5f60718293a4b5c";
+    for (const std::string& body :
+         {R"({"keys":[{"type":"srtp","mki":"01","master_key":")" + key_hex +
+              R"(","master_salt":")" + salt_hex + R"("}]})",
+          R"({"keys":[{"type":"srtp","mki":"01","master_key":")" + key_hex +
+              R"(","master_salt":")" + salt_hex + R"(","bogus":1}]})",
+          R"({"keys":[{"type":"srtp","master_key":")" + key_hex + R"("}] trailing)"}) {
+        (void)derive_keys_text(body);
+        const std::string_view arena = detail::KeyJson::for_this_thread().arena();
+        ASSERT_GE(arena.size(), body.size() / 2);
+        EXPECT_EQ(arena.find(key_hex), std::string_view::npos);
+        EXPECT_EQ(arena.find(salt_hex), std::string_view::npos);
+        EXPECT_TRUE(std::all_of(arena.begin(), arena.end(), [](char c) { return c == 0; }))
+            << "arena not wiped after: " << body.substr(0, 40);
+    }
 }
 
 }  // namespace
