@@ -262,9 +262,7 @@ struct KeyTable::Impl {
     uint32_t capacity = 0;
 
     void destroy_context(SrtpContext* c) {
-        // The key schedules live in the slot, which release() cleanses whole; only the member
-        // string may have a buffer of its own.
-        OPENSSL_cleanse(c->member.data(), c->member.size());
+        // The key schedules live in the slot, which release() cleanses whole.
         c->~SrtpContext();
         pool.release(c);
     }
@@ -427,7 +425,6 @@ std::string KeyTable::install(const EntryResult& entry) {
         c->cs_id = s.cs_id;
         c->type = s.type;
         c->direction = s.direction;
-        c->member = s.member;
         c->key_name = s.key_name;
         // Group the entry's contexts by MKI: the full MKI, and the short one (GMK-ID) if any.
         auto add = [&](const MkiBytes& mki) {

@@ -619,7 +619,7 @@ TEST_F(DecryptorTest, DerivedEntriesDecryptPublishedPackets) {
     ASSERT_EQ(out[1].outcome, Outcome::decrypted);
     EXPECT_EQ(std::string(bufs[1].begin() + 12, bufs[1].begin() + out[1].plain_len),
               "MCPTT test payload");
-    EXPECT_EQ(out[1].context->member, "sip:p25user01@etherstack.com");
+    EXPECT_EQ(out[1].context->csb_id, 0x01c8de7bu);  // the GUK-ID of sip:p25user01@etherstack.com
 }
 
 TEST_F(DecryptorTest, RocRolloverWithoutRcc) {

@@ -66,8 +66,8 @@ struct alignas(64) SrtpContext {
     crypto::SrtpSessionKeys rtcp;  // labels 3/5
     // ---- cold ----
     uint8_t mki[kMaxMkiLen] = {};  // the full MKI of this context
-    // Control-plane only: the member's MC Service user ID (gmk), or the entry's key_id text.
-    std::string member;
+    // Control-plane only: the entry's key_id text (srtp: MKI hex). A GMK member is told by
+    // csb_id (its GUK-ID); its MC Service user ID stays in the ContextSpec, not in key memory.
     std::string key_name;
 };
 
