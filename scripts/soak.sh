@@ -6,7 +6,7 @@
 # noise into two liprobe-lemf instances. It passes when both runs exit 0, the accounting lines
 # balance with the exact counts and every LEMF output file is byte-identical
 # (tests/dataplane/test_soak.cpp; CI runs the same test with 20,000 packets).
-# BUILD_DIR selects the build (default build; build-asan for the sanitizers).
+# BUILD_DIR selects the build (default build; build-fuzz, clang ASan + UBSan, for the sanitizers).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 packets=${1:-1000000}

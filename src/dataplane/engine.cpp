@@ -701,9 +701,10 @@ int run(const control::Config& cfg, const RunOptions& options) {
                     {"fragment_evicted", &FS::fragments_evicted},
                     {"fragment_discarded", &FS::fragments_discarded},
                     {"fragment_at_end", &FS::fragments_flushed}};
-                for (const auto& [name, field] : ends) {
+                for (const auto& [name, member] : ends) {
+                    const auto field = member;  // clang 14 cannot capture a structured binding
                     const uint64_t fv =
-                        totals([&](Worker& w) { return w.pipeline().fragment_stats().*field; });
+                        totals([field](Worker& w) { return w.pipeline().fragment_stats().*field; });
                     if (fv != 0)
                         std::fprintf(out, "      %-20s %llu\n", name, (unsigned long long)fv);
                 }
