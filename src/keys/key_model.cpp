@@ -9,7 +9,6 @@
 #include <cstdint>
 #include <cstring>
 #include <exception>
-#include <map>
 #include <memory_resource>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
@@ -240,12 +239,8 @@ struct EntryError {
     throw EntryError{std::move(reason)};
 }
 
-std::optional<Value> find_field(Value entry, const char* name) {
-    return entry.find(name);
-}
-
 std::string_view require_string(Value entry, const char* name) {
-    const std::optional<Value> v = find_field(entry, name);
+    const std::optional<Value> v = entry.find(name);
     if (!v) fail(std::string(name) + ": missing");
     if (!v->is_string()) fail(std::string(name) + ": expected a string");
     return v->str();
@@ -337,7 +332,7 @@ struct CommonFields {
 };
 
 int64_t optional_time(Value entry, const char* name) {
-    const std::optional<Value> v = find_field(entry, name);
+    const std::optional<Value> v = entry.find(name);
     if (!v || v->is_null()) return 0;
     if (!v->is_string()) fail(std::string(name) + ": expected an RFC 3339 time string");
     const std::optional<int64_t> us = parse_rfc3339_us(std::string(v->str()));
@@ -349,12 +344,12 @@ CommonFields parse_common(Value entry, uint32_t default_roc_rate) {
     CommonFields c;
     c.not_before_us = optional_time(entry, "not_before");
     c.not_after_us = optional_time(entry, "not_after");
-    if (find_field(entry, "not_before").has_value() && find_field(entry, "not_after").has_value() &&
+    if (entry.find("not_before").has_value() && entry.find("not_after").has_value() &&
         c.not_before_us > c.not_after_us) {
         fail("not_after: earlier than not_before");
     }
     c.roc_rate = default_roc_rate;
-    if (const std::optional<Value> v = find_field(entry, "roc_rate"); v) {
+    if (const std::optional<Value> v = entry.find("roc_rate"); v) {
         c.roc_rate = static_cast<uint32_t>(require_integer(*v, "roc_rate", 0, kMaxRocRate));
     }
     return c;
@@ -372,7 +367,7 @@ uint32_t parse_key_id(Value entry, KeyType type, uint32_t expected_tag) {
 }
 
 std::vector<uint8_t> parse_cs_ids(Value entry, std::vector<uint8_t> defaults) {
-    const std::optional<Value> v = find_field(entry, "cs_ids");
+    const std::optional<Value> v = entry.find("cs_ids");
     if (!v) return defaults;
     if (!v->is_array()) fail("cs_ids: expected an array of integers");
     if (v->empty()) fail("cs_ids: empty");
@@ -392,7 +387,7 @@ std::vector<uint8_t> parse_cs_ids(Value entry, std::vector<uint8_t> defaults) {
 
 // Optional MC Service user ID field (pck initiator/receiver, gmk group_id).
 std::string optional_user_id(Value entry, const char* name) {
-    const std::optional<Value> v = find_field(entry, name);
+    const std::optional<Value> v = entry.find(name);
     if (!v || v->is_null()) return {};
     if (!v->is_string()) fail(std::string(name) + ": expected a string");
     const std::string_view s = v->str();
@@ -440,7 +435,7 @@ void derive_gmk(Value entry, EntryResult& result) {
     const SecretBytes gmk = require_secret_hex(entry, "key", kTgkLen, kTgkLen);
     const std::vector<uint8_t> rand = require_hex(entry, "rand", 1, kMaxRandLen);
 
-    const std::optional<Value> members = find_field(entry, "members");
+    const std::optional<Value> members = entry.find("members");
     if (!members) fail("members: missing");
     if (!members->is_array()) fail("members: expected an array of MC Service user IDs");
     if (members->empty()) fail("members: empty");
@@ -539,7 +534,7 @@ void derive_srtp(Value entry, EntryResult& result) {
     result.key_name = to_hex(mki.data(), mki.size());
     // The profile first: it gives the lengths of the master key and salt.
     crypto::SrtpProfile profile = crypto::SrtpProfile::aead_aes_128_gcm;
-    if (const std::optional<Value> v = find_field(entry, "profile"); v) {
+    if (const std::optional<Value> v = entry.find("profile"); v) {
         if (!v->is_string()) fail("profile: expected a string");
         const std::string_view p = v->str();
         if (!crypto::profile_from_name(p.data(), p.size(), profile)) {
